@@ -1,0 +1,110 @@
+"""Collection: one collector per problem, one item per sample."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from pytest_humaneval.evaluation import Evaluation
+from pytest_humaneval.execution import PASSED, Verdict
+from pytest_humaneval.loading import Problem, Sample
+
+PROPERTY_PREFIX = "humaneval_"
+
+
+class SampleFailure(Exception):
+    """A sample whose verdict is not "passed"; rendered as one short line."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__(verdict.describe())
+        self.verdict = verdict
+
+
+class ProblemCollector(pytest.Collector):
+    """Groups the samples of one problem, e.g. ``HumanEval/0``."""
+
+    def __init__(
+        self, *, problem: Problem, samples: list[Sample], evaluation: Evaluation, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.problem = problem
+        self.samples = samples
+        self.evaluation = evaluation
+
+    def collect(self) -> list[SampleItem]:
+        return [
+            SampleItem.from_parent(self, name=sample.test_id, sample=sample)
+            for sample in self.samples
+        ]
+
+
+class SampleItem(pytest.Item):
+    """One sample, run against its problem's tests in the sandbox."""
+
+    def __init__(self, *, sample: Sample, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.sample = sample
+        parent = self.parent
+        assert isinstance(parent, ProblemCollector)
+        self.evaluation = parent.evaluation
+        limits = self.evaluation.limits
+        # pytest-timeout, as an outer backstop should the sandbox server stop answering.
+        self.add_marker(pytest.mark.timeout(limits.wall_backstop + 30.0))
+
+    def runtest(self) -> None:
+        verdict = self.evaluation.run(self.sample)
+        self.user_properties.extend(outcome_properties(self.sample, verdict))
+        if verdict.kind != PASSED:
+            raise SampleFailure(verdict)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if isinstance(excinfo.value, SampleFailure):
+            return f"{self.sample.test_id} {excinfo.value}"
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self) -> tuple[str, int | None, str]:
+        return self.evaluation.sample_set.source, self.sample.line - 1, self.sample.test_id
+
+
+def outcome_properties(sample: Sample, verdict: Verdict) -> list[tuple[str, Any]]:
+    """The verdict as ``user_properties``: plain values that travel from xdist workers."""
+    return [
+        (PROPERTY_PREFIX + "position", sample.position),
+        (PROPERTY_PREFIX + "outcome", verdict.kind),
+        (PROPERTY_PREFIX + "message", verdict.message),
+        (PROPERTY_PREFIX + "duration", verdict.duration),
+    ]
+
+
+def verdict_from_properties(properties: list[tuple[str, Any]]) -> tuple[int, Verdict] | None:
+    """The (position, verdict) recorded by :func:`outcome_properties`, if any."""
+    found = {
+        name[len(PROPERTY_PREFIX):]: value
+        for name, value in properties
+        if isinstance(name, str) and name.startswith(PROPERTY_PREFIX)
+    }
+    if "outcome" not in found:
+        return None
+    verdict = Verdict(found["outcome"], found["message"], found["duration"])
+    return found["position"], verdict
+
+
+def build_items(session: pytest.Session, evaluation: Evaluation) -> Iterator[pytest.Item]:
+    """Collect the sample items, in problem-file order, each problem's samples in file order.
+
+    The order depends only on the data, so every xdist worker collects the same list.
+    """
+    for task_id, samples in evaluation.samples_by_task().items():
+        if not samples:
+            continue
+        collector = ProblemCollector.from_parent(
+            session,
+            name=task_id,
+            nodeid=task_id,
+            problem=evaluation.problem_set.problems[task_id],
+            samples=samples,
+            evaluation=evaluation,
+        )
+        yield from session.genitems(collector)

@@ -1,0 +1,172 @@
+"""Running samples: the pytest side of the sandbox server in ``_sandbox.py``.
+
+Each pytest process (the single process, or each xdist worker) starts one
+sandbox server on its first sample and sends it one request per sample. The
+server forks a fresh, confined process per sample; no sample code ever runs in
+a pytest process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import struct
+import subprocess
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from pytest_humaneval.loading import Problem, Sample
+
+SANDBOX_SCRIPT = Path(__file__).with_name("_sandbox.py")
+HEADER = struct.Struct("!I")
+
+PASSED, FAILED, ERROR, TIMED_OUT, CRASHED = "passed", "failed", "error", "timed out", "crashed"
+OUTCOME_KINDS = (PASSED, FAILED, ERROR, TIMED_OUT, CRASHED)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one sample's process."""
+
+    timeout: float
+    memory: int
+    file_size: int = 64 * 1024 * 1024
+    open_files: int = 64
+    processes: int = 64
+
+    @property
+    def wall_backstop(self) -> float:
+        """Wall-clock bound for a sample, whatever the machine's load."""
+        return max(10 * self.timeout, self.timeout + 30.0)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of running one sample against its problem's tests."""
+
+    kind: str
+    message: str
+    duration: float
+
+    @property
+    def passed(self) -> bool:
+        return self.kind == PASSED
+
+    @property
+    def reference_result(self) -> str:
+        """The ``result`` string of OpenAI's harness: passed, timed out or "failed: ..."."""
+        if self.kind in (PASSED, TIMED_OUT):
+            return self.kind
+        return f"failed: {self.message}"
+
+    def describe(self) -> str:
+        """One line for the terminal: the kind and, when there is one, the message."""
+        return f"{self.kind}: {self.message}" if self.message else self.kind
+
+
+def sample_code(problem: Problem, sample: Sample) -> str:
+    """The sample's part of the program: prompt + completion, or the whole solution."""
+    return sample.text if sample.is_solution else problem.prompt + sample.text
+
+
+def verdict_key(problem: Problem, code: str, limits: Limits) -> str:
+    """A digest of everything that decides a verdict (for deduplication and caching)."""
+    digest = hashlib.sha256()
+    for part in (problem.prompt, problem.test, problem.entry_point, code, repr(asdict(limits))):
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+class SandboxError(RuntimeError):
+    """The sandbox server could not be started or stopped answering."""
+
+
+class SandboxRunner:
+    """Runs samples in a sandbox server started on first use; remembers verdicts by key."""
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen[bytes] | None = None
+        self.isolation: dict[str, Any] = {}
+        self._verdicts: dict[str, Verdict] = {}
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        environment = {"PATH": os.defpath, "PYTHONHASHSEED": "0", "LC_ALL": "C.UTF-8"}
+        process = subprocess.Popen(
+            [sys.executable, "-s", str(SANDBOX_SCRIPT)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=environment,
+            start_new_session=True,
+        )
+        self._process = process
+        self.isolation = self._receive()
+        return process
+
+    def _receive(self) -> Any:
+        assert self._process is not None and self._process.stdout is not None
+        stream = self._process.stdout
+        header = stream.read(HEADER.size)
+        if len(header) < HEADER.size:
+            raise SandboxError("the sandbox server exited unexpectedly")
+        (size,) = HEADER.unpack(header)
+        payload = stream.read(size)
+        if len(payload) < size:
+            raise SandboxError("the sandbox server exited unexpectedly")
+        return pickle.loads(payload)
+
+    def run(self, problem: Problem, sample: Sample, limits: Limits) -> Verdict:
+        """Run one sample (or reuse the verdict of an identical one) and return its verdict."""
+        code = sample_code(problem, sample)
+        key = verdict_key(problem, code, limits)
+        known = self._verdicts.get(key)
+        if known is not None:
+            return known
+        verdict = self.run_code(problem, code, limits)
+        self._verdicts[key] = verdict
+        return verdict
+
+    def run_code(self, problem: Problem, code: str, limits: Limits) -> Verdict:
+        """Run ``code`` as the sample's program against ``problem``'s tests."""
+        process = self._process or self._start()
+        assert process.stdin is not None
+        request = {
+            "prompt": problem.prompt,
+            "test": problem.test,
+            "entry_point": problem.entry_point,
+            "code": code,
+            "limits": {**asdict(limits), "wall_backstop": limits.wall_backstop},
+        }
+        payload = pickle.dumps(request, protocol=4)
+        try:
+            process.stdin.write(HEADER.pack(len(payload)) + payload)
+            process.stdin.flush()
+            reply = self._receive()
+        except BaseException:
+            # Interrupted mid-request (Ctrl-C, the pytest-timeout backstop) or the
+            # server died: the next sample gets a fresh server.
+            self.close()
+            raise
+        return Verdict(kind=reply["kind"], message=reply["message"], duration=reply["duration"])
+
+    def close(self) -> None:
+        """Stop the server (it kills any sample still running)."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        assert process.stdin is not None
+        try:
+            process.stdin.close()
+        except OSError:
+            pass
+        process.terminate()  # the server kills the sample it is running, then exits
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()

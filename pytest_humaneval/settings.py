@@ -1,0 +1,190 @@
+"""The plugin's settings: declared once, read from the command line or the ini file, validated.
+
+Each setting has a command-line option ``--humaneval-NAME`` and an ini key
+``humaneval_NAME``; the command line wins. An invalid value is a usage error that
+names the setting and where the value came from.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from pytest_humaneval.loading import DEFAULT_PROBLEMS
+
+DEFAULT_TIMEOUT = 3.0
+DEFAULT_K = (1, 10, 100)
+DEFAULT_MEMORY_MB = 4096
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved, validated settings of a session."""
+
+    samples: str | None = None
+    problems: str = DEFAULT_PROBLEMS
+    timeout: float = DEFAULT_TIMEOUT
+    k: tuple[int, ...] = DEFAULT_K
+    results: str | None = None
+    json: str | None = None
+    fail_under: dict[int, float] = field(default_factory=dict)
+    strict: bool = False
+    memory_mb: int = DEFAULT_MEMORY_MB
+    cache: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        """The settings that decide the measurement, for the JSON summary."""
+        return {
+            "samples": self.samples,
+            "problems": self.problems,
+            "timeout": self.timeout,
+            "k": list(self.k),
+            "memory_mb": self.memory_mb,
+            "strict": self.strict,
+            "fail_under": {f"pass@{k}": v for k, v in self.fail_under.items()},
+        }
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError("must be a positive number of seconds")
+    return value
+
+
+def _k_list(text: str) -> tuple[int, ...]:
+    values = tuple(int(part) for part in text.replace(" ", "").split(",") if part)
+    if not values or any(k < 1 for k in values):
+        raise ValueError("must be a comma-separated list of positive integers, e.g. 1,10,100")
+    return tuple(sorted(set(values)))
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError("must be a positive integer")
+    return value
+
+
+def _threshold(text: str) -> tuple[int, float]:
+    name, sep, number = text.partition("=")
+    name = name.strip()
+    if not sep or not name.startswith("pass@"):
+        raise ValueError("must look like pass@K=FRACTION, e.g. pass@1=0.30")
+    k = int(name[len("pass@"):])
+    value = float(number)
+    if k < 1 or not 0.0 <= value <= 1.0:
+        raise ValueError("needs K >= 1 and a fraction between 0 and 1")
+    return k, value
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting: its name, help text, and how to parse it."""
+
+    name: str
+    help: str
+    parse: Callable[[str], Any] | None = None
+    flag: bool = False
+    repeat: bool = False
+    metavar: str | None = None
+
+    @property
+    def cli(self) -> str:
+        return "--humaneval-" + self.name.replace("_", "-")
+
+    @property
+    def ini(self) -> str:
+        return "humaneval_" + self.name
+
+
+OPTIONS = (
+    Option("samples", "JSONL(.gz) file of samples to evaluate, or 'canonical' for the "
+           "problems' own solutions.", metavar="PATH"),
+    Option("problems", "problem file in the HumanEval format, or 'humaneval' (default) for "
+           "the official 164 problems.", metavar="PATH"),
+    Option("timeout", f"time limit per sample in seconds (default {DEFAULT_TIMEOUT:g}); time "
+           "spent waiting for a busy CPU does not count.", _positive_float, metavar="SECONDS"),
+    Option("k", "values of k for pass@k (default 1,10,100).", _k_list, metavar="K,K,..."),
+    Option("results", "write one JSON line per sample, in input order.", metavar="PATH"),
+    Option("json", "write the summary (pass@k, counts, settings) as JSON.", metavar="PATH"),
+    Option("fail_under", "exit non-zero when pass@K is below the fraction; repeatable.",
+           _threshold, repeat=True, metavar="pass@K=FRACTION"),
+    Option("strict", "report failing samples as ordinary test failures (exit status 1).",
+           flag=True),
+    Option("memory", f"address-space limit per sample in MiB (default {DEFAULT_MEMORY_MB}).",
+           _positive_int, metavar="MIB"),
+    Option("no_cache", "neither read nor write the verdict cache.", flag=True),
+)
+
+
+def add_options(parser: pytest.Parser) -> None:
+    """Register every setting as a command-line option and an ini key."""
+    group = parser.getgroup("humaneval", "HumanEval functional-correctness evaluation")
+    for option in OPTIONS:
+        if option.flag:
+            group.addoption(option.cli, action="store_true", default=None, help=option.help)
+            parser.addini(option.ini, option.help, type="bool", default=False)
+        elif option.repeat:
+            group.addoption(option.cli, action="append", default=None, metavar=option.metavar,
+                            help=option.help)
+            parser.addini(option.ini, option.help, type="args", default=[])
+        else:
+            group.addoption(option.cli, default=None, metavar=option.metavar, help=option.help)
+            parser.addini(option.ini, option.help, default="")
+
+
+def _raw_value(config: pytest.Config, option: Option) -> tuple[Any, str]:
+    """The value given for ``option`` and where it came from, or (None, "")."""
+    value = config.getoption(option.cli)
+    if value is not None:
+        return value, "command line"
+    ini_value = config.getini(option.ini)
+    inifile = config.inipath.name if config.inipath else "ini file"
+    if option.flag:
+        return (True, inifile) if ini_value else (None, "")
+    if ini_value in ("", []):
+        return None, ""
+    return ini_value, inifile
+
+
+def _parsed(option: Option, value: str, source: str) -> Any:
+    assert option.parse is not None
+    try:
+        return option.parse(value)
+    except ValueError as exc:
+        detail = str(exc) if "must" in str(exc) or "needs" in str(exc) else "is not valid"
+        raise pytest.UsageError(f"{option.cli}={value} (from {source}): {detail}") from None
+
+
+def resolve(config: pytest.Config) -> Settings:
+    """Read and validate every setting; raise ``pytest.UsageError`` naming a bad one."""
+    values: dict[str, Any] = {}
+    for option in OPTIONS:
+        raw, source = _raw_value(config, option)
+        if raw is None:
+            continue
+        if option.flag:
+            values[option.name] = True
+        elif option.repeat:
+            values[option.name] = dict(_parsed(option, item, source) for item in raw)
+        elif option.parse is not None:
+            values[option.name] = _parsed(option, str(raw), source)
+        else:
+            values[option.name] = str(raw)
+    return Settings(
+        samples=values.get("samples"),
+        problems=values.get("problems", DEFAULT_PROBLEMS),
+        timeout=values.get("timeout", DEFAULT_TIMEOUT),
+        k=values.get("k", DEFAULT_K),
+        results=values.get("results"),
+        json=values.get("json"),
+        fail_under=values.get("fail_under", {}),
+        strict=values.get("strict", False),
+        memory_mb=values.get("memory", DEFAULT_MEMORY_MB),
+        cache=not values.get("no_cache", False),
+    )

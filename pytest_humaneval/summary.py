@@ -1,0 +1,87 @@
+"""Gathering verdicts on the controller and summarizing them as counts and pass@k."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pytest_humaneval.evaluation import Evaluation
+from pytest_humaneval.execution import OUTCOME_KINDS, PASSED, Verdict
+from pytest_humaneval.metrics import PassAtK, mean_pass_at_k
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The measurement of a session: what ran, what passed, pass@k."""
+
+    samples_source: str
+    problems_source: str
+    problems: int
+    tasks_with_samples: int
+    samples: int
+    finished: int
+    counts: dict[str, int]
+    pass_at_k: list[PassAtK]
+    tasks_without_samples: list[str]
+    interrupted: bool
+
+    @property
+    def missing(self) -> int:
+        return self.samples - self.finished
+
+    @property
+    def partial(self) -> bool:
+        """True when some task had no samples or some sample has no verdict."""
+        return bool(self.tasks_without_samples) or self.missing > 0 or self.interrupted
+
+
+class Tally:
+    """Every sample's verdict, by input position, as reports arrive."""
+
+    def __init__(self, evaluation: Evaluation) -> None:
+        self.evaluation = evaluation
+        self.verdicts: list[Verdict | None] = [None] * len(evaluation.sample_set.samples)
+        self.positions = {sample.nodeid: sample.position for sample in evaluation.sample_set.samples}
+
+    def record(self, position: int, verdict: Verdict) -> None:
+        if 0 <= position < len(self.verdicts):
+            self.verdicts[position] = verdict
+
+    def record_lost(self, nodeid: str, message: str) -> bool:
+        """Record a sample whose item ended without a verdict (e.g. its worker crashed)."""
+        position = self.positions.get(nodeid)
+        if position is None or self.verdicts[position] is not None:
+            return position is not None
+        self.verdicts[position] = Verdict("crashed", message, 0.0)
+        return True
+
+    def task_counts(self) -> list[tuple[str, int, int]]:
+        """(task id, finished samples, passed samples) for each task with a finished sample."""
+        per_task: dict[str, list[int]] = {}
+        for sample, verdict in zip(self.evaluation.sample_set.samples, self.verdicts):
+            if verdict is not None:
+                finished_and_passed = per_task.setdefault(sample.task_id, [0, 0])
+                finished_and_passed[0] += 1
+                finished_and_passed[1] += verdict.kind == PASSED
+        return [(task, n, c) for task, (n, c) in per_task.items()]
+
+    def summary(self, k_values: tuple[int, ...], interrupted: bool) -> Summary:
+        """Counts per outcome and pass@k over the tasks that have finished samples."""
+        counts = dict.fromkeys(OUTCOME_KINDS, 0)
+        for verdict in self.verdicts:
+            if verdict is not None:
+                counts[verdict.kind] = counts.get(verdict.kind, 0) + 1
+        rows = self.task_counts()
+        with_samples = {sample.task_id for sample in self.evaluation.sample_set.samples}
+        problems = self.evaluation.problem_set.problems
+        return Summary(
+            samples_source=self.evaluation.sample_set.source,
+            problems_source=self.evaluation.problem_set.source,
+            problems=len(problems),
+            tasks_with_samples=len(with_samples),
+            samples=len(self.verdicts),
+            finished=sum(counts.values()),
+            counts=counts,
+            pass_at_k=[mean_pass_at_k(rows, k) for k in k_values],
+            tasks_without_samples=[task for task in problems if task not in with_samples],
+            interrupted=interrupted,
+        )
