@@ -22,26 +22,19 @@ def _format_rate(value: float | None) -> str:
 
 
 def table_lines(summary: Summary) -> list[str]:
-    """The pass@k table: one header line, one row, then notes on anything partial."""
-    headers = ["samples", "problems", "finished", *OUTCOME_KINDS]
-    headers += [f"pass@{rate.k}" for rate in summary.pass_at_k]
-    row = [
-        summary.samples_source if len(summary.samples_source) <= 40 else "..." + summary.samples_source[-37:],
-        f"{summary.tasks_with_samples}/{summary.problems}",
-        f"{summary.finished}/{summary.samples}",
-        *(str(summary.counts.get(kind, 0)) for kind in OUTCOME_KINDS),
-        *(_format_rate(rate.value) for rate in summary.pass_at_k),
-    ]
-    widths = [max(len(h), len(c)) for h, c in zip(headers, row)]
+    """The summary in lines that fit an 80-column terminal: coverage, outcome counts, pass@k."""
     lines = [
-        "  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(headers, widths))),
-        "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))),
+        f"samples   {summary.samples_source}",
+        f"problems  {summary.problems_source}: {summary.tasks_with_samples} of {summary.problems} "
+        f"have samples; {summary.finished} of {summary.samples} samples finished",
+        "outcomes  " + "  ".join(f"{kind} {summary.counts.get(kind, 0)}" for kind in OUTCOME_KINDS),
+        "pass@k    " + "  ".join(f"pass@{rate.k} {_format_rate(rate.value)}" for rate in summary.pass_at_k),
     ]
     for rate in summary.pass_at_k:
         if rate.value is None:
-            lines.append(f"pass@{rate.k}: not computable: {rate.reason}")
+            lines.append(f"pass@{rate.k} not computable: {rate.reason}")
     if summary.partial:
-        lines.append("partial: " + partial_reason(summary))
+        lines.append("PARTIAL: " + partial_reason(summary))
     return lines
 
 

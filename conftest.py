@@ -1,0 +1,32 @@
+"""Shared fixtures of the project's own test suite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPOSITORY = Path(__file__).resolve().parent
+SHARED_DATA = REPOSITORY.parent / "shared" / "data"
+DEMO_PROBLEMS = REPOSITORY / "problems" / "demo.jsonl"
+DEMO_SAMPLES = REPOSITORY / "problems" / "demo-samples.jsonl"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """``../shared/data`` (third-party data for tests); skips the test when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not present (it is not part of a fresh clone)")
+    return SHARED_DATA
+
+
+@pytest.fixture(params=[0, 2], ids=["n0", "n2"])
+def worker_args(request: pytest.FixtureRequest) -> list[str]:
+    """Command-line arguments for a serial run and for a run on two xdist workers."""
+    return ["-n", str(request.param)]
+
+
+@pytest.fixture(autouse=True)
+def _fixed_terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables print the same on every terminal."""
+    monkeypatch.setenv("COLUMNS", "80")
