@@ -29,7 +29,6 @@ import pickle
 import random
 import resource
 import select
-import shutil
 import signal
 import socket
 import struct
@@ -69,9 +68,14 @@ MAX_ITERATOR_ITEMS = 1_000_000
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
+# The server applies the reference's guard to itself once (so each sample
+# inherits it for free) and keeps these for its own use.
+_os_open, _os_chdir, _os_chmod, _os_unlink = os.open, os.chdir, os.chmod, os.unlink
+_os_fork, _os_setsid, _os_killpg, _os_rmdir = os.fork, os.setsid, os.killpg, os.rmdir
+
 
 class SampleGone(BaseException):
-    """The sample process ended while the judge was waiting for it."""
+    """The sample process ended, or broke the protocol, while the judge was waiting for it."""
 
 
 class CandidateError(Exception):
@@ -241,7 +245,7 @@ _GUARDED = {
 }
 
 
-def _reliability_guard() -> None:
+def reliability_guard() -> None:
     """The reference harness's guard, plus the paths it leaves open (posix, os.open)."""
     import builtins
     import faulthandler
@@ -271,41 +275,51 @@ def _set_limit(which: int, value: int) -> None:
         pass
 
 
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
 def _drop_capabilities() -> None:
-    """Enter a new user namespace: the sample keeps its uid but loses every capability."""
-    uid, gid = os.getuid(), os.getgid()
-    if _libc.unshare(CLONE_NEWUSER) != 0:
-        return
-    for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
-        try:
-            with open(f"/proc/self/{name}", "w") as handle:
-                handle.write(text)
-        except OSError:
-            pass
+    """Clear every capability: a sample run by root cannot override permissions or limits."""
+    header = _CapHeader(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
+    data = (_CapData * 2)()
+    _libc.capset(ctypes.byref(header), data)
+
+
+def _close_all_but(*kept: int) -> None:
+    """Close every file descriptor from 3 up, except ``kept``."""
+    low = 3
+    for fd in sorted(set(kept)):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 1 << 20)
 
 
 def _isolate_sample(channel_fd: int, workdir: str, limits: dict[str, Any], landlock: Landlock | None) -> None:
     """Confine the sample process before any of its code runs."""
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    devnull = os.open(os.devnull, os.O_RDWR)
+    _os_setsid()
+    devnull = _os_open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
-    os.closerange(3, channel_fd)
-    os.closerange(channel_fd + 1, 65536)
-    os.chdir(workdir)
+    _close_all_but(channel_fd, landlock.ruleset if landlock else channel_fd)
+    _os_chdir(workdir)
     os.umask(0o077)
     _set_limit(resource.RLIMIT_AS, limits["memory"])
     _set_limit(resource.RLIMIT_FSIZE, limits["file_size"])
     _set_limit(resource.RLIMIT_NOFILE, limits["open_files"])
     _set_limit(resource.RLIMIT_CORE, 0)
     _set_limit(resource.RLIMIT_CPU, int(limits["timeout"]) + 2)
-    _drop_capabilities()
     _set_limit(resource.RLIMIT_NPROC, limits["processes"])
     _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    _drop_capabilities()
     if landlock is not None:
-        landlock.restrict_self(workdir)
-    os.environ.clear()
-    os.environ["OMP_NUM_THREADS"] = "1"
+        landlock.restrict_self()
+        os.close(landlock.ruleset)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
@@ -321,30 +335,44 @@ class _PathBeneathAttr(ctypes.Structure):
 
 
 class Landlock:
-    """Linux Landlock: reads only below the Python installation, writes only in the work directory."""
+    """Linux Landlock: reads only below the Python installation, writes only in the work directory.
+
+    The ruleset is built once, in the server; each sample process only applies it.
+    """
 
     CREATE_RULESET, ADD_RULE, RESTRICT_SELF = 444, 445, 446
     FS_FILE_RIGHTS = (1 << 0) | (1 << 1) | (1 << 2) | (1 << 14) | (1 << 15)
     FS_READ = (1 << 0) | (1 << 2) | (1 << 3)
 
-    def __init__(self, abi: int, read_paths: list[str]) -> None:
+    def __init__(self, abi: int, workdir: str) -> None:
         self.abi = abi
-        self.read_paths = read_paths
         bits = {1: 13, 2: 14, 3: 15, 4: 15}.get(abi, 16)
         self.handled_fs = (1 << bits) - 1
         self.handled_net = 0b11 if abi >= 4 else 0
         self.scoped = 0b11 if abi >= 6 else 0
+        attr = _RulesetAttr(self.handled_fs, self.handled_net, self.scoped)
+        size = ctypes.sizeof(attr) if abi >= 6 else (16 if abi >= 4 else 8)
+        self.ruleset = _libc.syscall(self.CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), 0)
+        if self.ruleset < 0:
+            raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
+        paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, "/usr", "/lib", "/lib64"]
+        paths += [entry for entry in sys.path if entry]
+        for path in sorted({os.path.realpath(path) for path in paths if os.path.exists(path)}):
+            self._add(path, self.FS_READ)
+        self._add(os.devnull, self.FS_READ | (1 << 1))
+        self._add(workdir, self.handled_fs)
 
     @classmethod
-    def probe(cls) -> Landlock | None:
+    def probe(cls, workdir: str) -> Landlock | None:
+        """The Landlock ruleset for ``workdir``, or None where the kernel lacks Landlock."""
         _libc.syscall.restype = ctypes.c_long
         abi = _libc.syscall(cls.CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
         if abi < 1:
             return None
-        paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, "/usr", "/lib", "/lib64"]
-        paths += [entry for entry in sys.path if entry]
-        unique = sorted({os.path.realpath(path) for path in paths if os.path.exists(path)})
-        return cls(abi, unique)
+        try:
+            return cls(abi, workdir)
+        except OSError:
+            return None
 
     def describe(self) -> str:
         parts = ["file system"]
@@ -354,30 +382,21 @@ class Landlock:
             parts.append("signals")
         return f"Landlock ABI {self.abi} ({', '.join(parts)})"
 
-    def _add(self, ruleset: int, path: str, access: int) -> None:
+    def _add(self, path: str, access: int) -> None:
         try:
-            fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+            fd = _os_open(path, os.O_PATH | os.O_CLOEXEC)
         except OSError:
             return
         if not os.path.isdir(path):
             access &= self.FS_FILE_RIGHTS
         attr = _PathBeneathAttr(access & self.handled_fs, fd)
-        _libc.syscall(self.ADD_RULE, ruleset, 1, ctypes.byref(attr), 0)
+        _libc.syscall(self.ADD_RULE, self.ruleset, 1, ctypes.byref(attr), 0)
         os.close(fd)
 
-    def restrict_self(self, workdir: str) -> None:
-        attr = _RulesetAttr(self.handled_fs, self.handled_net, self.scoped)
-        size = ctypes.sizeof(attr) if self.abi >= 6 else (16 if self.abi >= 4 else 8)
-        ruleset = _libc.syscall(self.CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), 0)
-        if ruleset < 0:
-            raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
-        for path in self.read_paths:
-            self._add(ruleset, path, self.FS_READ)
-        self._add(ruleset, os.devnull, self.FS_READ | (1 << 1))
-        self._add(ruleset, workdir, self.handled_fs)
-        if _libc.syscall(self.RESTRICT_SELF, ruleset, 0) != 0:
+    def restrict_self(self) -> None:
+        """Apply the ruleset to the calling process (the sample) for good."""
+        if _libc.syscall(self.RESTRICT_SELF, self.ruleset, 0) != 0:
             raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")
-        os.close(ruleset)
 
 
 def _exception_message(exc: BaseException) -> bytes:
@@ -396,7 +415,6 @@ def sample_main(channel_fd: int, request: dict[str, Any], workdir: str, landlock
     """Run the sample's program, then answer the judge's calls. Never returns."""
     try:
         _isolate_sample(channel_fd, workdir, request["limits"], landlock)
-        _reliability_guard()
         code = compile(request["code"], "<sample>", "exec")
         namespace: dict[str, Any] = {}
         exec(code, namespace)  # noqa: S102 - this process is the sandbox
@@ -457,25 +475,25 @@ class SampleProcess:
             deadline = time.monotonic() + max(self.limit - elapsed, 0.005)
 
     def receive(self) -> bytes:
-        self._wait_readable()
-        try:
-            (size,) = HEADER.unpack(self._receive_exact(HEADER.size))
-            if size > MAX_MESSAGE:
-                raise SampleGone
-            return self._receive_exact(size)
-        except OSError:
-            raise SampleGone from None
-
-    def _receive_exact(self, size: int) -> bytes:
-        chunks = []
-        while size:
+        """The next message from the sample; SampleGone if it ended, SampleTimeout if too slow."""
+        buffer = b""
+        size = -1
+        while size < 0 or len(buffer) < HEADER.size + size:
             self._wait_readable()
-            chunk = self.channel.recv(min(size, 1 << 20))
+            try:
+                chunk = self.channel.recv(1 << 20)
+            except OSError:
+                chunk = b""
             if not chunk:
                 raise SampleGone
-            chunks.append(chunk)
-            size -= len(chunk)
-        return b"".join(chunks)
+            buffer += chunk
+            if size < 0 and len(buffer) >= HEADER.size:
+                (size,) = HEADER.unpack_from(buffer)
+                if size > MAX_MESSAGE:
+                    raise SampleGone("the sample sent an oversized message")
+        if len(buffer) != HEADER.size + size:
+            raise SampleGone("the sample sent more than it was asked for")
+        return buffer[HEADER.size:]
 
     def send(self, payload: bytes) -> None:
         try:
@@ -487,6 +505,7 @@ class SampleProcess:
         """Kill the sample (and with it its whole PID namespace) and reap it."""
         try:
             signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            _os_killpg(self.pid, signal.SIGKILL)
         except OSError:
             pass
         _, status = os.waitpid(self.pid, 0)
@@ -521,8 +540,8 @@ def _reply_value(reply: bytes) -> Any:
             raise SampleGone
         if head[0] == "value":
             return _decode_value(_PlainUnpickler(stream).load())
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError):
-        raise SampleGone from None
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError):
+        raise SampleGone("the sample sent a malformed reply") from None
     if head[0] == "raised" and len(head) == 4:
         _, module, qualname, text = head
         raise _rebuild_exception(str(module), str(qualname), str(text))
@@ -584,7 +603,7 @@ SYS_CLONE = {"x86_64": 56, "aarch64": 220}.get(os.uname().machine)
 def fork_into_namespaces(flags: int) -> int:
     """fork(), with the child in new namespaces (``clone(2)`` with ``flags``)."""
     if not flags or SYS_CLONE is None:
-        return os.fork()
+        return _os_fork()
     _pythonapi.PyOS_BeforeFork()
     pid = _syscall_holding_gil(SYS_CLONE, ctypes.c_ulong(flags | signal.SIGCHLD), None, None, None, None)
     if pid == 0:
@@ -603,12 +622,17 @@ class Server:
         self.as_root = os.geteuid() == 0
         self.network = self._isolate_network()
         self.clone_flags = CLONE_NEWPID if self._pidns_works() else 0
-        self.landlock = Landlock.probe()
         self.tmp_root = tempfile.mkdtemp(prefix="pytest-humaneval-")
+        self.workdir = os.path.join(self.tmp_root, "work")
+        os.mkdir(self.workdir, 0o700)
+        self.landlock = Landlock.probe(self.workdir)
         self._test_code: dict[tuple[str, str], tuple[Any, Any]] = {}
         _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+        os.environ.clear()
+        os.environ["OMP_NUM_THREADS"] = "1"
+        reliability_guard()
 
     def _isolate_network(self) -> str:
         if self.as_root:
@@ -657,12 +681,11 @@ class Server:
         """Run one sample against its problem's tests; return its verdict."""
         limits = request["limits"]
         prompt_code, test_code = self._problem_code(request["prompt"], request["test"])
-        workdir = tempfile.mkdtemp(dir=self.tmp_root)
         judge_end, sample_end = socket.socketpair()
         pid = fork_into_namespaces(self.clone_flags)
         if pid == 0:
             judge_end.close()
-            sample_main(sample_end.fileno(), request, workdir, self.landlock)
+            sample_main(sample_end.fileno(), request, self.workdir, self.landlock)
         sample_end.close()
         sample = SampleProcess(pid, judge_end, float(limits["timeout"]), float(limits["wall_backstop"]))
         try:
@@ -671,9 +694,9 @@ class Server:
             elapsed = sample.elapsed()
             status = sample.end()
             self._reap()
-            shutil.rmtree(workdir, onerror=_force_remove)
+            _remove_tree(self.workdir, keep_top=True)
         if kind == "gone":
-            kind, message = _ended_verdict(status)
+            kind, message = ("error", message) if message else _ended_verdict(status)
         return {"kind": kind, "message": message[:2000], "duration": round(elapsed, 6)}
 
     def _judge(self, sample: SampleProcess, request: dict[str, Any], prompt_code: Any, test_code: Any) -> tuple[str, str]:
@@ -687,8 +710,8 @@ class Server:
             candidate = CandidateProxy(sample, request["entry_point"])
             namespace[request["entry_point"]] = candidate
             namespace["check"](candidate)
-        except SampleGone:
-            return ("gone", "")
+        except SampleGone as exc:
+            return ("gone", str(exc))
         except SampleTimeout:
             return ("timed out", f"time limit of {sample.limit:g} s exceeded")
         except AssertionError as exc:
@@ -708,13 +731,27 @@ class Server:
                 return
 
 
-def _force_remove(function: Any, path: str, excinfo: Any) -> None:
+def _remove_tree(path: str, keep_top: bool = False) -> None:
+    """Remove a directory tree, whatever permissions a sample set inside it."""
     try:
-        os.chmod(os.path.dirname(path), 0o700)
-        os.chmod(path, 0o700)
-        function(path)
+        _os_chmod(path, 0o700)
+        with os.scandir(path) as scan:
+            entries = [(entry.path, entry.is_dir(follow_symlinks=False)) for entry in scan]
     except OSError:
-        pass
+        entries = []
+    for entry, is_dir in entries:
+        if is_dir:
+            _remove_tree(entry)
+        else:
+            try:
+                _os_unlink(entry)
+            except OSError:
+                pass
+    if not keep_top:
+        try:
+            _os_rmdir(path)
+        except OSError:
+            pass
 
 
 def _exit_on_signal(number: int, frame: Any) -> None:
@@ -739,7 +776,7 @@ def main() -> None:
                 break
             write_message(stdout, pickle.dumps(server.run(request)))
     finally:
-        shutil.rmtree(server.tmp_root, onerror=_force_remove)
+        _remove_tree(server.tmp_root)
 
 
 if __name__ == "__main__":
