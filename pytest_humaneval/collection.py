@@ -49,7 +49,7 @@ class SampleItem(pytest.Item):
         parent = self.parent
         assert isinstance(parent, ProblemCollector)
         self.evaluation = parent.evaluation
-        limits = self.evaluation.limits
+        limits = self.evaluation.limits(sample.task_id)
         # pytest-timeout, as an outer backstop should the sandbox server stop answering.
         self.add_marker(pytest.mark.timeout(limits.wall_backstop + 30.0))
 
@@ -75,6 +75,7 @@ def outcome_properties(sample: Sample, verdict: Verdict) -> list[tuple[str, Any]
         (PROPERTY_PREFIX + "outcome", verdict.kind),
         (PROPERTY_PREFIX + "message", verdict.message),
         (PROPERTY_PREFIX + "duration", verdict.duration),
+        (PROPERTY_PREFIX + "reused", verdict.reused),
     ]
 
 
@@ -87,7 +88,7 @@ def verdict_from_properties(properties: list[tuple[str, Any]]) -> tuple[int, Ver
     }
     if "outcome" not in found:
         return None
-    verdict = Verdict(found["outcome"], found["message"], found["duration"])
+    verdict = Verdict(found["outcome"], found["message"], found["duration"], bool(found.get("reused")))
     return found["position"], verdict
 
 

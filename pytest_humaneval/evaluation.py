@@ -7,10 +7,11 @@ controller's paths.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from pytest_humaneval.execution import Limits, SandboxRunner, Verdict
+from pytest_humaneval.execution import PASSED, Limits, SandboxRunner, Verdict, sample_code, verdict_key
 from pytest_humaneval.loading import (
     Problem,
     ProblemSet,
@@ -21,6 +22,15 @@ from pytest_humaneval.loading import (
 )
 from pytest_humaneval.settings import Settings
 
+AUTO_TIMEOUT_FLOOR = 0.5
+AUTO_TIMEOUT_FACTOR = 20.0
+
+
+def auto_timeout(canonical_seconds: float, cap: float) -> float:
+    """A problem's limit under ``--humaneval-timeout=auto``: max(floor, factor x canonical), capped."""
+    limit = max(AUTO_TIMEOUT_FLOOR, AUTO_TIMEOUT_FACTOR * canonical_seconds)
+    return min(cap, float(f"{limit:.2g}"))
+
 
 @dataclass
 class Evaluation:
@@ -30,6 +40,8 @@ class Evaluation:
     problem_set: ProblemSet
     sample_set: SampleSet
     runner: SandboxRunner = field(default_factory=SandboxRunner)
+    timeouts: dict[str, float] = field(default_factory=dict)
+    """Per-problem time limits (``--humaneval-timeout=auto``); others use the setting."""
 
     @classmethod
     def load(cls, settings: Settings) -> Evaluation:
@@ -38,16 +50,45 @@ class Evaluation:
         problem_set = load_problems(settings.problems)
         return cls(settings, problem_set, load_samples(settings.samples, problem_set))
 
-    @property
-    def limits(self) -> Limits:
-        return Limits(timeout=self.settings.timeout, memory=self.settings.memory_mb * 1024 * 1024)
+    def limits(self, task_id: str) -> Limits:
+        """The resource limits of the samples of a task."""
+        timeout = self.timeouts.get(task_id, self.settings.timeout)
+        return Limits(timeout=timeout, memory=self.settings.memory_mb * 1024 * 1024)
 
     def problem(self, sample: Sample) -> Problem:
         return self.problem_set.problems[sample.task_id]
 
+    def key(self, sample: Sample) -> str:
+        """The digest of everything that decides the sample's verdict."""
+        problem = self.problem(sample)
+        return verdict_key(problem, sample_code(problem, sample), self.limits(sample.task_id))
+
     def run(self, sample: Sample) -> Verdict:
-        """Run ``sample`` in the sandbox and return its verdict."""
-        return self.runner.run(self.problem(sample), sample, self.limits)
+        """Run ``sample`` in the sandbox (or reuse a known verdict) and return its verdict."""
+        return self.runner.run(self.problem(sample), sample, self.limits(sample.task_id))
+
+    def calibrate(self, lookup: Callable[[list[str]], dict[str, Verdict]]) -> dict[str, Verdict]:
+        """Set per-problem limits from the canonical solutions' cost; return new measurements.
+
+        ``lookup`` finds earlier measurements by key (in the verdict cache).
+        """
+        cap = self.settings.timeout
+        limits = Limits(timeout=cap, memory=self.settings.memory_mb * 1024 * 1024)
+        keys = {
+            task_id: "canonical:" + verdict_key(problem, problem.prompt + problem.canonical_solution, limits)
+            for task_id, problem in self.problem_set.problems.items()
+            if task_id in self.sample_set.counts_by_task()
+        }
+        known = lookup(list(keys.values()))
+        measured: dict[str, Verdict] = {}
+        for task_id, key in keys.items():
+            problem = self.problem_set.problems[task_id]
+            verdict = known.get(key)
+            if verdict is None:
+                code = problem.prompt + problem.canonical_solution
+                verdict = measured[key] = self.runner.run_code(problem, code, limits)
+            self.timeouts[task_id] = auto_timeout(verdict.duration, cap) if verdict.kind == PASSED else cap
+        return measured
 
     def samples_by_task(self) -> dict[str, list[Sample]]:
         """The samples grouped by task, tasks in problem-file order, samples in file order."""
@@ -65,6 +106,8 @@ class Evaluation:
             "samples": [
                 (s.task_id, s.index, s.text, s.is_solution, s.line) for s in self.sample_set.samples
             ],
+            "timeouts": self.timeouts,
+            "known": {key: (v.kind, v.message, v.duration) for key, v in self.runner.known().items()},
         }
 
     @classmethod
@@ -75,11 +118,15 @@ class Evaluation:
             Sample(position, task_id, index, text, is_solution, line, {})
             for position, (task_id, index, text, is_solution, line) in enumerate(data["samples"])
         ]
-        return cls(
+        evaluation = cls(
             settings,
             ProblemSet(data["problems_source"], problems),
             SampleSet(data["samples_source"], samples),
+            timeouts=dict(data["timeouts"]),
         )
+        for key, (kind, message, duration) in data["known"].items():
+            evaluation.runner.remember(key, Verdict(kind, message, duration))
+        return evaluation
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,11 @@ import pickle
 import struct
 import subprocess
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from pytest_humaneval import __version__
 from pytest_humaneval.loading import Problem, Sample
 
 SANDBOX_SCRIPT = Path(__file__).with_name("_sandbox.py")
@@ -50,6 +51,8 @@ class Verdict:
     kind: str
     message: str
     duration: float
+    reused: bool = False
+    """True when the verdict comes from the cache or an identical sample, not a new run."""
 
     @property
     def passed(self) -> bool:
@@ -75,7 +78,8 @@ def sample_code(problem: Problem, sample: Sample) -> str:
 def verdict_key(problem: Problem, code: str, limits: Limits) -> str:
     """A digest of everything that decides a verdict (for deduplication and caching)."""
     digest = hashlib.sha256()
-    for part in (problem.prompt, problem.test, problem.entry_point, code, repr(asdict(limits))):
+    versions = f"pytest-humaneval {__version__}; Python {sys.version}"
+    for part in (versions, problem.prompt, problem.test, problem.entry_point, code, repr(asdict(limits))):
         digest.update(part.encode("utf-8", "surrogatepass"))
         digest.update(b"\0")
     return digest.hexdigest()
@@ -118,13 +122,21 @@ class SandboxRunner:
             raise SandboxError("the sandbox server exited unexpectedly")
         return pickle.loads(payload)
 
+    def known(self) -> dict[str, Verdict]:
+        """The verdicts this runner can reuse, by key."""
+        return dict(self._verdicts)
+
+    def remember(self, key: str, verdict: Verdict) -> None:
+        """Use ``verdict`` for any sample with this key (e.g. from the verdict cache)."""
+        self._verdicts[key] = verdict
+
     def run(self, problem: Problem, sample: Sample, limits: Limits) -> Verdict:
         """Run one sample (or reuse the verdict of an identical one) and return its verdict."""
         code = sample_code(problem, sample)
         key = verdict_key(problem, code, limits)
         known = self._verdicts.get(key)
         if known is not None:
-            return known
+            return replace(known, reused=True)
         verdict = self.run_code(problem, code, limits)
         self._verdicts[key] = verdict
         return verdict

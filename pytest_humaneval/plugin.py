@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
+from pytest_humaneval.cache import VerdictCache
 from pytest_humaneval.collection import build_items, verdict_from_properties
 from pytest_humaneval.evaluation import Evaluation, HumanEvalSample
+from pytest_humaneval.execution import Verdict
 from pytest_humaneval.loading import InputError
 from pytest_humaneval.metrics import mean_pass_at_k
 from pytest_humaneval.reporting import table_lines, write_results, write_summary
@@ -50,6 +52,18 @@ def _check_writable(path: str, option: str) -> None:
         raise pytest.UsageError(f"{option}={path}: directory {directory} is not writable")
 
 
+def _nothing_known(keys: list[str]) -> dict[str, Verdict]:
+    return {}
+
+
+def _open_cache(config: pytest.Config, settings: Settings) -> VerdictCache | None:
+    """The verdict cache, unless disabled (``--humaneval-no-cache``, ``-p no:cacheprovider``)."""
+    pytest_cache = getattr(config, "cache", None)
+    if not settings.cache or pytest_cache is None:
+        return None
+    return VerdictCache(pytest_cache.mkdir("humaneval") / "verdicts.sqlite3")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "humaneval: a HumanEval sample item (added by pytest-humaneval)")
     settings = resolve(config)
@@ -67,8 +81,18 @@ def pytest_configure(config: pytest.Config) -> None:
     for path, option in ((settings.results, "--humaneval-results"), (settings.json, "--humaneval-json")):
         if path:
             _check_writable(path, option)
+    cache = _open_cache(config, settings)
+    if settings.auto_timeout:
+        measured = evaluation.calibrate(cache.lookup if cache else _nothing_known)
+        for key, verdict in measured.items():
+            if cache:
+                cache.store(key, verdict)
+    keys = [evaluation.key(sample) for sample in evaluation.sample_set.samples]
+    cached = cache.lookup(keys) if cache else {}
+    for key, verdict in cached.items():
+        evaluation.runner.remember(key, verdict)
     config.stash[evaluation_key] = evaluation
-    controller = Controller(config, settings, Tally(evaluation))
+    controller = Controller(config, settings, Tally(evaluation), cache, keys)
     config.stash[controller_key] = controller
     config.pluginmanager.register(controller, "humaneval-controller")
     missing = [task for task, samples in evaluation.samples_by_task().items() if not samples]
@@ -141,10 +165,15 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 class Controller:
     """The controller's (or single process's) view: gathers verdicts, reports, decides exit status."""
 
-    def __init__(self, config: pytest.Config, settings: Settings, tally: Tally) -> None:
+    def __init__(
+        self, config: pytest.Config, settings: Settings, tally: Tally, cache: VerdictCache | None, keys: list[str]
+    ) -> None:
         self.config = config
         self.settings = settings
         self.tally = tally
+        self.cache = cache
+        self.keys = keys
+        self.reused = 0
         self.other_failures = 0
         self.summary: Summary | None = None
         self.messages: list[str] = []
@@ -157,7 +186,12 @@ class Controller:
             return
         found = verdict_from_properties(report.user_properties)
         if found is not None and report.when == "call":
-            self.tally.record(*found)
+            position, verdict = found
+            self.tally.record(position, verdict)
+            if verdict.reused:
+                self.reused += 1
+            elif self.cache is not None and 0 <= position < len(self.keys):
+                self.cache.store(self.keys[position], verdict)
         elif report.failed and found is None:
             lines = str(report.longrepr).strip().splitlines() if report.longrepr else []
             detail = lines[-1] if lines else "no verdict"
@@ -168,6 +202,8 @@ class Controller:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         evaluation = self.tally.evaluation
+        if self.cache is not None:
+            self.cache.close()
         self.isolation = self.isolation or evaluation.runner.isolation
         settings = self.settings
         summary = self.tally.summary(settings.k, exitstatus == pytest.ExitCode.INTERRUPTED)
@@ -198,6 +234,8 @@ class Controller:
         terminalreporter.write_sep("=", "humaneval")
         for line in table_lines(self.summary):
             terminalreporter.write_line(line)
+        if self.reused:
+            terminalreporter.write_line(f"reused    {self.reused} verdicts from the cache or identical samples")
         for message in self.messages:
             terminalreporter.write_line(message, red=message.startswith("FAIL"), green=not message.startswith("FAIL"))
 

@@ -28,6 +28,8 @@ class Settings:
     samples: str | None = None
     problems: str = DEFAULT_PROBLEMS
     timeout: float = DEFAULT_TIMEOUT
+    """The time limit per sample; with ``auto_timeout``, the most a problem's limit can be."""
+    auto_timeout: bool = False
     k: tuple[int, ...] = DEFAULT_K
     results: str | None = None
     json: str | None = None
@@ -41,7 +43,7 @@ class Settings:
         return {
             "samples": self.samples,
             "problems": self.problems,
-            "timeout": self.timeout,
+            "timeout": "auto" if self.auto_timeout else self.timeout,
             "k": list(self.k),
             "memory_mb": self.memory_mb,
             "strict": self.strict,
@@ -49,10 +51,12 @@ class Settings:
         }
 
 
-def _positive_float(text: str) -> float:
+def _timeout(text: str) -> float | str:
+    if text.strip() == "auto":
+        return "auto"
     value = float(text)
     if not math.isfinite(value) or value <= 0:
-        raise ValueError("must be a positive number of seconds")
+        raise ValueError("must be a positive number of seconds, or auto")
     return value
 
 
@@ -108,7 +112,8 @@ OPTIONS = (
     Option("problems", "problem file in the HumanEval format, or 'humaneval' (default) for "
            "the official 164 problems.", metavar="PATH"),
     Option("timeout", f"time limit per sample in seconds (default {DEFAULT_TIMEOUT:g}); time "
-           "spent waiting for a busy CPU does not count.", _positive_float, metavar="SECONDS"),
+           "spent waiting for a busy CPU does not count. 'auto': per problem, from its canonical "
+           "solution's cost.", _timeout, metavar="SECONDS|auto"),
     Option("k", "values of k for pass@k (default 1,10,100).", _k_list, metavar="K,K,..."),
     Option("results", "write one JSON line per sample, in input order.", metavar="PATH"),
     Option("json", "write the summary (pass@k, counts, settings) as JSON.", metavar="PATH"),
@@ -176,10 +181,12 @@ def resolve(config: pytest.Config) -> Settings:
             values[option.name] = _parsed(option, str(raw), source)
         else:
             values[option.name] = str(raw)
+    timeout = values.get("timeout", DEFAULT_TIMEOUT)
     return Settings(
         samples=values.get("samples"),
         problems=values.get("problems", DEFAULT_PROBLEMS),
-        timeout=values.get("timeout", DEFAULT_TIMEOUT),
+        timeout=DEFAULT_TIMEOUT if timeout == "auto" else timeout,
+        auto_timeout=timeout == "auto",
         k=values.get("k", DEFAULT_K),
         results=values.get("results"),
         json=values.get("json"),
