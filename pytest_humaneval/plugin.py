@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+import signal
+import threading
 from typing import Any
 
 import pytest
@@ -14,7 +14,7 @@ from pytest_humaneval.evaluation import Evaluation, HumanEvalSample
 from pytest_humaneval.execution import Verdict
 from pytest_humaneval.loading import InputError
 from pytest_humaneval.metrics import mean_pass_at_k
-from pytest_humaneval.reporting import table_lines, write_results, write_summary
+from pytest_humaneval.reporting import ResultsStream, check_output_path, table_lines, write_summary
 from pytest_humaneval.settings import Settings, add_options, resolve
 from pytest_humaneval.summary import Summary, Tally
 
@@ -44,14 +44,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
 
 
-def _check_writable(path: str, option: str) -> None:
-    directory = Path(path).resolve().parent
-    if not directory.is_dir():
-        raise pytest.UsageError(f"{option}={path}: directory {directory} does not exist")
-    if not os.access(directory, os.W_OK):
-        raise pytest.UsageError(f"{option}={path}: directory {directory} is not writable")
-
-
 def _nothing_known(keys: list[str]) -> dict[str, Verdict]:
     return {}
 
@@ -78,9 +70,13 @@ def pytest_configure(config: pytest.Config) -> None:
         evaluation = Evaluation.load(settings)
     except InputError as exc:
         raise pytest.UsageError(str(exc)) from None
-    for path, option in ((settings.results, "--humaneval-results"), (settings.json, "--humaneval-json")):
-        if path:
-            _check_writable(path, option)
+    try:
+        for path, option in ((settings.results, "--humaneval-results"), (settings.json, "--humaneval-json")):
+            if path:
+                check_output_path(path, option)
+        results = ResultsStream(settings.results) if settings.results else None
+    except OSError as exc:
+        raise pytest.UsageError(str(exc)) from None
     cache = _open_cache(config, settings)
     if settings.auto_timeout:
         measured = evaluation.calibrate(cache.lookup if cache else _nothing_known)
@@ -92,9 +88,10 @@ def pytest_configure(config: pytest.Config) -> None:
     for key, verdict in cached.items():
         evaluation.runner.remember(key, verdict)
     config.stash[evaluation_key] = evaluation
-    controller = Controller(config, settings, Tally(evaluation), cache, keys)
+    controller = Controller(config, settings, Tally(evaluation), cache, keys, results)
     config.stash[controller_key] = controller
     config.pluginmanager.register(controller, "humaneval-controller")
+    _interrupt_on_sigterm()
     missing = [task for task, samples in evaluation.samples_by_task().items() if not samples]
     if missing:
         config.issue_config_time_warning(
@@ -166,13 +163,20 @@ class Controller:
     """The controller's (or single process's) view: gathers verdicts, reports, decides exit status."""
 
     def __init__(
-        self, config: pytest.Config, settings: Settings, tally: Tally, cache: VerdictCache | None, keys: list[str]
+        self,
+        config: pytest.Config,
+        settings: Settings,
+        tally: Tally,
+        cache: VerdictCache | None,
+        keys: list[str],
+        results: ResultsStream | None,
     ) -> None:
         self.config = config
         self.settings = settings
         self.tally = tally
         self.cache = cache
         self.keys = keys
+        self.results = results
         self.reused = 0
         self.other_failures = 0
         self.summary: Summary | None = None
@@ -190,14 +194,21 @@ class Controller:
             self.tally.record(position, verdict)
             if verdict.reused:
                 self.reused += 1
-            elif self.cache is not None and 0 <= position < len(self.keys):
+            elif self.cache is not None:
                 self.cache.store(self.keys[position], verdict)
         elif report.failed and found is None:
             lines = str(report.longrepr).strip().splitlines() if report.longrepr else []
             detail = lines[-1] if lines else "no verdict"
             if report.when == "???":
                 detail = "the xdist worker running it died: " + detail
-            self.tally.record_lost(report.nodeid, detail[:500])
+            lost = self.tally.record_lost(report.nodeid, detail[:500])
+            if lost is None:
+                return
+            position, verdict = lost, self.tally.verdicts[lost]
+        else:
+            return
+        if self.results is not None and verdict is not None:
+            self.results.add(self.tally.evaluation.sample_set.samples[position], verdict)
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -208,8 +219,8 @@ class Controller:
         settings = self.settings
         summary = self.tally.summary(settings.k, exitstatus == pytest.ExitCode.INTERRUPTED)
         self.summary = summary
-        if settings.results:
-            write_results(settings.results, evaluation.sample_set.samples, self.tally.verdicts)
+        if self.results is not None:
+            self.results.finish(evaluation.sample_set.samples, self.tally.verdicts)
         if settings.json:
             write_summary(settings.json, summary, settings)
         if not settings.strict and exitstatus == pytest.ExitCode.TESTS_FAILED and self.other_failures == 0:
@@ -240,7 +251,19 @@ class Controller:
             terminalreporter.write_line(message, red=message.startswith("FAIL"), green=not message.startswith("FAIL"))
 
 
+def _raise_keyboard_interrupt(number: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"received signal {number}")
+
+
+def _interrupt_on_sigterm() -> None:
+    """Make SIGTERM stop the session like Ctrl-C, so finished verdicts are reported and written."""
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     evaluation = config.stash.get(evaluation_key, None)
     if evaluation is not None:
         evaluation.runner.close()
+    if signal.getsignal(signal.SIGTERM) is _raise_keyboard_interrupt:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)

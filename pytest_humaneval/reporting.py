@@ -83,13 +83,47 @@ def result_record(sample: Sample, verdict: Verdict | None) -> dict[str, Any]:
     return record
 
 
+def _result_line(sample: Sample, verdict: Verdict | None) -> str:
+    return json.dumps(result_record(sample, verdict), ensure_ascii=False) + "\n"
+
+
 def write_results(path: str, samples: Iterable[Sample], verdicts: Iterable[Verdict | None]) -> None:
     """Write one JSON line per sample, in input order."""
-    lines = (
-        json.dumps(result_record(sample, verdict), ensure_ascii=False) + "\n"
-        for sample, verdict in zip(samples, verdicts)
-    )
-    _write_atomically(path, "".join(lines))
+    _write_atomically(path, "".join(_result_line(s, v) for s, v in zip(samples, verdicts)))
+
+
+MIN_FREE_BYTES = 1024 * 1024
+
+
+def check_output_path(path: str, option: str) -> None:
+    """Fail now, not after the run, if ``path`` cannot be written."""
+    directory = Path(path).resolve().parent
+    if not directory.is_dir():
+        raise OSError(f"{option}={path}: directory {directory} does not exist")
+    if not os.access(directory, os.W_OK):
+        raise OSError(f"{option}={path}: directory {directory} is not writable")
+    status = os.statvfs(directory)
+    if status.f_bavail * status.f_frsize < MIN_FREE_BYTES:
+        raise OSError(f"{option}={path}: no space left on the device holding {directory}")
+
+
+class ResultsStream:
+    """The results file while the run goes on: one complete line per verdict, as they arrive.
+
+    ``finish`` replaces it, atomically, with every sample in input order.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._stream = open(path, "w", encoding="utf-8")  # noqa: SIM115 - open for the session
+
+    def add(self, sample: Sample, verdict: Verdict) -> None:
+        self._stream.write(_result_line(sample, verdict))
+        self._stream.flush()
+
+    def finish(self, samples: Iterable[Sample], verdicts: Iterable[Verdict | None]) -> None:
+        self._stream.close()
+        write_results(self.path, samples, verdicts)
 
 
 def _package_version(name: str) -> str | None:

@@ -46,13 +46,16 @@ class Tally:
         if 0 <= position < len(self.verdicts):
             self.verdicts[position] = verdict
 
-    def record_lost(self, nodeid: str, message: str) -> bool:
-        """Record a sample whose item ended without a verdict (e.g. its worker crashed)."""
+    def record_lost(self, nodeid: str, message: str) -> int | None:
+        """Record a sample whose item ended without a verdict (e.g. its worker died).
+
+        Returns the sample's position, or None when it already had a verdict.
+        """
         position = self.positions.get(nodeid)
         if position is None or self.verdicts[position] is not None:
-            return position is not None
+            return None
         self.verdicts[position] = Verdict("crashed", message, 0.0)
-        return True
+        return position
 
     def task_counts(self) -> list[tuple[str, int, int]]:
         """(task id, finished samples, passed samples) for each task with a finished sample."""
