@@ -22,7 +22,6 @@ turn passes into timeouts; a wall-clock backstop bounds the worst case.
 from __future__ import annotations
 
 import ctypes
-import errno
 import gc
 import os
 import pickle
@@ -44,16 +43,38 @@ if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(
 # Modules that tests and completions commonly import, loaded once so that each
 # forked child finds them already imported (copy-on-write, then gc.freeze()).
 PRELOADED_MODULES = (
-    "math", "re", "string", "collections", "itertools", "functools", "heapq",
-    "bisect", "random", "typing", "copy", "operator", "fractions", "decimal",
-    "statistics", "hashlib", "datetime", "json", "numbers", "cmath", "array",
-    "subprocess", "shutil", "faulthandler", "io", "pickle",
+    "math",
+    "re",
+    "string",
+    "collections",
+    "itertools",
+    "functools",
+    "heapq",
+    "bisect",
+    "random",
+    "typing",
+    "copy",
+    "operator",
+    "fractions",
+    "decimal",
+    "statistics",
+    "hashlib",
+    "datetime",
+    "json",
+    "numbers",
+    "cmath",
+    "array",
+    "subprocess",
+    "shutil",
+    "faulthandler",
+    "io",
+    "pickle",
 )
 for _name in PRELOADED_MODULES:
     __import__(_name)
 
-from fractions import Fraction  # noqa: E402
 from decimal import Decimal  # noqa: E402
+from fractions import Fraction  # noqa: E402
 
 CLONE_NEWNET = 0x40000000
 CLONE_NEWPID = 0x20000000
@@ -114,9 +135,14 @@ def write_message(fd: int, payload: bytes) -> None:
 # -- values crossing from the sample to the judge ---------------------------
 
 _ALLOWED_GLOBALS = {
-    ("builtins", "complex"), ("builtins", "set"), ("builtins", "frozenset"),
-    ("builtins", "bytearray"), ("builtins", "range"), ("builtins", "slice"),
-    ("fractions", "Fraction"), ("decimal", "Decimal"),
+    ("builtins", "complex"),
+    ("builtins", "set"),
+    ("builtins", "frozenset"),
+    ("builtins", "bytearray"),
+    ("builtins", "range"),
+    ("builtins", "slice"),
+    ("fractions", "Fraction"),
+    ("decimal", "Decimal"),
 }
 
 
@@ -161,12 +187,14 @@ def to_plain(value: Any, depth: int = 0) -> Any:
         return {to_plain(k, depth + 1): to_plain(v, depth + 1) for k, v in value.items()}
     # Subclasses of built-in types (namedtuple, Counter, OrderedDict, numpy
     # floats...) compare like their base type: send the base type.
-    for base in (bool, int, float, str, bytes, complex):
-        if isinstance(value, base):
-            return base(value)
-    for base in (list, tuple, set, frozenset):
-        if isinstance(value, base):
-            return base(to_plain(item, depth + 1) for item in value)
+    scalar: Any
+    for scalar in (bool, int, float, str, bytes, complex):
+        if isinstance(value, scalar):
+            return scalar(value)
+    container: Any
+    for container in (list, tuple, set, frozenset):
+        if isinstance(value, container):
+            return container(to_plain(item, depth + 1) for item in value)
     if isinstance(value, dict):
         return {to_plain(k, depth + 1): to_plain(v, depth + 1) for k, v in dict.items(value)}
     if kind.__module__ == "numpy" and getattr(value, "ndim", None) == 0:
@@ -195,8 +223,10 @@ def _encode_value(value: Any) -> bytes:
         if isinstance(item, Opaque):
             return ("opaque", item.type_name)
         if type(item) in (list, tuple, set, frozenset):
-            return ("plain", item) if not _has_marker(item) else (
-                "seq", type(item).__name__, [encode(x) for x in item]
+            return (
+                ("plain", item)
+                if not _has_marker(item)
+                else ("seq", type(item).__name__, [encode(x) for x in item])
             )
         return ("plain", item)
 
@@ -233,12 +263,51 @@ def _decode_value(tagged: Any) -> Any:
 
 _GUARDED = {
     "os": (
-        "kill", "system", "putenv", "remove", "removedirs", "rmdir", "fchdir", "setuid",
-        "fork", "forkpty", "killpg", "rename", "renames", "truncate", "replace", "unlink",
-        "fchmod", "fchown", "chmod", "chown", "chroot", "lchflags", "lchmod", "lchown",
-        "getcwd", "chdir", "open", "execv", "execve", "execvp", "execl", "spawnv",
-        "posix_spawn", "posix_spawnp", "popen", "link", "symlink", "mkfifo", "mknod",
-        "setsid", "setpgid", "setpgrp", "setgid", "setreuid", "setresuid",
+        "kill",
+        "system",
+        "putenv",
+        "remove",
+        "removedirs",
+        "rmdir",
+        "fchdir",
+        "setuid",
+        "fork",
+        "forkpty",
+        "killpg",
+        "rename",
+        "renames",
+        "truncate",
+        "replace",
+        "unlink",
+        "fchmod",
+        "fchown",
+        "chmod",
+        "chown",
+        "chroot",
+        "lchflags",
+        "lchmod",
+        "lchown",
+        "getcwd",
+        "chdir",
+        "open",
+        "execv",
+        "execve",
+        "execvp",
+        "execl",
+        "spawnv",
+        "posix_spawn",
+        "posix_spawnp",
+        "popen",
+        "link",
+        "symlink",
+        "mkfifo",
+        "mknod",
+        "setsid",
+        "setpgid",
+        "setpgrp",
+        "setgid",
+        "setreuid",
+        "setresuid",
     ),
     "shutil": ("rmtree", "move", "chown", "copy", "copy2", "copyfile", "copytree"),
     "subprocess": ("Popen", "run", "call", "check_call", "check_output", "getoutput"),
@@ -280,7 +349,11 @@ class _CapHeader(ctypes.Structure):
 
 
 class _CapData(ctypes.Structure):
-    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+    _fields_ = [
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    ]
 
 
 def _drop_capabilities() -> None:
@@ -326,7 +399,11 @@ def _isolate_sample(channel_fd: int, workdir: str, limits: dict[str, Any], landl
 
 
 class _RulesetAttr(ctypes.Structure):
-    _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
+    _fields_ = [
+        ("handled_access_fs", ctypes.c_uint64),
+        ("handled_access_net", ctypes.c_uint64),
+        ("scoped", ctypes.c_uint64),
+    ]
 
 
 class _PathBeneathAttr(ctypes.Structure):
@@ -404,7 +481,7 @@ def _exception_message(exc: BaseException) -> bytes:
     kind = type(exc)
     try:
         text = str(exc)
-    except BaseException:  # noqa: BLE001 - the sample's own exception types may misbehave
+    except BaseException:
         text = "<unprintable exception>"
     module = kind.__module__ if isinstance(kind.__module__, str) else "?"
     qualname = kind.__qualname__ if isinstance(kind.__qualname__, str) else "?"
@@ -417,7 +494,7 @@ def sample_main(channel_fd: int, request: dict[str, Any], workdir: str, landlock
         _isolate_sample(channel_fd, workdir, request["limits"], landlock)
         code = compile(request["code"], "<sample>", "exec")
         namespace: dict[str, Any] = {}
-        exec(code, namespace)  # noqa: S102 - this process is the sandbox
+        exec(code, namespace)
         entry = namespace.get(request["entry_point"])
         if entry is None:
             raise NameError(f"name {request['entry_point']!r} is not defined")
@@ -426,13 +503,13 @@ def sample_main(channel_fd: int, request: dict[str, Any], workdir: str, landlock
             args, kwargs = pickle.loads(read_message(channel_fd))
             try:
                 reply = pickle.dumps(("value",)) + _encode_value(to_plain(entry(*args, **kwargs)))
-            except BaseException as exc:  # noqa: BLE001 - everything goes to the judge
+            except BaseException as exc:
                 reply = _exception_message(exc)
             write_message(channel_fd, reply)
-    except BaseException as exc:  # noqa: BLE001
+    except BaseException as exc:
         try:
             write_message(channel_fd, _exception_message(exc))
-        except BaseException:  # noqa: BLE001
+        except BaseException:
             pass
     os._exit(0)
 
@@ -493,7 +570,7 @@ class SampleProcess:
                     raise SampleGone("the sample sent an oversized message")
         if len(buffer) != HEADER.size + size:
             raise SampleGone("the sample sent more than it was asked for")
-        return buffer[HEADER.size:]
+        return buffer[HEADER.size :]
 
     def send(self, payload: bytes) -> None:
         try:
@@ -524,7 +601,7 @@ class CandidateProxy:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         try:
             payload = pickle.dumps((args, kwargs), protocol=4)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise TypeError(f"cannot pass the test's arguments to the sample: {exc}") from None
         self._sample.send(payload)
         return _reply_value(self._sample.receive())
@@ -554,10 +631,14 @@ def _rebuild_exception(module: str, qualname: str, text: str) -> BaseException:
     import builtins
 
     kind = getattr(builtins, qualname, None) if module == "builtins" else None
-    if isinstance(kind, type) and issubclass(kind, BaseException) and kind not in (SystemExit, KeyboardInterrupt, GeneratorExit):
+    if (
+        isinstance(kind, type)
+        and issubclass(kind, BaseException)
+        and kind not in (SystemExit, KeyboardInterrupt, GeneratorExit)
+    ):
         try:
             return kind(text) if text else kind()
-        except Exception:  # noqa: BLE001 - e.g. UnicodeDecodeError needs 5 arguments
+        except Exception:
             pass
     return CandidateError(f"{qualname}: {text}" if text else qualname)
 
@@ -640,7 +721,11 @@ class Server:
         uid, gid = os.getuid(), os.getgid()
         if _libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0:
             return "none"
-        for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+        for name, text in (
+            ("setgroups", "deny"),
+            ("uid_map", f"{uid} {uid} 1"),
+            ("gid_map", f"{gid} {gid} 1"),
+        ):
             try:
                 with open(f"/proc/self/{name}", "w") as handle:
                     handle.write(text)
@@ -699,14 +784,16 @@ class Server:
             kind, message = ("error", message) if message else _ended_verdict(status)
         return {"kind": kind, "message": message[:2000], "duration": round(elapsed, 6)}
 
-    def _judge(self, sample: SampleProcess, request: dict[str, Any], prompt_code: Any, test_code: Any) -> tuple[str, str]:
+    def _judge(
+        self, sample: SampleProcess, request: dict[str, Any], prompt_code: Any, test_code: Any
+    ) -> tuple[str, str]:
         random.seed(0)
         namespace: dict[str, Any] = {}
         try:
             _reply_value(sample.receive())
             if prompt_code is not None:
-                exec(prompt_code, namespace)  # noqa: S102 - trusted problem code
-            exec(test_code, namespace)  # noqa: S102 - trusted problem code
+                exec(prompt_code, namespace)
+            exec(test_code, namespace)
             candidate = CandidateProxy(sample, request["entry_point"])
             namespace[request["entry_point"]] = candidate
             namespace["check"](candidate)
@@ -716,7 +803,7 @@ class Server:
             return ("timed out", f"time limit of {sample.limit:g} s exceeded")
         except AssertionError as exc:
             return ("failed", str(exc))
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             return ("error", _describe(exc))
         return ("passed", "")
 

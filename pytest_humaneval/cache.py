@@ -39,7 +39,7 @@ class VerdictCache:
         unique = list(dict.fromkeys(keys))
         found: dict[str, Verdict] = {}
         for start in range(0, len(unique), LOOKUP_CHUNK):
-            chunk = unique[start:start + LOOKUP_CHUNK]
+            chunk = unique[start : start + LOOKUP_CHUNK]
             marks = ",".join("?" * len(chunk))
             rows = self._connection.execute(
                 f"SELECT key, kind, message, duration FROM verdicts WHERE key IN ({marks})", chunk

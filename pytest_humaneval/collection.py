@@ -34,10 +34,7 @@ class ProblemCollector(pytest.Collector):
         self.evaluation = evaluation
 
     def collect(self) -> list[SampleItem]:
-        return [
-            SampleItem.from_parent(self, name=sample.test_id, sample=sample)
-            for sample in self.samples
-        ]
+        return [SampleItem.from_parent(self, name=sample.test_id, sample=sample) for sample in self.samples]
 
 
 class SampleItem(pytest.Item):
@@ -82,7 +79,7 @@ def outcome_properties(sample: Sample, verdict: Verdict) -> list[tuple[str, Any]
 def verdict_from_properties(properties: list[tuple[str, Any]]) -> tuple[int, Verdict] | None:
     """The (position, verdict) recorded by :func:`outcome_properties`, if any."""
     found = {
-        name[len(PROPERTY_PREFIX):]: value
+        name[len(PROPERTY_PREFIX) :]: value
         for name, value in properties
         if isinstance(name, str) and name.startswith(PROPERTY_PREFIX)
     }

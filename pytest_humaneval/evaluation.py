@@ -103,9 +103,7 @@ class Evaluation:
             "problems_source": self.problem_set.source,
             "problems": [asdict(problem) for problem in self.problem_set.problems.values()],
             "samples_source": self.sample_set.source,
-            "samples": [
-                (s.task_id, s.index, s.text, s.is_solution, s.line) for s in self.sample_set.samples
-            ],
+            "samples": [(s.task_id, s.index, s.text, s.is_solution, s.line) for s in self.sample_set.samples],
             "timeouts": self.timeouts,
             "known": {key: (v.kind, v.message, v.duration) for key, v in self.runner.known().items()},
         }

@@ -111,19 +111,13 @@ def _read_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         try:
             text = line.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise InputError(
-                source, number, f"not valid UTF-8 (byte {exc.start + 1} of the line)"
-            ) from None
+            raise InputError(source, number, f"not valid UTF-8 (byte {exc.start + 1} of the line)") from None
         try:
             record = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise InputError(
-                source, number, f"malformed JSON: {exc.msg} (column {exc.colno})"
-            ) from None
+            raise InputError(source, number, f"malformed JSON: {exc.msg} (column {exc.colno})") from None
         if not isinstance(record, dict):
-            raise InputError(
-                source, number, f"expected a JSON object, found {type(record).__name__}"
-            )
+            raise InputError(source, number, f"expected a JSON object, found {type(record).__name__}")
         yield number, record
     if not seen_any:
         raise InputError(source, None, "the file is empty: it holds no JSON lines")
@@ -134,9 +128,7 @@ def _string_field(record: dict[str, Any], field: str, source: str, line: int) ->
         raise InputError(source, line, f"missing field {field!r}")
     value = record[field]
     if not isinstance(value, str):
-        raise InputError(
-            source, line, f"field {field!r} must be a string, found {type(value).__name__}"
-        )
+        raise InputError(source, line, f"field {field!r} must be a string, found {type(value).__name__}")
     return value
 
 
@@ -155,9 +147,7 @@ def load_problems(spec: str) -> ProblemSet:
         if fields["task_id"] in problems:
             raise InputError(str(path), line, f"duplicate task_id {fields['task_id']!r}")
         if not fields["entry_point"].isidentifier():
-            raise InputError(
-                str(path), line, f"entry_point {fields['entry_point']!r} is not an identifier"
-            )
+            raise InputError(str(path), line, f"entry_point {fields['entry_point']!r} is not an identifier")
         problems[fields["task_id"]] = Problem(**fields)
     return ProblemSet(source=source, problems=problems)
 

@@ -122,7 +122,9 @@ class XdistHooks:
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
     evaluation = config.stash.get(evaluation_key, None)
     if evaluation is not None:
         items.extend(build_items(session, evaluation))
@@ -189,7 +191,9 @@ class Controller:
                 self.other_failures += 1
             return
         found = verdict_from_properties(report.user_properties)
-        if found is not None and report.when == "call":
+        when: str = report.when or ""
+        verdict: Verdict | None
+        if found is not None and when == "call":
             position, verdict = found
             self.tally.record(position, verdict)
             if verdict.reused:
@@ -199,7 +203,7 @@ class Controller:
         elif report.failed and found is None:
             lines = str(report.longrepr).strip().splitlines() if report.longrepr else []
             detail = lines[-1] if lines else "no verdict"
-            if report.when == "???":
+            if when == "???":
                 detail = "the xdist worker running it died: " + detail
             lost = self.tally.record_lost(report.nodeid, detail[:500])
             if lost is None:
@@ -222,7 +226,7 @@ class Controller:
         if self.results is not None:
             self.results.finish(evaluation.sample_set.samples, self.tally.verdicts)
         if settings.json:
-            write_summary(settings.json, summary, settings)
+            write_summary(settings.json, summary, settings, self.isolation)
         if not settings.strict and exitstatus == pytest.ExitCode.TESTS_FAILED and self.other_failures == 0:
             session.exitstatus = pytest.ExitCode.OK
         self._check_thresholds(session)
@@ -232,7 +236,9 @@ class Controller:
         for k, threshold in sorted(self.settings.fail_under.items()):
             rate = mean_pass_at_k(rows, k)
             if rate.value is not None and rate.value >= threshold:
-                self.messages.append(f"pass@{k} = {rate.value:.4f} meets --humaneval-fail-under {threshold:g}")
+                self.messages.append(
+                    f"pass@{k} = {rate.value:.4f} meets --humaneval-fail-under {threshold:g}"
+                )
                 continue
             shown = f"{rate.value:.4f}" if rate.value is not None else f"not computable ({rate.reason})"
             self.messages.append(f"FAIL: pass@{k} = {shown} is below --humaneval-fail-under {threshold:g}")
@@ -246,9 +252,13 @@ class Controller:
         for line in table_lines(self.summary):
             terminalreporter.write_line(line)
         if self.reused:
-            terminalreporter.write_line(f"reused    {self.reused} verdicts from the cache or identical samples")
+            terminalreporter.write_line(
+                f"reused    {self.reused} verdicts from the cache or identical samples"
+            )
         for message in self.messages:
-            terminalreporter.write_line(message, red=message.startswith("FAIL"), green=not message.startswith("FAIL"))
+            terminalreporter.write_line(
+                message, red=message.startswith("FAIL"), green=not message.startswith("FAIL")
+            )
 
 
 def _raise_keyboard_interrupt(number: int, frame: Any) -> None:
@@ -257,7 +267,10 @@ def _raise_keyboard_interrupt(number: int, frame: Any) -> None:
 
 def _interrupt_on_sigterm() -> None:
     """Make SIGTERM stop the session like Ctrl-C, so finished verdicts are reported and written."""
-    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+    if (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    ):
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
 
 

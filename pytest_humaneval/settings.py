@@ -79,7 +79,7 @@ def _threshold(text: str) -> tuple[int, float]:
     name = name.strip()
     if not sep or not name.startswith("pass@"):
         raise ValueError("must look like pass@K=FRACTION, e.g. pass@1=0.30")
-    k = int(name[len("pass@"):])
+    k = int(name[len("pass@") :])
     value = float(number)
     if k < 1 or not 0.0 <= value <= 1.0:
         raise ValueError("needs K >= 1 and a fraction between 0 and 1")
@@ -107,22 +107,41 @@ class Option:
 
 
 OPTIONS = (
-    Option("samples", "JSONL(.gz) file of samples to evaluate, or 'canonical' for the "
-           "problems' own solutions.", metavar="PATH"),
-    Option("problems", "problem file in the HumanEval format, or 'humaneval' (default) for "
-           "the official 164 problems.", metavar="PATH"),
-    Option("timeout", f"time limit per sample in seconds (default {DEFAULT_TIMEOUT:g}); time "
-           "spent waiting for a busy CPU does not count. 'auto': per problem, from its canonical "
-           "solution's cost.", _timeout, metavar="SECONDS|auto"),
+    Option(
+        "samples",
+        "JSONL(.gz) file of samples to evaluate, or 'canonical' for the problems' own solutions.",
+        metavar="PATH",
+    ),
+    Option(
+        "problems",
+        "problem file in the HumanEval format, or 'humaneval' (default) for the official 164 problems.",
+        metavar="PATH",
+    ),
+    Option(
+        "timeout",
+        f"time limit per sample in seconds (default {DEFAULT_TIMEOUT:g}); time "
+        "spent waiting for a busy CPU does not count. 'auto': per problem, from its canonical "
+        "solution's cost.",
+        _timeout,
+        metavar="SECONDS|auto",
+    ),
     Option("k", "values of k for pass@k (default 1,10,100).", _k_list, metavar="K,K,..."),
     Option("results", "write one JSON line per sample, in input order.", metavar="PATH"),
     Option("json", "write the summary (pass@k, counts, settings) as JSON.", metavar="PATH"),
-    Option("fail_under", "exit non-zero when pass@K is below the fraction; repeatable.",
-           _threshold, repeat=True, metavar="pass@K=FRACTION"),
-    Option("strict", "report failing samples as ordinary test failures (exit status 1).",
-           flag=True),
-    Option("memory", f"address-space limit per sample in MiB (default {DEFAULT_MEMORY_MB}).",
-           _positive_int, metavar="MIB"),
+    Option(
+        "fail_under",
+        "exit non-zero when pass@K is below the fraction; repeatable.",
+        _threshold,
+        repeat=True,
+        metavar="pass@K=FRACTION",
+    ),
+    Option("strict", "report failing samples as ordinary test failures (exit status 1).", flag=True),
+    Option(
+        "memory",
+        f"address-space limit per sample in MiB (default {DEFAULT_MEMORY_MB}).",
+        _positive_int,
+        metavar="MIB",
+    ),
     Option("no_cache", "neither read nor write the verdict cache.", flag=True),
 )
 
@@ -135,8 +154,9 @@ def add_options(parser: pytest.Parser) -> None:
             group.addoption(option.cli, action="store_true", default=None, help=option.help)
             parser.addini(option.ini, option.help, type="bool", default=False)
         elif option.repeat:
-            group.addoption(option.cli, action="append", default=None, metavar=option.metavar,
-                            help=option.help)
+            group.addoption(
+                option.cli, action="append", default=None, metavar=option.metavar, help=option.help
+            )
             parser.addini(option.ini, option.help, type="args", default=[])
         else:
             group.addoption(option.cli, default=None, metavar=option.metavar, help=option.help)

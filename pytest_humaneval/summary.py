@@ -60,7 +60,7 @@ class Tally:
     def task_counts(self) -> list[tuple[str, int, int]]:
         """(task id, finished samples, passed samples) for each task with a finished sample."""
         per_task: dict[str, list[int]] = {}
-        for sample, verdict in zip(self.evaluation.sample_set.samples, self.verdicts):
+        for sample, verdict in zip(self.evaluation.sample_set.samples, self.verdicts, strict=True):
             if verdict is not None:
                 finished_and_passed = per_task.setdefault(sample.task_id, [0, 0])
                 finished_and_passed[0] += 1
