@@ -32,6 +32,9 @@ class ProblemCollector(pytest.Collector):
         self.problem = problem
         self.samples = samples
         self.evaluation = evaluation
+        # pytest-timeout, as an outer backstop should the sandbox server stop answering.
+        backstop = evaluation.limits(problem.task_id).wall_backstop + 30.0
+        self.add_marker(pytest.mark.timeout(backstop))
 
     def collect(self) -> list[SampleItem]:
         return [SampleItem.from_parent(self, name=sample.test_id, sample=sample) for sample in self.samples]
@@ -46,9 +49,6 @@ class SampleItem(pytest.Item):
         parent = self.parent
         assert isinstance(parent, ProblemCollector)
         self.evaluation = parent.evaluation
-        limits = self.evaluation.limits(sample.task_id)
-        # pytest-timeout, as an outer backstop should the sandbox server stop answering.
-        self.add_marker(pytest.mark.timeout(limits.wall_backstop + 30.0))
 
     def runtest(self) -> None:
         verdict = self.evaluation.run(self.sample)

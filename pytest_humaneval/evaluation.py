@@ -7,6 +7,7 @@ controller's paths.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -32,6 +33,11 @@ def auto_timeout(canonical_seconds: float, cap: float) -> float:
     return min(cap, float(f"{limit:.2g}"))
 
 
+@functools.cache
+def _limits(timeout: float, memory: int) -> Limits:
+    return Limits(timeout=timeout, memory=memory)
+
+
 @dataclass
 class Evaluation:
     """The samples to evaluate and how; runs them on demand."""
@@ -53,7 +59,7 @@ class Evaluation:
     def limits(self, task_id: str) -> Limits:
         """The resource limits of the samples of a task."""
         timeout = self.timeouts.get(task_id, self.settings.timeout)
-        return Limits(timeout=timeout, memory=self.settings.memory_mb * 1024 * 1024)
+        return _limits(timeout, self.settings.memory_mb * 1024 * 1024)
 
     def problem(self, sample: Sample) -> Problem:
         return self.problem_set.problems[sample.task_id]

@@ -79,7 +79,7 @@ def verdict_key(problem: Problem, code: str, limits: Limits) -> str:
     """A digest of everything that decides a verdict (for deduplication and caching)."""
     digest = hashlib.sha256()
     versions = f"pytest-humaneval {__version__}; Python {sys.version}"
-    for part in (versions, problem.prompt, problem.test, problem.entry_point, code, repr(asdict(limits))):
+    for part in (versions, problem.prompt, problem.test, problem.entry_point, code, repr(limits)):
         digest.update(part.encode("utf-8", "surrogatepass"))
         digest.update(b"\0")
     return digest.hexdigest()

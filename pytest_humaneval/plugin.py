@@ -246,7 +246,7 @@ class Controller:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.summary is None:
+        if self.summary is None or self.config.option.collectonly:
             return
         terminalreporter.write_sep("=", "humaneval")
         for line in table_lines(self.summary):
