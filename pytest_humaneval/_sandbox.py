@@ -22,6 +22,7 @@ turn passes into timeouts; a wall-clock backstop bounds the worst case.
 from __future__ import annotations
 
 import ctypes
+import errno
 import gc
 import os
 import pickle
@@ -492,6 +493,7 @@ def sample_main(channel_fd: int, request: dict[str, Any], workdir: str, landlock
     """Run the sample's program, then answer the judge's calls. Never returns."""
     try:
         _isolate_sample(channel_fd, workdir, request["limits"], landlock)
+        random.seed(0)
         code = compile(request["code"], "<sample>", "exec")
         namespace: dict[str, Any] = {}
         exec(code, namespace)
@@ -675,22 +677,24 @@ def _schedstat_wait(pid: str) -> float:
 
 # -- the server ---------------------------------------------------------------
 
-_pythonapi = ctypes.pythonapi
 _syscall_holding_gil = ctypes.PyDLL(None).syscall
 _syscall_holding_gil.restype = ctypes.c_long
 SYS_CLONE = {"x86_64": 56, "aarch64": 220}.get(os.uname().machine)
 
 
 def fork_into_namespaces(flags: int) -> int:
-    """fork(), with the child in new namespaces (``clone(2)`` with ``flags``)."""
-    if not flags or SYS_CLONE is None:
+    """fork(), with the child in new namespaces (``clone(2)`` with ``flags``).
+
+    The server is single-threaded and holds the GIL here, so the child can skip
+    CPython's after-fork work (re-creating locks, reseeding ``random``, the
+    ``threading`` bookkeeping): about 0.5 ms of CPU per sample. The sample
+    process seeds ``random`` itself.
+    """
+    if SYS_CLONE is None:
+        if flags:
+            raise OSError(errno.ENOSYS, "clone(2) with namespaces is not supported on this machine")
         return _os_fork()
-    _pythonapi.PyOS_BeforeFork()
     pid = _syscall_holding_gil(SYS_CLONE, ctypes.c_ulong(flags | signal.SIGCHLD), None, None, None, None)
-    if pid == 0:
-        _pythonapi.PyOS_AfterFork_Child()
-        return 0
-    _pythonapi.PyOS_AfterFork_Parent()
     if pid < 0:
         raise OSError(ctypes.get_errno(), "clone failed")
     return int(pid)
