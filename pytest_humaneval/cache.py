@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pytest_humaneval.execution import Verdict
 
+SCHEMA = 2
 FLUSH_EVERY_SECONDS = 1.0
 LOOKUP_CHUNK = 500
 
@@ -23,15 +24,15 @@ class VerdictCache:
     """Read many verdicts at once; write them in small transactions as they arrive."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self._connection = sqlite3.connect(path, timeout=60.0, isolation_level=None)
+        self.path = path.with_name(f"{path.stem}-v{SCHEMA}{path.suffix}")
+        self._connection = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
         self._connection.execute("PRAGMA journal_mode=WAL")
         self._connection.execute("PRAGMA synchronous=NORMAL")
         self._connection.execute(
-            "CREATE TABLE IF NOT EXISTS verdicts "
-            "(key TEXT PRIMARY KEY, kind TEXT NOT NULL, message TEXT NOT NULL, duration REAL NOT NULL)"
+            "CREATE TABLE IF NOT EXISTS verdicts (key TEXT PRIMARY KEY, kind TEXT NOT NULL, "
+            "message TEXT NOT NULL, duration REAL NOT NULL, reference TEXT NOT NULL)"
         )
-        self._pending: list[tuple[str, str, str, float]] = []
+        self._pending: list[tuple[str, str, str, float, str]] = []
         self._last_flush = time.monotonic()
 
     def lookup(self, keys: Iterable[str]) -> dict[str, Verdict]:
@@ -42,15 +43,15 @@ class VerdictCache:
             chunk = unique[start : start + LOOKUP_CHUNK]
             marks = ",".join("?" * len(chunk))
             rows = self._connection.execute(
-                f"SELECT key, kind, message, duration FROM verdicts WHERE key IN ({marks})", chunk
+                f"SELECT key, kind, message, duration, reference FROM verdicts WHERE key IN ({marks})", chunk
             )
-            for key, kind, message, duration in rows:
-                found[key] = Verdict(kind, message, duration)
+            for key, *plain in rows:
+                found[key] = Verdict.from_plain(plain)
         return found
 
     def store(self, key: str, verdict: Verdict) -> None:
         """Remember a verdict; written at the latest a second later (or on ``flush``)."""
-        self._pending.append((key, verdict.kind, verdict.message, verdict.duration))
+        self._pending.append((key, *verdict.to_plain()))
         if time.monotonic() - self._last_flush >= FLUSH_EVERY_SECONDS:
             self.flush()
 
@@ -62,7 +63,7 @@ class VerdictCache:
         pending, self._pending = self._pending, []
         with self._connection:
             self._connection.execute("BEGIN IMMEDIATE")
-            self._connection.executemany("INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?)", pending)
+            self._connection.executemany("INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?, ?)", pending)
 
     def close(self) -> None:
         """Flush and close the file."""

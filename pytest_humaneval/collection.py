@@ -72,6 +72,7 @@ def outcome_properties(sample: Sample, verdict: Verdict) -> list[tuple[str, Any]
         (PROPERTY_PREFIX + "outcome", verdict.kind),
         (PROPERTY_PREFIX + "message", verdict.message),
         (PROPERTY_PREFIX + "duration", verdict.duration),
+        (PROPERTY_PREFIX + "result", verdict.reference_result),
         (PROPERTY_PREFIX + "reused", verdict.reused),
     ]
 
@@ -85,7 +86,8 @@ def verdict_from_properties(properties: list[tuple[str, Any]]) -> tuple[int, Ver
     }
     if "outcome" not in found:
         return None
-    verdict = Verdict(found["outcome"], found["message"], found["duration"], bool(found.get("reused")))
+    plain = (found["outcome"], found["message"], found["duration"], found.get("result", ""))
+    verdict = Verdict.from_plain(plain, reused=bool(found.get("reused")))
     return found["position"], verdict
 
 

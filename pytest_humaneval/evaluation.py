@@ -111,7 +111,7 @@ class Evaluation:
             "samples_source": self.sample_set.source,
             "samples": [(s.task_id, s.index, s.text, s.is_solution, s.line) for s in self.sample_set.samples],
             "timeouts": self.timeouts,
-            "known": {key: (v.kind, v.message, v.duration) for key, v in self.runner.known().items()},
+            "known": {key: verdict.to_plain() for key, verdict in self.runner.known().items()},
         }
 
     @classmethod
@@ -128,8 +128,8 @@ class Evaluation:
             SampleSet(data["samples_source"], samples),
             timeouts=dict(data["timeouts"]),
         )
-        for key, (kind, message, duration) in data["known"].items():
-            evaluation.runner.remember(key, Verdict(kind, message, duration))
+        for key, plain in data["known"].items():
+            evaluation.runner.remember(key, Verdict.from_plain(plain))
         return evaluation
 
 

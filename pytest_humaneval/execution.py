@@ -51,6 +51,8 @@ class Verdict:
     kind: str
     message: str
     duration: float
+    reference: str = ""
+    """The ``result`` the reference harness prints: passed, timed out or "failed: ..."."""
     reused: bool = False
     """True when the verdict comes from the cache or an identical sample, not a new run."""
 
@@ -60,14 +62,23 @@ class Verdict:
 
     @property
     def reference_result(self) -> str:
-        """The ``result`` string of OpenAI's harness: passed, timed out or "failed: ..."."""
-        if self.kind in (PASSED, TIMED_OUT):
-            return self.kind
-        return f"failed: {self.message}"
+        """The reference harness's ``result`` string for this verdict."""
+        if self.reference:
+            return self.reference
+        return self.kind if self.kind in (PASSED, TIMED_OUT) else f"failed: {self.message}"
 
     def describe(self) -> str:
         """One line for the terminal: the kind and, when there is one, the message."""
         return f"{self.kind}: {self.message}" if self.message else self.kind
+
+    def to_plain(self) -> tuple[str, str, float, str]:
+        """The verdict as plain values (for xdist, the cache and junitxml)."""
+        return (self.kind, self.message, self.duration, self.reference)
+
+    @classmethod
+    def from_plain(cls, plain: Any, reused: bool = False) -> Verdict:
+        kind, message, duration, reference = plain
+        return cls(str(kind), str(message), float(duration), str(reference), reused)
 
 
 def sample_code(problem: Problem, sample: Sample) -> str:
@@ -143,8 +154,6 @@ class SandboxRunner:
 
     def run_code(self, problem: Problem, code: str, limits: Limits) -> Verdict:
         """Run ``code`` as the sample's program against ``problem``'s tests."""
-        process = self._process or self._start()
-        assert process.stdin is not None
         request = {
             "prompt": problem.prompt,
             "test": problem.test,
@@ -154,6 +163,8 @@ class SandboxRunner:
         }
         payload = pickle.dumps(request, protocol=4)
         try:
+            process = self._process or self._start()
+            assert process.stdin is not None
             process.stdin.write(HEADER.pack(len(payload)) + payload)
             process.stdin.flush()
             reply = self._receive()
@@ -162,7 +173,7 @@ class SandboxRunner:
             # server died: the next sample gets a fresh server.
             self.close()
             raise
-        return Verdict(kind=reply["kind"], message=reply["message"], duration=reply["duration"])
+        return Verdict(reply["kind"], reply["message"], reply["duration"], reply["reference"])
 
     def close(self) -> None:
         """Stop the server (it kills any sample still running)."""
