@@ -255,19 +255,22 @@ def decode_reply(reply: bytes) -> Any:
     """The value in a sample's reply, or the exception it reports, raised in the judge."""
     try:
         head = _DataOnlyUnpickler(io.BytesIO(reply)).load()
-        if type(head) is not tuple or len(head) < 2:
-            raise SampleGone("the sample sent a malformed reply")
-        tag, payload = head[0], head[1]
-        budget = _Budget()
-        if tag == "P" and len(head) == 2:
-            _check_plain(payload, budget)
-            return payload
-        if tag == "X" and len(head) == 2:
-            return _from_tree(payload, budget)
-        if tag == "raised" and len(head) == 3 and all(type(part) is str for part in head[1:]):
-            raise _rebuild_exception(head[1], head[2])
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError):
         raise SampleGone("the sample sent a malformed reply") from None
+    if type(head) is not tuple or len(head) < 2:
+        raise SampleGone("the sample sent a malformed reply")
+    tag, payload = head[0], head[1]
+    budget = _Budget()
+    if tag == "P" and len(head) == 2:
+        _check_plain(payload, budget)
+        return payload
+    if tag == "X" and len(head) == 2:
+        try:
+            return _from_tree(payload, budget)
+        except (ValueError, TypeError, ArithmeticError):
+            raise SampleGone("the sample sent a malformed reply") from None
+    if tag == "raised" and len(head) == 3 and all(type(part) is str for part in head[1:]):
+        raise _rebuild_exception(head[1], head[2])
     raise SampleGone("the sample sent a malformed reply")
 
 

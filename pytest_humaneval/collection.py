@@ -37,7 +37,10 @@ class ProblemCollector(pytest.Collector):
         self.add_marker(pytest.mark.timeout(backstop))
 
     def collect(self) -> list[SampleItem]:
-        return [SampleItem.from_parent(self, name=sample.test_id, sample=sample) for sample in self.samples]
+        return [
+            SampleItem.from_parent(self, name=sample.test_id, nodeid=sample.nodeid, sample=sample)
+            for sample in self.samples
+        ]
 
 
 class SampleItem(pytest.Item):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import importlib.resources
 import json
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,7 +102,7 @@ def _read_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     if path.name.endswith(".gz"):
         try:
             raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise InputError(source, None, f"not a valid gzip file: {exc}") from None
     seen_any = False
     for number, line in enumerate(raw.split(b"\n"), start=1):

@@ -74,19 +74,21 @@ def result_record(sample: Sample, verdict: Verdict | None) -> dict[str, Any]:
     """One line of the results file: the input record, the reference's fields, ours."""
     record = dict(sample.record)
     if verdict is None:
-        record.update(result=None, passed=None, outcome="not run", duration=None)
+        record.update(result=None, passed=None, outcome="not run", message="", duration=None)
     else:
         record.update(
             result=verdict.reference_result,
             passed=verdict.passed,
             outcome=verdict.kind,
+            message=verdict.message,
             duration=verdict.duration,
         )
     return record
 
 
 def _result_line(sample: Sample, verdict: Verdict | None) -> str:
-    return json.dumps(result_record(sample, verdict), ensure_ascii=False) + "\n"
+    # ASCII escapes keep lone surrogates (valid in JSON, not in UTF-8) writable.
+    return json.dumps(result_record(sample, verdict)) + "\n"
 
 
 def write_results(path: str, samples: Iterable[Sample], verdicts: Iterable[Verdict | None]) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from pytest_humaneval.loading import DEFAULT_PROBLEMS
+from pytest_humaneval.loading import CANONICAL_SAMPLES, DEFAULT_PROBLEMS
 
 DEFAULT_TIMEOUT = 3.0
 DEFAULT_K = (1, 10, 100)
@@ -54,35 +54,46 @@ class Settings:
 def _timeout(text: str) -> float | str:
     if text.strip() == "auto":
         return "auto"
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
     if not math.isfinite(value) or value <= 0:
         raise ValueError("must be a positive number of seconds, or auto")
     return value
 
 
 def _k_list(text: str) -> tuple[int, ...]:
-    values = tuple(int(part) for part in text.replace(" ", "").split(",") if part)
+    message = "must be a comma-separated list of positive integers, e.g. 1,10,100"
+    try:
+        values = tuple(int(part) for part in text.replace(" ", "").split(",") if part)
+    except ValueError:
+        raise ValueError(message) from None
     if not values or any(k < 1 for k in values):
-        raise ValueError("must be a comma-separated list of positive integers, e.g. 1,10,100")
+        raise ValueError(message)
     return tuple(sorted(set(values)))
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
     if value < 1:
         raise ValueError("must be a positive integer")
     return value
 
 
 def _threshold(text: str) -> tuple[int, float]:
+    message = "must look like pass@K=FRACTION with K >= 1 and a fraction from 0 to 1, e.g. pass@1=0.30"
     name, sep, number = text.partition("=")
     name = name.strip()
-    if not sep or not name.startswith("pass@"):
-        raise ValueError("must look like pass@K=FRACTION, e.g. pass@1=0.30")
-    k = int(name[len("pass@") :])
-    value = float(number)
-    if k < 1 or not 0.0 <= value <= 1.0:
-        raise ValueError("needs K >= 1 and a fraction between 0 and 1")
+    try:
+        k, value = int(name.removeprefix("pass@")), float(number)
+    except ValueError:
+        raise ValueError(message) from None
+    if not sep or not name.startswith("pass@") or k < 1 or not 0.0 <= value <= 1.0:
+        raise ValueError(message)
     return k, value
 
 
@@ -163,18 +174,28 @@ def add_options(parser: pytest.Parser) -> None:
             parser.addini(option.ini, option.help, default="")
 
 
+PATH_OPTIONS = ("samples", "problems", "results", "json")
+SPECIAL_VALUES = (CANONICAL_SAMPLES, DEFAULT_PROBLEMS)
+
+
 def _raw_value(config: pytest.Config, option: Option) -> tuple[Any, str]:
-    """The value given for ``option`` and where it came from, or (None, "")."""
+    """The value given for ``option`` and where it came from, or (None, "").
+
+    Relative paths in the ini file are relative to the ini file's directory.
+    """
     value = config.getoption(option.cli)
     if value is not None:
         return value, "command line"
     ini_value = config.getini(option.ini)
     inifile = config.inipath.name if config.inipath else "ini file"
+    source = inifile
     if option.flag:
-        return (True, inifile) if ini_value else (None, "")
+        return (True, source) if ini_value else (None, "")
     if ini_value in ("", []):
         return None, ""
-    return ini_value, inifile
+    if option.name in PATH_OPTIONS and config.inipath and ini_value not in SPECIAL_VALUES:
+        ini_value = str(config.inipath.parent / ini_value)
+    return ini_value, source
 
 
 def _parsed(option: Option, value: str, source: str) -> Any:
@@ -182,8 +203,9 @@ def _parsed(option: Option, value: str, source: str) -> Any:
     try:
         return option.parse(value)
     except ValueError as exc:
-        detail = str(exc) if "must" in str(exc) or "needs" in str(exc) else "is not valid"
-        raise pytest.UsageError(f"{option.cli}={value} (from {source}): {detail}") from None
+        detail = str(exc)
+        name = option.cli if source == "command line" else option.ini
+        raise pytest.UsageError(f"{name}={value} (from {source}): {detail}") from None
 
 
 def resolve(config: pytest.Config) -> Settings:

