@@ -674,6 +674,39 @@ def _close_all_but(*kept: int) -> None:
     os.closerange(low, 1 << 20)
 
 
+_WARM_UP_PROGRAM = """
+from typing import List, Tuple, Dict, Optional
+import math
+
+def candidate(numbers: List[float], text: str = "a b", limit: Optional[int] = None) -> Tuple[int, str]:
+    words = [word.upper() for word in text.split() if word]
+    counts: Dict[str, int] = {}
+    for index, number in enumerate(sorted(numbers)):
+        counts[str(index)] = counts.get(str(index), 0) + int(math.floor(abs(number)))
+    while limit is not None and limit > 0:
+        limit -= 1
+    return len(words) + sum(counts.values()), "".join(reversed(text))[::2] % () if False else text
+"""
+
+
+def _warm_up() -> None:
+    """Run a typical program once in a fresh sample process before its sample arrives.
+
+    After a fork, the first write to each page of the interpreter's memory copies
+    it; a real sample would pay for those copies (about 1-2 ms here) inside its
+    time. A spare process pays them while pytest handles the previous verdict.
+    """
+    namespace: dict[str, Any] = {}
+    exec(compile(_WARM_UP_PROGRAM, "<warm-up>", "exec"), namespace)
+    arguments = pickle.loads(pickle.dumps(((1.5, -2.0, 3.25), {"text": "x y z", "limit": 3}), protocol=4))
+    encode_value(namespace["candidate"](list(arguments[0]), **arguments[1]))
+    encode_value({"a": [1, (2, 3.0)], "b": {4, 5}, "c": None})
+    try:
+        raise ValueError("warm-up")
+    except ValueError as exc:
+        _exception_reply(exc)
+
+
 class Zygote:
     """Forks confined sample processes on the server's behalf; never sees test code."""
 
@@ -764,13 +797,14 @@ class Zygote:
             pid = self._clone(self.clone_flags)
             if pid == 0:
                 self.control.close()
-                self._sample_main(fds[0], request)
+                self._sample_main(fds[0])
             os.close(fds[0])
             pidfd = os.pidfd_open(pid)
             socket.send_fds(self.control, [pickle.dumps(pid)], [pidfd])
             os.close(pidfd)
 
-    def _confine(self, channel_fd: int, limits: dict[str, Any]) -> None:
+    def _confine(self, channel_fd: int) -> None:
+        """Confine the sample process before it learns which sample it runs."""
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         self._os_setsid()
         devnull = self._os_open(os.devnull, os.O_RDWR)
@@ -779,12 +813,7 @@ class Zygote:
         _close_all_but(channel_fd, self.landlock.ruleset if self.landlock else channel_fd)
         self._os_chdir(self.workdir)
         os.umask(0o077)
-        _set_limit(resource.RLIMIT_AS, limits["memory"])
-        _set_limit(resource.RLIMIT_FSIZE, limits["file_size"])
-        _set_limit(resource.RLIMIT_NOFILE, limits["open_files"])
         _set_limit(resource.RLIMIT_CORE, 0)
-        _set_limit(resource.RLIMIT_CPU, int(limits["timeout"] * SLOWDOWN_CAP) + 1)
-        _set_limit(resource.RLIMIT_NPROC, limits["processes"])
         _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
         _drop_capabilities()
         if self.landlock is not None:
@@ -795,11 +824,22 @@ class Zygote:
         if self.seccomp is not None:
             self.seccomp.install()
 
-    def _sample_main(self, channel_fd: int, request: dict[str, Any]) -> None:
-        """Run the sample's program, then answer the judge's calls. Never returns."""
+    @staticmethod
+    def _limit(limits: dict[str, Any]) -> None:
+        """Lower the resource limits to the sample's (no capability is needed to lower them)."""
+        _set_limit(resource.RLIMIT_AS, limits["memory"])
+        _set_limit(resource.RLIMIT_FSIZE, limits["file_size"])
+        _set_limit(resource.RLIMIT_NOFILE, limits["open_files"])
+        _set_limit(resource.RLIMIT_CPU, int(limits["timeout"] * SLOWDOWN_CAP) + 1)
+        _set_limit(resource.RLIMIT_NPROC, limits["processes"])
+
+    def _sample_main(self, channel_fd: int) -> None:
+        """Wait for a sample, run its program, answer the judge's calls. Never returns."""
         try:
-            self._confine(channel_fd, request["limits"])
-            code, entry_point = pickle.loads(read_message(channel_fd))
+            self._confine(channel_fd)
+            _warm_up()
+            code, entry_point, limits = pickle.loads(read_message(channel_fd))
+            self._limit(limits)
             random.seed(0)
             namespace: dict[str, Any] = {}
             exec(compile(code, "<sample>", "exec"), namespace)
@@ -837,19 +877,29 @@ def _schedstat_wait(pid: str) -> float:
 class SampleProcess:
     """The judge's handle on one running sample: calls within the time limit."""
 
-    def __init__(self, pid: int, pidfd: int, channel: socket.socket, limit: float, started: float) -> None:
+    def __init__(self, pid: int, pidfd: int, channel: socket.socket) -> None:
         self.pid = pid
         self.pidfd = pidfd
         self.channel = channel
-        self.limit = limit
-        self.started = started
-        self.judge_wait_at_start = _schedstat_wait("self")
+        self.limit = 0.0
+        self.started = 0.0
+        self.waits_at_start = 0.0
         channel.setblocking(False)
+
+    def start(self, code: str, entry_point: str, limits: dict[str, Any]) -> None:
+        """Give the (already confined) process its sample; its time starts now."""
+        self.limit = float(limits["timeout"])
+        self.started = time.monotonic()
+        self.waits_at_start = self._waits()
+        self.send(pickle.dumps((code, entry_point, limits), protocol=4))
+
+    def _waits(self) -> float:
+        return _schedstat_wait(str(self.pid)) + _schedstat_wait("self")
 
     def elapsed(self) -> float:
         """Wall time less CPU waits of the sample and the judge; at least wall / SLOWDOWN_CAP."""
         wall = time.monotonic() - self.started
-        waited = _schedstat_wait(str(self.pid)) + _schedstat_wait("self") - self.judge_wait_at_start
+        waited = self._waits() - self.waits_at_start
         return max(wall - waited, wall / SLOWDOWN_CAP, 0.0)
 
     def _wait(self, events: int) -> None:
@@ -975,6 +1025,7 @@ class Server:
         data, _, _, _ = socket.recv_fds(self.control, 1 << 16, 0)
         self.isolation: dict[str, Any] = pickle.loads(data)
         self._problem_code: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self.spare: SampleProcess | None = None
 
     def _compiled(self, prompt: str, test: str) -> tuple[Any, Any]:
         key = (prompt, test)
@@ -986,34 +1037,39 @@ class Server:
             self._problem_code[key] = (prompt_code, compile(test + "\n", "<test>", "exec"))
         return self._problem_code[key]
 
-    def _spawn(self, request: dict[str, Any]) -> SampleProcess:
+    def _spawn(self) -> SampleProcess:
+        """A new confined sample process, waiting for its sample."""
         judge_end, sample_end = socket.socketpair()
-        started = time.monotonic()
-        spawn = {"op": "spawn", "limits": request["limits"]}
-        socket.send_fds(self.control, [pickle.dumps(spawn, protocol=4)], [sample_end.fileno()])
+        socket.send_fds(self.control, [pickle.dumps({"op": "spawn"})], [sample_end.fileno()])
         sample_end.close()
         data, fds, _, _ = socket.recv_fds(self.control, 1 << 16, 1)
         if not data or not fds:
             raise RuntimeError("the zygote stopped answering")
-        limit = float(request["limits"]["timeout"])
-        return SampleProcess(pickle.loads(data), fds[0], judge_end, limit, started)
+        return SampleProcess(pickle.loads(data), fds[0], judge_end)
 
-    def _reap(self, pid: int) -> int:
-        self.control.sendall(pickle.dumps({"op": "reap", "pid": pid}))
+    def prepare(self) -> None:
+        """Start the next sample process now, while pytest handles the last verdict."""
+        if self.spare is None:
+            self.spare = self._spawn()
+
+    def _end(self, sample: SampleProcess) -> int:
+        sample.kill()
+        self.control.sendall(pickle.dumps({"op": "reap", "pid": sample.pid}))
         status: int = pickle.loads(self.control.recv(1 << 16))
         return status
 
     def run(self, request: dict[str, Any]) -> dict[str, Any]:
         """Run one sample against its problem's tests; return its verdict."""
         prompt_code, test_code = self._compiled(request["prompt"], request["test"])
-        sample = self._spawn(request)
+        sample, self.spare = self.spare or self._spawn(), None
         try:
-            sample.send(pickle.dumps((request["code"], request["entry_point"]), protocol=4))
+            sample.start(request["code"], request["entry_point"], request["limits"])
             kind, message, text = self._judge(sample, request["entry_point"], prompt_code, test_code)
+        except SampleGone as exc:
+            kind, message, text = "gone", str(exc), str(exc)
         finally:
             elapsed = sample.elapsed()
-            sample.kill()
-            status = self._reap(sample.pid)
+            status = self._end(sample)
             clean_directory(self.workdir)
         if kind == "gone":
             kind, message = ("error", message) if message else _ended_verdict(status)
@@ -1050,6 +1106,8 @@ class Server:
         return ("passed", "", "")
 
     def close(self) -> None:
+        if self.spare is not None:
+            self._end(self.spare)
         self.control.close()
         try:
             os.waitpid(self.zygote_pid, 0)
@@ -1085,6 +1143,10 @@ def main() -> None:
     """Serve requests from stdin until it closes or a SIGTERM arrives."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _exit_on_signal)
+    if len(sys.argv) > 1:
+        # One CPU for the server, its zygote and its samples: their many hand-offs
+        # cost microseconds on one CPU, and far more between CPUs (wake-ups).
+        os.sched_setaffinity(0, {int(sys.argv[1])})
     server = Server()
     stdin, stdout = sys.stdin.fileno(), sys.stdout.fileno()
     write_message(stdout, pickle.dumps(server.isolation))
@@ -1095,6 +1157,7 @@ def main() -> None:
             except EOFError:
                 break
             write_message(stdout, pickle.dumps(server.run(request)))
+            server.prepare()
     finally:
         server.close()
 

@@ -96,6 +96,15 @@ def verdict_key(problem: Problem, code: str, limits: Limits) -> str:
     return digest.hexdigest()
 
 
+def cpu_for_worker(worker_index: int) -> int | None:
+    """The CPU for a worker's sandbox server: worker i gets the i-th usable CPU (round robin)."""
+    try:
+        cpus = sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return None
+    return cpus[worker_index % len(cpus)] if cpus else None
+
+
 class SandboxError(RuntimeError):
     """The sandbox server could not be started or stopped answering."""
 
@@ -103,15 +112,18 @@ class SandboxError(RuntimeError):
 class SandboxRunner:
     """Runs samples in a sandbox server started on first use; remembers verdicts by key."""
 
-    def __init__(self) -> None:
+    def __init__(self, cpu: int | None = None) -> None:
+        self.cpu = cpu
+        """The CPU the server, its zygote and its samples run on (None: any)."""
         self._process: subprocess.Popen[bytes] | None = None
         self.isolation: dict[str, Any] = {}
         self._verdicts: dict[str, Verdict] = {}
 
     def _start(self) -> subprocess.Popen[bytes]:
         environment = {"PATH": os.defpath, "PYTHONHASHSEED": "0", "LC_ALL": "C.UTF-8"}
+        cpu = [] if self.cpu is None else [str(self.cpu)]
         process = subprocess.Popen(
-            [sys.executable, "-s", str(SANDBOX_SCRIPT)],
+            [sys.executable, "-s", str(SANDBOX_SCRIPT), *cpu],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=environment,

@@ -11,6 +11,7 @@ import pytest
 from pytest_humaneval.collection import build_items, verdict_from_properties
 from pytest_humaneval.controller import Controller
 from pytest_humaneval.evaluation import Evaluation, HumanEvalSample
+from pytest_humaneval.execution import cpu_for_worker
 from pytest_humaneval.settings import Settings, add_options, resolve
 
 WIRE_KEY = "humaneval"
@@ -42,9 +43,12 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None and WIRE_KEY in workerinput:
-        config.stash[evaluation_key] = Evaluation.from_wire(settings, workerinput[WIRE_KEY])
+        evaluation = Evaluation.from_wire(settings, workerinput[WIRE_KEY])
+        evaluation.runner.cpu = cpu_for_worker(int(str(workerinput.get("workerid", "gw0"))[2:] or 0))
+        config.stash[evaluation_key] = evaluation
         return
     controller = Controller.start(config, settings)
+    controller.evaluation.runner.cpu = cpu_for_worker(0)
     config.stash[controller_key] = controller
     config.stash[evaluation_key] = controller.evaluation
     config.pluginmanager.register(controller, "humaneval-controller")
