@@ -166,9 +166,11 @@ def hostile_processes() -> list[int]:
 
 
 def sample_processes_of(server: int) -> list[int]:
-    """Processes under the server other than its zygote (its one permanent child)."""
+    """Processes under the server other than its zygote (its one permanent child) and the
+    zygote's spare sample process (confined, waiting for the next sample)."""
     zygotes = children_of(server)
-    return zygotes[1:] + [pid for zygote in zygotes for pid in children_of(zygote)]
+    samples = [pid for zygote in zygotes for pid in children_of(zygote)]
+    return zygotes[1:] + samples[1:]
 
 
 def children_of(parent: int) -> list[int]:
