@@ -51,8 +51,6 @@ if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(
 HEADER = struct.Struct("!I")
 MAX_MESSAGE = 64 * 1024 * 1024
 MAX_VALUE_NODES = 2_000_000
-SLOWDOWN_CAP = 3.0
-"""However busy the machine, a sample gets at most this many times its limit in wall time."""
 
 CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWUSER, CLONE_THREAD = 0x40000000, 0x20000000, 0x10000000, 0x10000
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_SECCOMP, PR_SET_NO_NEW_PRIVS = 1, 4, 22, 38
@@ -773,6 +771,7 @@ class Zygote:
             "processes": "PID namespace per sample" if self.clone_flags else "process group",
             "file_system": self.landlock.describe() if self.landlock else "reference guard only",
             "system_calls": "seccomp filter" if self.seccomp else "none",
+            "work_directory": self.workdir,
             "python": sys.version.split()[0],
         }
 
@@ -830,7 +829,7 @@ class Zygote:
         _set_limit(resource.RLIMIT_AS, limits["memory"])
         _set_limit(resource.RLIMIT_FSIZE, limits["file_size"])
         _set_limit(resource.RLIMIT_NOFILE, limits["open_files"])
-        _set_limit(resource.RLIMIT_CPU, int(limits["timeout"] * SLOWDOWN_CAP) + 1)
+        _set_limit(resource.RLIMIT_CPU, int(limits["timeout"] * limits["slowdown_cap"]) + 1)
         _set_limit(resource.RLIMIT_NPROC, limits["processes"])
 
     def _sample_main(self, channel_fd: int) -> None:
@@ -882,6 +881,7 @@ class SampleProcess:
         self.pidfd = pidfd
         self.channel = channel
         self.limit = 0.0
+        self.slowdown_cap = 1.0
         self.started = 0.0
         self.waits_at_start = 0.0
         channel.setblocking(False)
@@ -889,6 +889,7 @@ class SampleProcess:
     def start(self, code: str, entry_point: str, limits: dict[str, Any]) -> None:
         """Give the (already confined) process its sample; its time starts now."""
         self.limit = float(limits["timeout"])
+        self.slowdown_cap = float(limits["slowdown_cap"])
         self.started = time.monotonic()
         self.waits_at_start = self._waits()
         self.send(pickle.dumps((code, entry_point, limits), protocol=4))
@@ -897,10 +898,10 @@ class SampleProcess:
         return _schedstat_wait(str(self.pid)) + _schedstat_wait("self")
 
     def elapsed(self) -> float:
-        """Wall time less CPU waits of the sample and the judge; at least wall / SLOWDOWN_CAP."""
+        """Wall time less CPU waits of the sample and the judge; at least wall / slowdown cap."""
         wall = time.monotonic() - self.started
         waited = self._waits() - self.waits_at_start
-        return max(wall - waited, wall / SLOWDOWN_CAP, 0.0)
+        return max(wall - waited, wall / self.slowdown_cap, 0.0)
 
     def _wait(self, events: int) -> None:
         poller = select.poll()

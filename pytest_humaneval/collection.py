@@ -33,7 +33,7 @@ class ProblemCollector(pytest.Collector):
         self.samples = samples
         self.evaluation = evaluation
         # pytest-timeout, as an outer backstop should the sandbox server stop answering.
-        backstop = evaluation.limits(problem.task_id).wall_backstop + 30.0
+        backstop = evaluation.limits(problem.task_id).wall_backstop + 60.0
         self.add_marker(pytest.mark.timeout(backstop))
 
     def collect(self) -> list[SampleItem]:

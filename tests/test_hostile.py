@@ -284,15 +284,6 @@ def allowance() -> float:
     return (TIMEOUT + SLACK) * load_factor()
 
 
-WHERE = make_problem("where", "where", "def check(candidate):\n    assert False, candidate()\n")
-WHERE_CODE = """
-import ctypes
-
-def where():
-    buffer = ctypes.create_string_buffer(8192)
-    ctypes.CDLL(None).getcwd(buffer, 8192)
-    return buffer.value.decode()
-"""
 """Reports the sample's working directory in the verdict's message."""
 
 
@@ -379,15 +370,11 @@ class Sandbox:
     def _find_root(self, before: set[str]) -> str:
         """The server's temporary root: the ``pytest-humaneval-*`` ancestor of a sample's
         working directory (other sessions may be creating roots at the same time)."""
-        run = self._call(WHERE, WHERE_CODE, LIMITS, 60.0)
-        if run.verdict is not None and run.kind == "failed":
-            path = Path(run.verdict.message)
-            for ancestor in (path, *path.parents):
-                if ancestor.name.startswith("pytest-humaneval-") and ancestor.is_dir():
-                    return str(ancestor)
-        new = sorted(set(glob.glob(ROOT_GLOB)) - before, key=lambda path: os.stat(path).st_ctime)
-        assert len(new) == 1, f"cannot tell the server's temporary root among {new} ({run})"
-        return new[0]
+        work_directory = self.runner.isolation.get("work_directory")
+        assert work_directory, f"the server does not say where samples run: {self.runner.isolation}"
+        root = str(Path(work_directory).parent)
+        assert root not in before or os.path.isdir(root), root
+        return root
 
     def begin(self) -> None:
         """Start each test from a clean server (restarted if an earlier sample dirtied it)."""

@@ -1,0 +1,827 @@
+"""Robustness of whole sessions: real pytest processes, real signals, real dead workers.
+
+Every test starts ``python -m pytest`` in its own ``tmp_path`` (that directory is
+the run's marker: the sandbox servers inherit it as their working directory) and
+watches the run's process tree through ``/proc`` while it goes on, so that it can
+tell afterwards whether any process of *this* run outlived the session, even on
+a machine where other sessions run sandboxes at the same time.
+
+The samples are generated from the demo problems: correct completions made unique
+by a trailing comment, some of them slow (``time.sleep`` before the right answer)
+so that a run lasts long enough to be interrupted after a few verdicts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+try:
+    from conftest import DEMO_PROBLEMS
+except ImportError:  # pragma: no cover - the repository root is not on sys.path
+    DEMO_PROBLEMS = Path(__file__).resolve().parents[1] / "problems" / "demo.jsonl"
+
+DEMO_SAMPLES_FILE = DEMO_PROBLEMS.with_name("demo-samples.jsonl")
+
+RUN_TIMEOUT = 120.0
+"""Upper bound for any one pytest run (they take seconds; this only keeps a hang bounded)."""
+SIGNAL_TO_EXIT_LIMIT = 10.0
+"""An interrupted session must end this soon after the signal (observed: 0.2 to 1.5 s)."""
+LEFTOVER_GRACE = 3.0
+"""How long processes of a finished run may take to disappear."""
+POLL = 0.05
+
+CORRECT_BODIES = {
+    "Demo/0": "    return a + b\n",
+    "Demo/1": "    return text == text[::-1]\n",
+    "Demo/2": (
+        "    result = []\n"
+        "    for number in numbers:\n"
+        "        result.append(number if not result else max(result[-1], number))\n"
+        "    return result\n"
+    ),
+    "Demo/3": '    return sum(1 for letter in word.lower() if letter in "aeiou")\n',
+}
+WRONG_BODIES = {  # an assertion of the problem's test fails: "failed"
+    "Demo/0": "    return a - b\n",
+    "Demo/1": "    return len(text) > 100\n",
+    "Demo/2": "    return sorted(numbers)\n",
+    "Demo/3": "    return len(word)\n",
+}
+ERROR_BODIES = {  # an exception other than AssertionError: "error"
+    "Demo/0": "    return a + undefined_name\n",
+    "Demo/1": "    return text[0] == text[-1]\n",
+    "Demo/2": "    return numbers[0] + None\n",
+    "Demo/3": "    return word.count(vowel)\n",
+}
+SLEEP = "    import time\n    time.sleep(0.2)\n"
+TASKS = list(CORRECT_BODIES)
+OUTCOME_KINDS = ("passed", "failed", "error", "timed out", "crashed")
+REUSED_LINE = re.compile(r"^reused    (\d+) verdicts from the cache or identical samples$")
+OUTCOME_LINE = re.compile(r"(passed|failed|error|timed out|crashed) (\d+)")
+
+
+# -- samples ------------------------------------------------------------------------------------------
+
+
+def sample_row(number: int, tag: str, kind: str = "passed", slow: bool = False) -> dict[str, Any]:
+    """Sample ``number`` (task Demo/<number % 4>), unique through its trailing comment."""
+    task = TASKS[number % len(TASKS)]
+    body = {"passed": CORRECT_BODIES, "failed": WRONG_BODIES, "error": ERROR_BODIES}[kind][task]
+    return {
+        "task_id": task,
+        "completion": (SLEEP if slow else "") + body + f"    # {tag} sample {number}\n",
+        "seq": number,
+    }
+
+
+def correct_rows(count: int, tag: str, slow_every: int = 1) -> list[dict[str, Any]]:
+    """``count`` correct samples; every ``slow_every``-th one sleeps 0.2 s first."""
+    return [sample_row(n, tag, slow=slow_every > 0 and n % slow_every == 0) for n in range(count)]
+
+
+def write_rows(path: Path, rows: Iterable[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def complete_lines(path: Path) -> list[dict[str, Any]]:
+    """The complete lines the results file holds so far (it grows while the run goes on)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    return [json.loads(line) for line in text.splitlines(keepends=True) if line.endswith("\n")]
+
+
+def without_duration(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{key: value for key, value in record.items() if key != "duration"} for record in records]
+
+
+def humaneval_args(samples: Path | str, *extra: str, timeout: str = "1") -> list[str]:
+    return [
+        f"--humaneval-problems={DEMO_PROBLEMS}",
+        f"--humaneval-samples={samples}",
+        f"--humaneval-timeout={timeout}",
+        *extra,
+    ]
+
+
+# -- processes ----------------------------------------------------------------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def now_in_ticks() -> int:
+    """The current time in the unit of /proc/<pid>/stat's start time (ticks since boot)."""
+    with open("/proc/uptime", encoding="ascii") as stream:
+        return int(float(stream.read().split()[0]) * CLOCK_TICKS)
+
+
+class Process:
+    """One line of the process table."""
+
+    def __init__(self, pid: int, ppid: int, start: int, cmdline: str) -> None:
+        self.pid, self.ppid, self.start, self.cmdline = pid, ppid, start, cmdline
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.pid, self.start)
+
+    @property
+    def is_sandbox(self) -> bool:
+        return "_sandbox.py" in self.cmdline
+
+    def cwd(self) -> str | None:
+        try:
+            return os.readlink(f"/proc/{self.pid}/cwd")
+        except OSError:
+            return None
+
+    def __repr__(self) -> str:
+        return f"<pid {self.pid} ppid {self.ppid} start {self.start}: {self.cmdline[:100]}>"
+
+
+def process_table() -> dict[int, Process]:
+    table: dict[int, Process] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", encoding="utf-8", errors="replace") as stream:
+                stat = stream.read()
+            with open(f"/proc/{name}/cmdline", "rb") as stream:
+                cmdline = stream.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
+        except OSError:  # it ended meanwhile
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        table[int(name)] = Process(int(name), int(fields[1]), int(fields[19]), cmdline)
+    return table
+
+
+def ancestors(table: dict[int, Process], process: Process) -> Iterable[Process]:
+    """``process`` and its parents, up to the first one not in ``table``."""
+    seen: set[int] = set()
+    current: Process | None = process
+    while current is not None and current.pid not in seen:
+        seen.add(current.pid)
+        yield current
+        current = table.get(current.ppid)
+
+
+def clean_environment() -> dict[str, str]:
+    """The environment for a nested pytest: none of the outer session's ``PYTEST_*`` variables."""
+    return {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}
+
+
+def _default_sigint() -> None:
+    # A shell starts background jobs with SIGINT ignored, and Python keeps an ignored
+    # SIGINT ignored: restore the default so that the run reacts to Ctrl-C as in a terminal.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+class Run:
+    """A ``python -m pytest`` session in its own process group, watched through /proc."""
+
+    def __init__(self, cwd: Path, args: Sequence[str], name: str = "run") -> None:
+        self.cwd = cwd
+        self.name = name
+        self.args = list(args)
+        self.since = now_in_ticks() - 1
+        self.output_path = cwd / f"{name}.out"
+        self.tracked: dict[tuple[int, int], Process] = {}
+        """Every process seen in the run's tree (the pytest process, workers, sandboxes)."""
+        self.sandbox_dirs: set[str] = set()
+        """Working directories of the run's sandbox processes (sample processes work elsewhere)."""
+        self.signalled_at: float | None = None
+        self.ended_at: float | None = None
+        with open(self.output_path, "wb") as output:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "pytest", "-p", "no:randomly", *self.args],
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                env=clean_environment(),
+                start_new_session=True,
+                preexec_fn=_default_sigint,
+            )
+        self.started_at = time.monotonic()
+        self.root = Process(self.process.pid, os.getpid(), 0, "")
+        self.watch()
+
+    # -- watching ---------------------------------------------------------------------------
+
+    def watch(self) -> dict[int, Process]:
+        """Note every live process of the run's tree (descendants of pytest, or of one already noted)."""
+        table = process_table()
+        root = table.get(self.process.pid)
+        if root is not None and self.root.start == 0:
+            self.root = root
+        for process in table.values():
+            if process.start < self.since:
+                continue
+            for ancestor in ancestors(table, process):
+                if ancestor.pid == self.process.pid or ancestor.key in self.tracked:
+                    self.tracked[process.key] = process
+                    if process.is_sandbox:
+                        directory = process.cwd()
+                        if directory is not None:
+                            self.sandbox_dirs.add(directory)
+                    break
+        return table
+
+    def returncode(self) -> int | None:
+        code = self.process.poll()
+        if code is not None and self.ended_at is None:
+            self.ended_at = time.monotonic()
+        return code
+
+    def wait_for_verdicts(self, results: Path, count: int, timeout: float = 60.0) -> list[dict[str, Any]]:
+        """Poll the streamed results file until it holds ``count`` verdicts; return them."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.watch()
+            records = complete_lines(results)
+            if len(records) >= count:
+                return records
+            if self.returncode() is not None:
+                pytest.fail(f"the run ended before {count} verdicts (it has {len(records)}):\n{self.output}")
+            if time.monotonic() > deadline:
+                self.kill()
+                pytest.fail(f"no {count} verdicts after {timeout} s:\n{self.output}")
+            time.sleep(POLL)
+
+    def wait(self, timeout: float = RUN_TIMEOUT) -> int:
+        """Wait for the session to end (watching its tree meanwhile); return its exit status."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.watch()
+            code = self.returncode()
+            if code is not None:
+                return code
+            if time.monotonic() > deadline:
+                self.kill()
+                pytest.fail(f"the run did not end within {timeout} s:\n{self.output}")
+            time.sleep(POLL)
+
+    # -- signals ----------------------------------------------------------------------------
+
+    def signal_group(self, number: int) -> None:
+        """Signal the run's process group (what a terminal does on Ctrl-C)."""
+        self.watch()
+        self.signalled_at = time.monotonic()
+        os.killpg(self.process.pid, number)
+
+    def signal_main(self, number: int) -> None:
+        """Signal the main pytest process only (what ``kill PID`` does)."""
+        self.watch()
+        self.signalled_at = time.monotonic()
+        os.kill(self.process.pid, number)
+
+    def kill(self) -> None:
+        """Clean up after a failed test: SIGKILL the run's own process group."""
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.process.wait()
+
+    def seconds_from_signal_to_end(self) -> float:
+        assert self.signalled_at is not None and self.ended_at is not None
+        return self.ended_at - self.signalled_at
+
+    # -- afterwards -------------------------------------------------------------------------
+
+    @property
+    def output(self) -> str:
+        return self.output_path.read_text(encoding="utf-8", errors="replace")
+
+    @property
+    def lines(self) -> list[str]:
+        return self.output.splitlines()
+
+    def workers(self) -> list[Process]:
+        """The run's xdist workers: children of the main pytest process running execnet's bootstrap."""
+        table = self.watch()
+        return [
+            process
+            for process in table.values()
+            if process.ppid == self.process.pid
+            and process.start >= self.since
+            and (
+                "-c" in process.cmdline.split() or "execnet" in process.cmdline or "xdist" in process.cmdline
+            )
+        ]
+
+    def leftovers(self) -> list[Process]:
+        """Live processes of this run: noted in its tree, or sandboxes started since the run
+        began that descend from one, or work in its directory or in one of its sandboxes'."""
+        table = process_table()
+        marker = str(self.cwd)
+        left = []
+        for process in table.values():
+            if process.start < self.since or process.pid == os.getpid():
+                continue
+            if process.key in self.tracked:
+                left.append(process)
+                continue
+            if not process.is_sandbox:
+                continue
+            directory = process.cwd() or ""
+            if (
+                any(a.key in self.tracked or a.pid == self.process.pid for a in ancestors(table, process))
+                or directory == marker
+                or directory.startswith(marker + os.sep)
+                or directory in self.sandbox_dirs
+            ):
+                left.append(process)
+        return left
+
+    def assert_nothing_left(self) -> None:
+        """No process of the run is alive ``LEFTOVER_GRACE`` seconds after it ended."""
+        assert self.process.poll() is not None
+        assert [p for p in self.tracked.values() if p.is_sandbox], "no sandbox process was ever seen"
+        deadline = time.monotonic() + LEFTOVER_GRACE
+        while True:
+            left = self.leftovers()
+            if not left or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert not left, f"processes of the run still alive {LEFTOVER_GRACE} s after it ended: {left}"
+
+
+@pytest.fixture
+def runs() -> Iterable[list[Run]]:
+    """Runs started by a test; whatever is still running when the test ends is killed."""
+    started: list[Run] = []
+    yield started
+    for run in started:
+        run.kill()
+
+
+def start(runs: list[Run], cwd: Path, args: Sequence[str], name: str = "run") -> Run:
+    run = Run(cwd, args, name)
+    runs.append(run)
+    return run
+
+
+def run_to_end(runs: list[Run], cwd: Path, args: Sequence[str], name: str = "run") -> Run:
+    run = start(runs, cwd, args, name)
+    run.wait()
+    return run
+
+
+# -- reading a session's terminal output ------------------------------------------------------------
+
+
+def table_counts(run: Run) -> dict[str, int]:
+    """The ``outcomes`` line of the humaneval table."""
+    found = [line for line in run.lines if line.startswith("outcomes  ")]
+    assert len(found) == 1, run.output
+    return {kind: int(count) for kind, count in OUTCOME_LINE.findall(found[0])}
+
+
+def reused_count(run: Run) -> int:
+    """N of the ``reused    N verdicts ...`` line; 0 when there is none."""
+    found = [int(m.group(1)) for line in run.lines if (m := REUSED_LINE.match(line))]
+    assert len(found) <= 1, run.output
+    return found[0] if found else 0
+
+
+def has_humaneval_table(run: Run) -> bool:
+    return any(re.fullmatch(r"=+ humaneval =+", line) for line in run.lines)
+
+
+def error_lines(run: Run) -> list[str]:
+    return [line for line in run.lines if line.startswith("ERROR:")]
+
+
+# == 1. interrupts ===================================================================================
+
+INTERRUPT_SAMPLES = 40
+"""0.2 s each and more: a whole run would take many seconds; it is interrupted after a few."""
+FINISHED_BEFORE_SIGNAL = 3
+
+
+def assert_interrupted_run(
+    run: Run, rows: list[dict[str, Any]], seen: list[dict[str, Any]], results: Path, summary_path: Path
+) -> dict[str, Any]:
+    """Everything an interrupted session must leave behind; returns its summary."""
+    code = run.returncode()
+    assert code == pytest.ExitCode.INTERRUPTED, run.output
+    elapsed = run.seconds_from_signal_to_end()
+    assert elapsed < SIGNAL_TO_EXIT_LIMIT, f"the session ended {elapsed:.1f} s after the signal"
+
+    summary = read_json(summary_path)
+    total = len(rows)
+    assert summary["samples"] == total
+    assert summary["partial"] is True
+    assert summary["interrupted"] is True
+    assert summary["finished"] + summary["missing"] == total
+    assert sum(summary["counts"].values()) == summary["finished"]
+    assert set(summary["counts"]) == set(OUTCOME_KINDS)
+    # Every sample is correct: a finished one passed (an interrupted one is not a verdict).
+    assert summary["counts"]["passed"] == summary["finished"], summary["counts"]
+    assert len(seen) <= summary["finished"] < total
+
+    # The terminal: the humaneval table over the finished samples, flagged PARTIAL.
+    assert has_humaneval_table(run), run.output
+    assert f"PARTIAL: {summary['missing']} of {total} samples have no verdict; the run was interrupted" in (
+        run.lines
+    ), run.output
+    assert any(f"{summary['finished']} of {total} samples finished" in line for line in run.lines), run.output
+    assert table_counts(run) == summary["counts"]
+
+    # The results file: every sample in input order, finished ones with their verdict.
+    records = read_rows(results)
+    assert len(records) == total
+    assert [(r["task_id"], r["completion"], r["seq"]) for r in records] == [
+        (r["task_id"], r["completion"], r["seq"]) for r in rows
+    ]
+    finished = [r for r in records if r["outcome"] != "not run"]
+    assert len(finished) == summary["finished"]
+    for record in finished:
+        assert record["outcome"] == "passed" and record["passed"] is True, record
+        assert record["result"] == "passed"
+        assert isinstance(record["duration"], float) and record["duration"] >= 0.2
+    for record in records:
+        if record["outcome"] == "not run":
+            assert record["passed"] is None and record["result"] is None and record["duration"] is None
+    # The verdicts streamed before the signal are all in the final file.
+    by_seq = {r["seq"]: r for r in records}
+    for record in seen:
+        assert by_seq[record["seq"]] == record
+    return summary
+
+
+@pytest.mark.parametrize(
+    ("signal_number", "target"),
+    [(signal.SIGINT, "group"), (signal.SIGTERM, "main")],
+    ids=["sigint-to-group", "sigterm-to-main"],
+)
+def test_signal_in_the_middle_of_a_run(
+    tmp_path: Path, runs: list[Run], worker_args: list[str], signal_number: int, target: str
+) -> None:
+    rows = correct_rows(INTERRUPT_SAMPLES, tag=tmp_path.name)
+    samples = write_rows(tmp_path / "samples.jsonl", rows)
+    results, summary_path = tmp_path / "results.jsonl", tmp_path / "summary.json"
+    run = start(
+        runs,
+        tmp_path,
+        humaneval_args(
+            samples,
+            f"--humaneval-results={results}",
+            f"--humaneval-json={summary_path}",
+            "--humaneval-no-cache",
+            *worker_args,
+        ),
+    )
+    seen = run.wait_for_verdicts(results, FINISHED_BEFORE_SIGNAL)
+    if target == "group":
+        run.signal_group(signal_number)
+    else:
+        run.signal_main(signal_number)
+    run.wait(timeout=SIGNAL_TO_EXIT_LIMIT + 20)
+    if signal_number == signal.SIGTERM:
+        assert "KeyboardInterrupt: received signal 15" in run.output
+    assert_interrupted_run(run, rows, seen, results, summary_path)
+    run.assert_nothing_left()
+
+
+# == 2. resuming an interrupted run ===================================================================
+
+
+def test_rerun_after_interrupt_runs_only_what_is_missing(
+    tmp_path: Path, runs: list[Run], worker_args: list[str]
+) -> None:
+    """Ctrl-C, then the same command again: the cached verdicts are reused, the rest run,
+    and the final results equal those of a run that was never interrupted."""
+    rows = correct_rows(16, tag="resume", slow_every=1)
+    interrupted_dir, reference_dir = tmp_path / "interrupted", tmp_path / "reference"
+    interrupted_dir.mkdir()
+    reference_dir.mkdir()
+    args = humaneval_args(
+        "samples.jsonl", "--humaneval-results=results.jsonl", "--humaneval-json=summary.json", *worker_args
+    )
+    for directory in (interrupted_dir, reference_dir):
+        write_rows(directory / "samples.jsonl", rows)
+
+    first = start(runs, interrupted_dir, args, name="first")
+    seen = first.wait_for_verdicts(interrupted_dir / "results.jsonl", FINISHED_BEFORE_SIGNAL)
+    first.signal_group(signal.SIGINT)
+    first.wait(timeout=SIGNAL_TO_EXIT_LIMIT + 20)
+    interrupted_summary = assert_interrupted_run(
+        first, rows, seen, interrupted_dir / "results.jsonl", interrupted_dir / "summary.json"
+    )
+    interrupted_results = read_rows(interrupted_dir / "results.jsonl")
+    first.assert_nothing_left()
+
+    reference = start(runs, reference_dir, args, name="reference")  # meanwhile: a separate directory
+    second = run_to_end(runs, interrupted_dir, args, name="second")
+    assert second.returncode() == 0, second.output
+    assert reference.wait() == 0, reference.output
+
+    # Only the samples without a cached verdict ran again.
+    assert reused_count(second) == interrupted_summary["finished"], second.output
+    assert reused_count(reference) == 0, reference.output
+    final = read_rows(interrupted_dir / "results.jsonl")
+    for before, after in zip(interrupted_results, final, strict=True):
+        if before["outcome"] != "not run":
+            assert after == before  # the cached verdict itself, duration included
+
+    summary = read_json(interrupted_dir / "summary.json")
+    assert summary["partial"] is False and summary["interrupted"] is False
+    assert summary["finished"] == len(rows) and summary["missing"] == 0
+    assert summary["counts"] == {"passed": len(rows), "failed": 0, "error": 0, "timed out": 0, "crashed": 0}
+    assert without_duration(final) == without_duration(read_rows(reference_dir / "results.jsonl"))
+    assert "PARTIAL" not in second.output
+
+
+# == 3. a worker killed in the middle of a run =========================================================
+
+
+def test_killed_worker_gets_its_sample_counted_as_crashed(tmp_path: Path, runs: list[Run]) -> None:
+    rows = correct_rows(24, tag=tmp_path.name)
+    samples = write_rows(tmp_path / "samples.jsonl", rows)
+    results, summary_path = tmp_path / "results.jsonl", tmp_path / "summary.json"
+    run = start(
+        runs,
+        tmp_path,
+        humaneval_args(
+            samples,
+            f"--humaneval-results={results}",
+            f"--humaneval-json={summary_path}",
+            "--humaneval-no-cache",
+            "-n",
+            "2",
+        ),
+    )
+    run.wait_for_verdicts(results, 4)
+    workers = run.workers()
+    assert len(workers) == 2, workers
+    victim = workers[0]
+    os.kill(victim.pid, signal.SIGKILL)
+    code = run.wait()
+    output = run.output
+
+    # xdist notices, blames the item the worker was running, and replaces the worker.
+    crash_lines = re.findall(r"worker '(gw\d)' crashed while running '([^']+)'", output)
+    assert crash_lines, output
+    worker_name, crashed_node = crash_lines[0]
+    assert "replacing crashed worker" in output, output
+
+    # Every sample has a verdict: the killed one "crashed", the others passed.
+    records = read_rows(results)
+    assert len(records) == len(rows)
+    assert [r["seq"] for r in records] == [r["seq"] for r in rows]
+    assert not [r for r in records if r["outcome"] == "not run"], records
+    crashed = [r for r in records if r["outcome"] != "passed"]
+    assert len(crashed) == 1, crashed
+    (lost,) = crashed
+    assert lost["outcome"] == "crashed" and lost["passed"] is False
+    assert lost["message"] == (
+        f"the xdist worker running it died: worker '{worker_name}' crashed while running '{crashed_node}'"
+    )
+    assert lost["result"] == "failed: " + lost["message"]
+    position = records.index(lost)
+    index = sum(1 for r in records[:position] if r["task_id"] == lost["task_id"])
+    assert crashed_node == f"{lost['task_id']}::{lost['task_id']}[{index}]"
+
+    summary = read_json(summary_path)
+    assert summary["finished"] == len(rows) and summary["missing"] == 0
+    assert summary["counts"] == {
+        "passed": len(rows) - 1,
+        "failed": 0,
+        "error": 0,
+        "timed out": 0,
+        "crashed": 1,
+    }
+    assert summary["interrupted"] is False
+    # The plugin counts the lost sample as finished (crashed): the summary is not flagged partial;
+    # the exit status and the FAIL line are what say the evaluation is not a clean one.
+    assert summary["partial"] is False
+    assert table_counts(run) == summary["counts"]
+
+    # A harness failure is not a complete evaluation: exit 1, with the reason.
+    assert code == pytest.ExitCode.TESTS_FAILED, output
+    assert (
+        "FAIL: 1 samples have no verdict of their own (counted as crashed): "
+        "the harness failed, see their reports"
+    ) in run.lines, output
+    run.assert_nothing_left()
+
+
+# == 4. verdicts do not depend on the number of workers =================================================
+
+
+def reproducibility_rows() -> list[dict[str, Any]]:
+    rows = [json.loads(line) for line in DEMO_SAMPLES_FILE.read_text(encoding="utf-8").splitlines()]
+    rows += [
+        sample_row(0, "repro", slow=True),
+        sample_row(1, "repro", kind="failed"),
+        sample_row(2, "repro", kind="error"),
+        {"task_id": "Demo/0", "completion": "    import ctypes\n    return ctypes.string_at(0)\n"},
+        {
+            "task_id": "Demo/3",
+            "solution": 'def count_vowels(word):\n    return sum(c in "aeiouAEIOU" for c in word)\n',
+        },
+    ]
+    return rows
+
+
+def test_same_results_with_0_1_and_2_workers(tmp_path: Path, runs: list[Run]) -> None:
+    samples = write_rows(tmp_path / "samples.jsonl", reproducibility_rows())
+    done = []
+    for workers in ("0", "1", "2"):
+        args = humaneval_args(
+            samples,
+            f"--humaneval-results=results-{workers}.jsonl",
+            f"--humaneval-json=summary-{workers}.json",
+            "--humaneval-no-cache",
+            "-n",
+            workers,
+        )
+        run = run_to_end(runs, tmp_path, args, name=f"n{workers}")
+        assert run.returncode() == 0, run.output
+        done.append(run)
+
+    results = {w: read_rows(tmp_path / f"results-{w}.jsonl") for w in ("0", "1", "2")}
+    summaries = {w: read_json(tmp_path / f"summary-{w}.json") for w in ("0", "1", "2")}
+    assert [r["outcome"] for r in results["0"]] == [
+        *["passed", "failed", "passed", "passed", "error", "passed"],
+        *["passed", "timed out", "failed", "failed", "passed", "error"],
+        *["passed", "failed", "error", "crashed", "passed"],
+    ]
+    for workers in ("1", "2"):
+        assert without_duration(results[workers]) == without_duration(results["0"]), workers
+    for summary in summaries.values():
+        summary.pop("versions")
+        summary.pop("isolation")
+    assert summaries["1"] == summaries["0"]
+    assert summaries["2"] == summaries["0"]
+    assert summaries["0"]["counts"] == {"passed": 8, "failed": 4, "error": 3, "timed out": 1, "crashed": 1}
+    assert summaries["0"]["partial"] is False
+    assert [reused_count(run) for run in done] == [0, 0, 0]
+    for run in done:
+        run.assert_nothing_left()
+
+
+# == 5. concurrent sessions sharing one cache =========================================================
+
+
+def test_concurrent_sessions_share_the_verdict_cache(tmp_path: Path, runs: list[Run]) -> None:
+    """Two sessions in one rootdir at the same time, on different samples: both complete;
+    then each, run again, reuses all of its verdicts."""
+    rows = {
+        "a": [
+            sample_row(n, "a", kind=("failed" if n % 3 == 2 else "passed"), slow=n % 2 == 0)
+            for n in range(12)
+        ],
+        "b": [
+            sample_row(n, "b", kind=("error" if n % 4 == 1 else "passed"), slow=n % 2 == 1) for n in range(12)
+        ],
+    }
+    expected = {
+        "a": {"passed": 8, "failed": 4, "error": 0, "timed out": 0, "crashed": 0},
+        "b": {"passed": 9, "failed": 0, "error": 3, "timed out": 0, "crashed": 0},
+    }
+    for name, sample_rows in rows.items():
+        write_rows(tmp_path / f"samples-{name}.jsonl", sample_rows)
+
+    def args(name: str, round_: int) -> list[str]:
+        return humaneval_args(
+            f"samples-{name}.jsonl",
+            f"--humaneval-results=results-{name}-{round_}.jsonl",
+            f"--humaneval-json=summary-{name}-{round_}.json",
+        )
+
+    for round_ in (1, 2):
+        together = {name: start(runs, tmp_path, args(name, round_), name=f"{name}{round_}") for name in rows}
+        for name, run in together.items():
+            assert run.wait() == 0, run.output
+            summary = read_json(tmp_path / f"summary-{name}-{round_}.json")
+            assert summary["counts"] == expected[name], run.output
+            assert summary["finished"] == 12 and summary["partial"] is False
+            records = read_rows(tmp_path / f"results-{name}-{round_}.jsonl")
+            assert [r["seq"] for r in records] == list(range(12))
+            assert reused_count(run) == (0 if round_ == 1 else 12), run.output
+            run.assert_nothing_left()
+    assert (tmp_path / ".pytest_cache" / "d" / "humaneval").is_dir()
+    for name in rows:
+        assert read_rows(tmp_path / f"results-{name}-2.jsonl") == read_rows(
+            tmp_path / f"results-{name}-1.jsonl"
+        )
+
+
+# == 6. unwritable outputs fail before anything runs ==================================================
+
+
+def slow_samples(tmp_path: Path) -> Path:
+    """Samples that would take several seconds to run: a fast failure proves none ran."""
+    return write_rows(tmp_path / "samples.jsonl", correct_rows(24, tag=tmp_path.name))
+
+
+def assert_fails_early(run: Run, option: str, value: str, reason: str) -> None:
+    assert run.returncode() == pytest.ExitCode.USAGE_ERROR, run.output
+    errors = error_lines(run)
+    assert len(errors) == 1, run.output
+    assert f"{option}={value}" in errors[0], errors[0]
+    assert reason in errors[0], errors[0]
+    assert "Traceback" not in run.output
+    assert not has_humaneval_table(run), run.output
+    assert not (run.cwd / "results.jsonl").exists()
+    assert not (run.cwd / "summary.json").exists()
+    assert run.ended_at is not None and run.ended_at - run.started_at < 15, "not an early failure"
+
+
+@pytest.mark.parametrize("option", ["--humaneval-results", "--humaneval-json"])
+def test_output_in_missing_directory(tmp_path: Path, runs: list[Run], option: str) -> None:
+    samples = slow_samples(tmp_path)
+    value = "no-such-dir/out.json"
+    others = [
+        f"{o}={n}"
+        for o, n in (("--humaneval-results", "results.jsonl"), ("--humaneval-json", "summary.json"))
+        if o != option
+    ]
+    run = run_to_end(runs, tmp_path, humaneval_args(samples, f"{option}={value}", *others))
+    assert_fails_early(run, option, value, f"directory {tmp_path / 'no-such-dir'} does not exist")
+
+
+@pytest.mark.parametrize("option", ["--humaneval-results", "--humaneval-json"])
+def test_output_in_read_only_directory(tmp_path: Path, runs: list[Run], option: str) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("running as root: permission bits do not stop root from writing to a 0o500 directory")
+    samples = slow_samples(tmp_path)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        value = f"{locked}/out.json"
+        others = [
+            f"{o}={n}"
+            for o, n in (("--humaneval-results", "results.jsonl"), ("--humaneval-json", "summary.json"))
+            if o != option
+        ]
+        run = run_to_end(runs, tmp_path, humaneval_args(samples, f"{option}={value}", *others))
+        assert_fails_early(run, option, value, f"directory {locked} is not writable")
+        assert list(locked.iterdir()) == []
+    finally:
+        locked.chmod(0o700)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "BUG: --humaneval-results naming an existing directory exits 4 with "
+        "'ERROR: [Errno 21] Is a directory: ...', which names neither the option nor where it came from"
+    ),
+)
+def test_results_path_that_is_a_directory(tmp_path: Path, runs: list[Run]) -> None:
+    samples = slow_samples(tmp_path)
+    (tmp_path / "outdir").mkdir()
+    run = run_to_end(runs, tmp_path, humaneval_args(samples, "--humaneval-results=outdir"))
+    assert run.returncode() == pytest.ExitCode.USAGE_ERROR, run.output
+    errors = error_lines(run)
+    assert len(errors) == 1, run.output
+    assert "--humaneval-results=outdir" in errors[0], errors[0]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "BUG: --humaneval-json naming an existing directory is not checked before the run: every "
+        "sample runs, then writing the summary raises IsADirectoryError (a traceback, exit 1, no table)"
+    ),
+)
+def test_json_path_that_is_a_directory(tmp_path: Path, runs: list[Run]) -> None:
+    (tmp_path / "outdir").mkdir()
+    run = run_to_end(
+        runs,
+        tmp_path,
+        humaneval_args("canonical", "--humaneval-json=outdir", "--humaneval-results=results.jsonl"),
+    )
+    assert "Traceback" not in run.output, run.output
+    assert run.returncode() == pytest.ExitCode.USAGE_ERROR, run.output
+    errors = error_lines(run)
+    assert len(errors) == 1 and "--humaneval-json=outdir" in errors[0], run.output
+    assert not (tmp_path / "results.jsonl").exists()
