@@ -67,7 +67,6 @@ class Controller:
         self.keys: list[str] = []
         self.selected: int | None = None
         """How many sample items were selected to run (None until known)."""
-        self.lost = 0
         self.reused = 0
         self.other_failures = 0
         self.summary: Summary | None = None
@@ -141,14 +140,14 @@ class Controller:
             elif self.cache is not None:
                 self.cache.store(self.keys[position], verdict)
         elif report.failed and found is None:
+            crash = getattr(getattr(report.longrepr, "reprcrash", None), "message", None)
             lines = str(report.longrepr).strip().splitlines() if report.longrepr else []
-            detail = lines[-1] if lines else "no verdict"
+            detail = crash or (lines[-1] if lines else "no verdict")
             if when == "???":
                 detail = "the xdist worker running it died: " + detail
             lost = self.tally.record_lost(report.nodeid, detail[:500])
             if lost is None:
                 return
-            self.lost += 1
             position, verdict = lost, self.tally.verdicts[lost]
         else:
             return
@@ -175,14 +174,15 @@ class Controller:
     def _decide_exit_status(self, session: pytest.Session, exitstatus: int, summary: Summary) -> None:
         """Failing samples are the measurement: exit 0 when the evaluation completed."""
         unfinished = (self.selected or 0) - summary.finished
-        if self.lost:
+        lost = summary.harness_failures
+        if lost:
             self.messages.append(
-                f"FAIL: {self.lost} samples have no verdict of their own (counted as crashed): "
+                f"FAIL: {lost} samples have no verdict of their own (counted as crashed): "
                 "the harness failed, see their reports"
             )
-        elif unfinished > 0 and exitstatus != pytest.ExitCode.INTERRUPTED:
+        if unfinished > 0 and exitstatus != pytest.ExitCode.INTERRUPTED:
             self.messages.append(f"FAIL: the run stopped early: {unfinished} selected samples did not run")
-        completed = self.lost == 0 and unfinished <= 0
+        completed = lost == 0 and unfinished <= 0
         if (
             not self.settings.strict
             and exitstatus == pytest.ExitCode.TESTS_FAILED

@@ -52,6 +52,8 @@ def partial_reason(summary: Summary) -> str:
             f"{len(summary.tasks_without_samples)} problems have no samples ({shown}"
             + (f" and {more} more)" if more > 0 else ")")
         )
+    if summary.harness_failures:
+        reasons.append(f"{summary.harness_failures} samples lost to a harness failure (counted as crashed)")
     if summary.interrupted:
         reasons.append("the run was interrupted")
     return "; ".join(reasons)
@@ -101,6 +103,8 @@ MIN_FREE_BYTES = 1024 * 1024
 
 def check_output_path(path: str, option: str) -> None:
     """Fail now, not after the run, if ``path`` cannot be written."""
+    if Path(path).is_dir():
+        raise OSError(f"{option}={path}: is a directory")
     directory = Path(path).resolve().parent
     if not directory.is_dir():
         raise OSError(f"{option}={path}: directory {directory} does not exist")
@@ -151,6 +155,7 @@ def summary_document(summary: Summary, settings: Settings, isolation: dict[str, 
         "counts": summary.counts,
         "partial": summary.partial,
         "interrupted": summary.interrupted,
+        "harness_failures": summary.harness_failures,
         "samples_file": summary.samples_source,
         "problems_file": summary.problems_source,
         "settings": settings.as_dict(),

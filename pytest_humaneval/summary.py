@@ -23,6 +23,8 @@ class Summary:
     pass_at_k: list[PassAtK]
     tasks_without_samples: list[str]
     interrupted: bool
+    harness_failures: int = 0
+    """Samples whose verdict is "crashed" because the harness failed (not the sample)."""
 
     @property
     def missing(self) -> int:
@@ -31,7 +33,12 @@ class Summary:
     @property
     def partial(self) -> bool:
         """True when some task had no samples or some sample has no verdict."""
-        return bool(self.tasks_without_samples) or self.missing > 0 or self.interrupted
+        return (
+            bool(self.tasks_without_samples)
+            or self.missing > 0
+            or self.interrupted
+            or self.harness_failures > 0
+        )
 
 
 class Tally:
@@ -40,6 +47,7 @@ class Tally:
     def __init__(self, evaluation: Evaluation) -> None:
         self.evaluation = evaluation
         self.verdicts: list[Verdict | None] = [None] * len(evaluation.sample_set.samples)
+        self.lost = 0
         self.positions = {sample.nodeid: sample.position for sample in evaluation.sample_set.samples}
 
     def record(self, position: int, verdict: Verdict) -> None:
@@ -55,6 +63,7 @@ class Tally:
         if position is None or self.verdicts[position] is not None:
             return None
         self.verdicts[position] = Verdict("crashed", message, 0.0)
+        self.lost += 1
         return position
 
     def task_counts(self) -> list[tuple[str, int, int]]:
@@ -87,4 +96,5 @@ class Tally:
             pass_at_k=[mean_pass_at_k(rows, k) for k in k_values],
             tasks_without_samples=[task for task in problems if task not in with_samples],
             interrupted=interrupted,
+            harness_failures=self.lost,
         )
