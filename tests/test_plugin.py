@@ -479,6 +479,7 @@ def expected_summary_without_versions() -> dict[str, Any]:
         "counts": DEMO_COUNTS,
         "partial": False,
         "interrupted": False,
+        "harness_failures": 0,
         "samples_file": str(DEMO_SAMPLES),
         "problems_file": str(DEMO_PROBLEMS),
         "settings": {
