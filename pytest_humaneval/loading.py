@@ -92,20 +92,23 @@ class SampleSet:
         return counts
 
 
+def _lines(path: Path) -> Iterator[bytes]:
+    """The file's lines, read as a stream (gzip decompressed on the fly)."""
+    source = str(path)
+    try:
+        with gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb") as stream:
+            yield from stream
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise InputError(source, None, f"not a valid gzip file: {exc}") from None
+    except OSError as exc:
+        raise InputError(source, None, f"cannot read: {exc.strerror or exc}") from None
+
+
 def _read_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (line number, JSON object) for each non-blank line of a JSONL file."""
     source = str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(source, None, f"cannot read: {exc.strerror or exc}") from None
-    if path.name.endswith(".gz"):
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise InputError(source, None, f"not a valid gzip file: {exc}") from None
     seen_any = False
-    for number, line in enumerate(raw.split(b"\n"), start=1):
+    for number, line in enumerate(_lines(path), start=1):
         if not line.strip():
             continue
         seen_any = True
