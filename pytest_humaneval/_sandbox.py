@@ -322,10 +322,12 @@ class _CapData(ctypes.Structure):
     ]
 
 
+_NO_CAPABILITIES = (_CapHeader(0x20080522, 0), (_CapData * 2)())  # _LINUX_CAPABILITY_VERSION_3
+
+
 def _drop_capabilities() -> None:
     """Clear every capability: a sample run by root cannot override permissions or limits."""
-    header = _CapHeader(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
-    data = (_CapData * 2)()
+    header, data = _NO_CAPABILITIES
     _libc.capset(ctypes.byref(header), data)
 
 
@@ -720,6 +722,8 @@ class Zygote:
         self.clone_flags = CLONE_NEWPID if self._pidns_works() else 0
         os.environ.clear()
         os.environ["OMP_NUM_THREADS"] = "1"
+        for number in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
+            signal.signal(number, signal.SIG_DFL)  # inherited by each sample process
         reliability_guard()
 
     @staticmethod
@@ -818,8 +822,6 @@ class Zygote:
         if self.landlock is not None:
             self.landlock.restrict_self()
             os.close(self.landlock.ruleset)
-        for number in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
-            signal.signal(number, signal.SIG_DFL)
         if self.seccomp is not None:
             self.seccomp.install()
 
