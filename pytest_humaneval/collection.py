@@ -35,6 +35,7 @@ class ProblemCollector(pytest.Collector):
         # pytest-timeout, as an outer backstop should the sandbox server stop answering.
         backstop = evaluation.limits(problem.task_id).wall_backstop + 60.0
         self.add_marker(pytest.mark.timeout(backstop))
+        self.add_marker(pytest.mark.humaneval)
 
     def collect(self) -> list[SampleItem]:
         return [

@@ -15,7 +15,7 @@ import pytest
 from pytest_humaneval.cache import VerdictCache
 from pytest_humaneval.collection import verdict_from_properties
 from pytest_humaneval.evaluation import Evaluation
-from pytest_humaneval.execution import Verdict
+from pytest_humaneval.execution import Verdict, cpu_for_worker
 from pytest_humaneval.loading import InputError
 from pytest_humaneval.metrics import mean_pass_at_k
 from pytest_humaneval.reporting import ResultsStream, check_output_path, table_lines, write_summary
@@ -80,6 +80,7 @@ class Controller:
             evaluation = Evaluation.load(settings)
         except InputError as exc:
             raise pytest.UsageError(str(exc)) from None
+        evaluation.runner.cpu = cpu_for_worker(0)
         controller = cls(config, settings, evaluation)
         if not controller.collect_only:
             controller._open_outputs()
@@ -210,7 +211,7 @@ class Controller:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.summary is None:
+        if self.summary is None or self.selected == 0:
             return
         terminalreporter.write_sep("=", "humaneval")
         for line in table_lines(self.summary):

@@ -48,7 +48,6 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[evaluation_key] = evaluation
         return
     controller = Controller.start(config, settings)
-    controller.evaluation.runner.cpu = cpu_for_worker(0)
     config.stash[controller_key] = controller
     config.stash[evaluation_key] = controller.evaluation
     config.pluginmanager.register(controller, "humaneval-controller")

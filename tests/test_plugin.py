@@ -117,6 +117,18 @@ def test_nothing_selected_exits_5(pytester: pytest.Pytester) -> None:
     assert re.search(r"\b12 deselected\b", result.outlines[-1]), result.outlines[-1]
 
 
+def test_marker_separates_the_evaluation_from_user_tests(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_mine="def test_mine():\n    assert True\n")
+    only_samples = run(pytester, *demo_args("-m", "humaneval", "--collect-only", "-q"))
+    assert only_samples.ret == 0, text_of(only_samples)
+    collected = [line for line in only_samples.outlines if "::" in line]
+    assert len(collected) == 12 and all(line.startswith("Demo/") for line in collected)
+    only_mine = run(pytester, *demo_args("-m", "not humaneval"))
+    assert only_mine.ret == 0, text_of(only_mine)
+    only_mine.assert_outcomes(passed=1, deselected=12)
+    assert not any(line.strip("= ") == "humaneval" for line in only_mine.outlines), text_of(only_mine)
+
+
 def test_deselect_one_sample(pytester: pytest.Pytester) -> None:
     result = run(pytester, *demo_args("--deselect", "Demo/0::Demo/0[1]", "--humaneval-results=results.jsonl"))
     assert result.ret == 0, text_of(result)
