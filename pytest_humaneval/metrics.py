@@ -23,11 +23,29 @@ def pass_at_k(n: int, c: int, k: int) -> float:
 
 @dataclass(frozen=True)
 class PassAtK:
-    """pass@k over the tasks, or why it cannot be computed."""
+    """pass@k over the tasks, its 95% interval, or why it cannot be computed."""
 
     k: int
     value: float | None
     reason: str = ""
+    ci95: tuple[float, float] | None = None
+    """Percentile bootstrap over tasks (BOOTSTRAP_RESAMPLES resamples, fixed seed)."""
+
+
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_SEED = 20211
+
+
+def bootstrap_ci95(per_task: np.ndarray) -> tuple[float, float]:
+    """95% percentile-bootstrap interval of the mean of ``per_task``, resampling tasks.
+
+    The seed is fixed, so the same data always give the same interval.
+    """
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    picks = rng.integers(0, len(per_task), size=(BOOTSTRAP_RESAMPLES, len(per_task)))
+    means = per_task[picks].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return float(low), float(high)
 
 
 def mean_pass_at_k(counts: Iterable[tuple[str, int, int]], k: int) -> PassAtK:
@@ -39,4 +57,5 @@ def mean_pass_at_k(counts: Iterable[tuple[str, int, int]], k: int) -> PassAtK:
     if k > fewest:
         reason = f"needs {k} samples per task, {fewest_task} has {fewest}"
         return PassAtK(k, None, reason)
-    return PassAtK(k, float(np.mean([pass_at_k(n, c, k) for _, n, c in rows])))
+    per_task = np.array([pass_at_k(n, c, k) for _, n, c in rows])
+    return PassAtK(k, float(per_task.mean()), ci95=bootstrap_ci95(per_task))

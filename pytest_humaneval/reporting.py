@@ -32,6 +32,13 @@ def table_lines(summary: Summary) -> list[str]:
         "outcomes  " + "  ".join(f"{kind} {summary.counts.get(kind, 0)}" for kind in OUTCOME_KINDS),
         "pass@k    " + "  ".join(f"pass@{rate.k} {_format_rate(rate.value)}" for rate in summary.pass_at_k),
     ]
+    intervals = [rate for rate in summary.pass_at_k if rate.ci95 is not None]
+    if intervals:
+        lines.append(
+            "95% CI    "
+            + "  ".join(f"pass@{r.k} {r.ci95[0]:.4f}-{r.ci95[1]:.4f}" for r in intervals if r.ci95)
+            + "  (bootstrap over problems)"
+        )
     for rate in summary.pass_at_k:
         if rate.value is None:
             lines.append(f"pass@{rate.k} not computable: {rate.reason}")
@@ -145,6 +152,7 @@ def summary_document(summary: Summary, settings: Settings, isolation: dict[str, 
     """The JSON summary of a session."""
     return {
         "pass_at_k": {f"pass@{rate.k}": rate.value for rate in summary.pass_at_k},
+        "ci95": {f"pass@{rate.k}": list(rate.ci95) if rate.ci95 else None for rate in summary.pass_at_k},
         "not_computable": {f"pass@{r.k}": r.reason for r in summary.pass_at_k if r.value is None},
         "problems": summary.problems,
         "problems_with_samples": summary.tasks_with_samples,

