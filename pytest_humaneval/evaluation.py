@@ -7,6 +7,7 @@ controller's paths.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -21,6 +22,7 @@ from pytest_humaneval.loading import (
     load_problems,
     load_samples,
 )
+from pytest_humaneval.postprocess import truncate
 from pytest_humaneval.settings import Settings
 
 AUTO_TIMEOUT_FLOOR = 0.5
@@ -54,7 +56,14 @@ class Evaluation:
         """Read and validate the problem and sample files named in ``settings``."""
         assert settings.samples is not None
         problem_set = load_problems(settings.problems)
-        return cls(settings, problem_set, load_samples(settings.samples, problem_set))
+        sample_set = load_samples(settings.samples, problem_set)
+        if settings.stop:
+            cut = [
+                s if s.is_solution else dataclasses.replace(s, text=truncate(s.text, settings.stop))
+                for s in sample_set.samples
+            ]
+            sample_set = SampleSet(sample_set.source, cut)
+        return cls(settings, problem_set, sample_set)
 
     def limits(self, task_id: str) -> Limits:
         """The resource limits of the samples of a task."""
@@ -151,7 +160,7 @@ class HumanEvalSample:
 
     @property
     def text(self) -> str:
-        """The completion or solution, as given in the samples file."""
+        """The completion or solution that runs (cut at a ``--humaneval-stop`` sequence)."""
         return self.sample.text
 
     def run(self) -> Verdict:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from pytest_humaneval.loading import CANONICAL_SAMPLES, DEFAULT_PROBLEMS
+from pytest_humaneval.postprocess import parse_stop_sequences
 
 DEFAULT_TIMEOUT = 3.0
 DEFAULT_K = (1, 10, 100)
@@ -37,6 +38,8 @@ class Settings:
     strict: bool = False
     memory_mb: int = DEFAULT_MEMORY_MB
     cache: bool = True
+    stop: tuple[str, ...] = ()
+    """Stop sequences: each completion is cut at the first one before it runs."""
 
     def as_dict(self) -> dict[str, Any]:
         """The settings that decide the measurement, for the JSON summary."""
@@ -48,6 +51,7 @@ class Settings:
             "memory_mb": self.memory_mb,
             "strict": self.strict,
             "fail_under": {f"pass@{k}": v for k, v in self.fail_under.items()},
+            "stop": list(self.stop),
         }
 
 
@@ -107,6 +111,8 @@ class Option:
     flag: bool = False
     repeat: bool = False
     metavar: str | None = None
+    ini_type: str = "args"
+    """For repeatable options: ``args`` (shell-like words) or ``linelist`` (one per line, as written)."""
 
     @property
     def cli(self) -> str:
@@ -154,6 +160,15 @@ OPTIONS = (
         metavar="MIB",
     ),
     Option("no_cache", "neither read nor write the verdict cache.", flag=True),
+    Option(
+        "stop",
+        "cut each completion at the first stop sequence before it runs: 'codex' (the Codex "
+        "paper's) or comma-separated strings with \\n escapes; repeatable.",
+        parse_stop_sequences,
+        repeat=True,
+        metavar="SEQUENCES",
+        ini_type="linelist",
+    ),
 )
 
 
@@ -168,7 +183,7 @@ def add_options(parser: pytest.Parser) -> None:
             group.addoption(
                 option.cli, action="append", default=None, metavar=option.metavar, help=option.help
             )
-            parser.addini(option.ini, option.help, type="args", default=[])
+            parser.addini(option.ini, option.help, type=option.ini_type, default=[])
         else:
             group.addoption(option.cli, default=None, metavar=option.metavar, help=option.help)
             parser.addini(option.ini, option.help, default="")
@@ -217,6 +232,8 @@ def resolve(config: pytest.Config) -> Settings:
             continue
         if option.flag:
             values[option.name] = True
+        elif option.name == "stop":
+            values[option.name] = tuple(seq for item in raw for seq in _parsed(option, item, source))
         elif option.repeat:
             values[option.name] = dict(_parsed(option, item, source) for item in raw)
         elif option.parse is not None:
@@ -236,4 +253,5 @@ def resolve(config: pytest.Config) -> Settings:
         strict=values.get("strict", False),
         memory_mb=values.get("memory", DEFAULT_MEMORY_MB),
         cache=not values.get("no_cache", False),
+        stop=tuple(dict.fromkeys(values.get("stop", ()))),
     )

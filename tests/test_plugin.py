@@ -373,6 +373,7 @@ humaneval_fail_under = pass@1=0.4 pass@2=0.9
 humaneval_json = summary.json
 humaneval_results = results.jsonl
 humaneval_memory = 2048
+humaneval_stop = \\nclass,\\ndef
 """
 
 
@@ -398,6 +399,7 @@ def test_ini_keys(pytester: pytest.Pytester) -> None:
         "memory_mb": 2048,
         "strict": False,
         "fail_under": {"pass@1": 0.4, "pass@2": 0.9},
+        "stop": ["\nclass", "\ndef"],
     }
     assert summary["pass_at_k"] == pytest.approx({"pass@1": 0.5, "pass@2": 5 / 6}, abs=1e-12)
     assert len(read_results(pytester.path / "results.jsonl")) == 12
@@ -510,6 +512,7 @@ def expected_summary_without_versions() -> dict[str, Any]:
             "memory_mb": 4096,
             "strict": False,
             "fail_under": {},
+            "stop": [],
         },
     }
 
