@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -111,7 +111,7 @@ class Option:
     flag: bool = False
     repeat: bool = False
     metavar: str | None = None
-    ini_type: str = "args"
+    ini_type: Literal["args", "linelist"] = "args"
     """For repeatable options: ``args`` (shell-like words) or ``linelist`` (one per line, as written)."""
 
     @property
