@@ -18,7 +18,13 @@ from pytest_humaneval.evaluation import Evaluation
 from pytest_humaneval.execution import Verdict, cpu_for_worker
 from pytest_humaneval.loading import InputError
 from pytest_humaneval.metrics import mean_pass_at_k
-from pytest_humaneval.reporting import ResultsStream, check_output_path, table_lines, write_summary
+from pytest_humaneval.reporting import (
+    ResultsStream,
+    check_output_path,
+    problem_report_lines,
+    table_lines,
+    write_summary,
+)
 from pytest_humaneval.settings import Settings
 from pytest_humaneval.summary import Summary, Tally
 
@@ -216,6 +222,10 @@ class Controller:
         terminalreporter.write_sep("=", "humaneval")
         for line in table_lines(self.summary):
             terminalreporter.write_line(line)
+        if "problems" in self.settings.report:
+            terminalreporter.write_sep("-", "humaneval: per problem")
+            for line in problem_report_lines(self.summary):
+                terminalreporter.write_line(line)
         if self.reused:
             terminalreporter.write_line(
                 f"reused    {self.reused} verdicts from the cache or identical samples"

@@ -47,6 +47,20 @@ def table_lines(summary: Summary) -> list[str]:
     return lines
 
 
+def problem_report_lines(summary: Summary) -> list[str]:
+    """The per-problem report: samples, passed, pass@1, most common failure; then the unsolved."""
+    width = max([len("problem")] + [len(row.task_id) for row in summary.per_problem])
+    lines = [f"{'problem':<{width}}  samples  passed  pass@1  most common failure"]
+    for row in summary.per_problem:
+        failure = row.most_common_failure or "-"
+        lines.append(
+            f"{row.task_id:<{width}}  {row.samples:>7}  {row.passed:>6}  {row.pass_at_1:>6.3f}  {failure}"
+        )
+    unsolved = [row.task_id for row in summary.per_problem if row.passed == 0]
+    lines.append(f"unsolved ({len(unsolved)}): " + (", ".join(unsolved) if unsolved else "none"))
+    return lines
+
+
 def partial_reason(summary: Summary) -> str:
     """Why the measurement is partial, in one line."""
     reasons = []
@@ -167,6 +181,15 @@ def summary_document(summary: Summary, settings: Settings, isolation: dict[str, 
         "partial": summary.partial,
         "interrupted": summary.interrupted,
         "harness_failures": summary.harness_failures,
+        "per_problem": {
+            row.task_id: {
+                "samples": row.samples,
+                "passed": row.passed,
+                "pass@1": row.pass_at_1,
+                "most_common_failure": row.most_common_failure,
+            }
+            for row in summary.per_problem
+        },
         "samples_file": summary.samples_source,
         "problems_file": summary.problems_source,
         "settings": settings.as_dict(),

@@ -38,6 +38,8 @@ class Settings:
     strict: bool = False
     memory_mb: int = DEFAULT_MEMORY_MB
     cache: bool = True
+    report: tuple[str, ...] = ()
+    """Extra reports for the terminal: ``problems``."""
     stop: tuple[str, ...] = ()
     """Stop sequences: each completion is cut at the first one before it runs."""
 
@@ -86,6 +88,16 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise ValueError("must be a positive integer")
     return value
+
+
+REPORTS = ("problems",)
+
+
+def _report(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    if not names or any(name not in REPORTS for name in names):
+        raise ValueError(f"must be one of: {', '.join(REPORTS)}")
+    return names
 
 
 def _threshold(text: str) -> tuple[int, float]:
@@ -160,6 +172,12 @@ OPTIONS = (
         metavar="MIB",
     ),
     Option("no_cache", "neither read nor write the verdict cache.", flag=True),
+    Option(
+        "report",
+        "extra terminal report: 'problems' (per problem: samples, passed, pass@1, most common failure).",
+        _report,
+        metavar="problems",
+    ),
     Option(
         "stop",
         "cut each completion at the first stop sequence before it runs: 'codex' (the Codex "
@@ -254,4 +272,5 @@ def resolve(config: pytest.Config) -> Settings:
         memory_mb=values.get("memory", DEFAULT_MEMORY_MB),
         cache=not values.get("no_cache", False),
         stop=tuple(dict.fromkeys(values.get("stop", ()))),
+        report=values.get("report", ()),
     )

@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 from pytest_humaneval.evaluation import Evaluation
 from pytest_humaneval.execution import OUTCOME_KINDS, PASSED, Verdict
 from pytest_humaneval.metrics import PassAtK, mean_pass_at_k
+
+
+@dataclass(frozen=True)
+class ProblemRow:
+    """One problem's line of the per-problem report."""
+
+    task_id: str
+    samples: int
+    passed: int
+    most_common_failure: str | None
+
+    @property
+    def pass_at_1(self) -> float:
+        return self.passed / self.samples
+
+
+def failure_label(verdict: Verdict) -> str:
+    """What a failing verdict is, in a few words: its kind and the exception's class."""
+    head = verdict.message.split(":", 1)[0].strip()
+    return f"{verdict.kind}: {head}" if head and " " not in head else verdict.kind
 
 
 @dataclass(frozen=True)
@@ -25,6 +46,7 @@ class Summary:
     interrupted: bool
     harness_failures: int = 0
     """Samples whose verdict is "crashed" because the harness failed (not the sample)."""
+    per_problem: list[ProblemRow] = field(default_factory=list)
 
     @property
     def missing(self) -> int:
@@ -76,6 +98,20 @@ class Tally:
                 finished_and_passed[1] += verdict.kind == PASSED
         return [(task, n, c) for task, (n, c) in per_task.items()]
 
+    def problem_rows(self) -> list[ProblemRow]:
+        """Per problem with finished samples: counts and the most common kind of failure."""
+        finished: dict[str, list[Verdict]] = {}
+        for sample, verdict in zip(self.evaluation.sample_set.samples, self.verdicts, strict=True):
+            if verdict is not None:
+                finished.setdefault(sample.task_id, []).append(verdict)
+        rows = []
+        for task_id, verdicts in finished.items():
+            failures = Counter(failure_label(v) for v in verdicts if v.kind != PASSED)
+            common = failures.most_common(1)[0][0] if failures else None
+            passed = sum(v.kind == PASSED for v in verdicts)
+            rows.append(ProblemRow(task_id, len(verdicts), passed, common))
+        return rows
+
     def summary(self, k_values: tuple[int, ...], interrupted: bool) -> Summary:
         """Counts per outcome and pass@k over the tasks that have finished samples."""
         counts = dict.fromkeys(OUTCOME_KINDS, 0)
@@ -97,4 +133,5 @@ class Tally:
             tasks_without_samples=[task for task in problems if task not in with_samples],
             interrupted=interrupted,
             harness_failures=self.lost,
+            per_problem=self.problem_rows(),
         )

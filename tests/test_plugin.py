@@ -131,6 +131,35 @@ def test_marker_separates_the_evaluation_from_user_tests(pytester: pytest.Pytest
     assert not any(line.strip("= ") == "humaneval" for line in only_mine.outlines), text_of(only_mine)
 
 
+def test_per_problem_report(pytester: pytest.Pytester) -> None:
+    samples = pytester.path / "samples.jsonl"
+    records = [json.loads(line) for line in DEMO_SAMPLES.read_text().splitlines()]
+    # Demo/3 keeps only its two wrong samples: no sample solves it.
+    kept = [r for n, r in enumerate(records) if n not in (9, 10)] + [records[9]]
+    samples.write_text("".join(json.dumps(r) + "\n" for r in kept))
+    result = run(pytester, *demo_args("--humaneval-report=problems", samples=samples))
+    assert result.ret == 0, text_of(result)
+    result.stdout.fnmatch_lines(
+        [
+            "*humaneval: per problem*",
+            "problem  samples  passed  pass@1  most common failure",
+            "Demo/0         3       2   0.667  failed: AssertionError",
+            "Demo/1         3       2   0.667  error: IndexError",
+            "Demo/2         3       1   0.333  timed out",
+            "Demo/3         2       0   0.000  *",
+            "unsolved (1): Demo/3",
+        ]
+    )
+    plain = run(pytester, *demo_args())
+    assert "per problem" not in text_of(plain)
+    bad = run(pytester, *demo_args("--humaneval-report=tasks"))
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR
+    assert any(
+        "--humaneval-report=tasks (from command line): must be one of: problems" in line
+        for line in bad.errlines
+    )
+
+
 def test_deselect_one_sample(pytester: pytest.Pytester) -> None:
     result = run(pytester, *demo_args("--deselect", "Demo/0::Demo/0[1]", "--humaneval-results=results.jsonl"))
     assert result.ret == 0, text_of(result)
@@ -502,6 +531,27 @@ def expected_summary_without_versions() -> dict[str, Any]:
         "partial": False,
         "interrupted": False,
         "harness_failures": 0,
+        "per_problem": {
+            "Demo/0": {
+                "samples": 3,
+                "passed": 2,
+                "pass@1": 2 / 3,
+                "most_common_failure": "failed: AssertionError",
+            },
+            "Demo/1": {
+                "samples": 3,
+                "passed": 2,
+                "pass@1": 2 / 3,
+                "most_common_failure": "error: IndexError",
+            },
+            "Demo/2": {"samples": 3, "passed": 1, "pass@1": 1 / 3, "most_common_failure": "timed out"},
+            "Demo/3": {
+                "samples": 3,
+                "passed": 1,
+                "pass@1": 1 / 3,
+                "most_common_failure": "failed: AssertionError",
+            },
+        },
         "samples_file": str(DEMO_SAMPLES),
         "problems_file": str(DEMO_PROBLEMS),
         "settings": {
