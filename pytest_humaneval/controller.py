@@ -8,6 +8,7 @@ files, touches the verdict cache and writes the outputs.
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from pytest_humaneval.evaluation import Evaluation
 from pytest_humaneval.execution import Verdict, cpu_for_worker
 from pytest_humaneval.loading import InputError
 from pytest_humaneval.metrics import mean_pass_at_k
+from pytest_humaneval.plotting import MISSING_MATPLOTLIB, matplotlib_available, pass_at_k_curve, write_plot
 from pytest_humaneval.reporting import (
     ResultsStream,
     check_output_path,
@@ -104,10 +106,13 @@ class Controller:
 
     def _open_outputs(self) -> None:
         settings = self.settings
+        if settings.plot and not matplotlib_available():
+            raise pytest.UsageError(f"--humaneval-plot={settings.plot}: {MISSING_MATPLOTLIB}")
         try:
             for path, option in (
                 (settings.results, "--humaneval-results"),
                 (settings.json, "--humaneval-json"),
+                (settings.plot, "--humaneval-plot"),
             ):
                 if path:
                     check_output_path(path, option)
@@ -176,6 +181,9 @@ class Controller:
             self.results.finish(self.evaluation.sample_set.samples, self.tally.verdicts)
         if self.settings.json:
             write_summary(self.settings.json, summary, self.settings, self.isolation)
+        if self.settings.plot:
+            label = Path(summary.samples_source).name
+            write_plot(self.settings.plot, label, pass_at_k_curve(self.tally.task_counts()))
         self._decide_exit_status(session, exitstatus, summary)
 
     def _decide_exit_status(self, session: pytest.Session, exitstatus: int, summary: Summary) -> None:

@@ -38,6 +38,7 @@ class Settings:
     strict: bool = False
     memory_mb: int = DEFAULT_MEMORY_MB
     cache: bool = True
+    plot: str | None = None
     report: tuple[str, ...] = ()
     """Extra reports for the terminal: ``problems``."""
     stop: tuple[str, ...] = ()
@@ -172,6 +173,7 @@ OPTIONS = (
         metavar="MIB",
     ),
     Option("no_cache", "neither read nor write the verdict cache.", flag=True),
+    Option("plot", "draw pass@k against k, with 95% intervals, as a PNG (needs matplotlib).", metavar="PATH"),
     Option(
         "report",
         "extra terminal report: 'problems' (per problem: samples, passed, pass@1, most common failure).",
@@ -207,7 +209,7 @@ def add_options(parser: pytest.Parser) -> None:
             parser.addini(option.ini, option.help, default="")
 
 
-PATH_OPTIONS = ("samples", "problems", "results", "json")
+PATH_OPTIONS = ("samples", "problems", "results", "json", "plot")
 SPECIAL_VALUES = (CANONICAL_SAMPLES, DEFAULT_PROBLEMS)
 
 
@@ -273,4 +275,5 @@ def resolve(config: pytest.Config) -> Settings:
         cache=not values.get("no_cache", False),
         stop=tuple(dict.fromkeys(values.get("stop", ()))),
         report=values.get("report", ()),
+        plot=values.get("plot"),
     )
