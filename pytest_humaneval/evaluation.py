@@ -7,7 +7,6 @@ controller's paths.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -22,7 +21,7 @@ from pytest_humaneval.loading import (
     load_problems,
     load_samples,
 )
-from pytest_humaneval.postprocess import truncate
+from pytest_humaneval.postprocess import prepare
 from pytest_humaneval.settings import Settings
 
 AUTO_TIMEOUT_FLOOR = 0.5
@@ -57,12 +56,12 @@ class Evaluation:
         assert settings.samples is not None
         problem_set = load_problems(settings.problems)
         sample_set = load_samples(settings.samples, problem_set)
-        if settings.stop:
-            cut = [
-                s if s.is_solution else dataclasses.replace(s, text=truncate(s.text, settings.stop))
-                for s in sample_set.samples
+        if settings.stop or settings.extract:
+            prepared = [
+                prepare(sample, problem_set.problems[sample.task_id], settings.extract, settings.stop)
+                for sample in sample_set.samples
             ]
-            sample_set = SampleSet(sample_set.source, cut)
+            sample_set = SampleSet(sample_set.source, prepared)
         return cls(settings, problem_set, sample_set)
 
     def limits(self, task_id: str) -> Limits:

@@ -65,6 +65,8 @@ class Sample:
     line: int
     record: dict[str, Any]
     """The input record with all its fields, copied to the results file."""
+    preparation: str = ""
+    """How the text was taken from the model's output (``--humaneval-extract``), if it was."""
 
     @property
     def test_id(self) -> str:

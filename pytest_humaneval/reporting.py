@@ -96,9 +96,11 @@ def _write_atomically(path: str, text: str) -> None:
 def result_record(sample: Sample, verdict: Verdict | None) -> dict[str, Any]:
     """One line of the results file: the input record, the reference's fields, ours."""
     record = dict(sample.record)
-    original = record.get("solution" if sample.is_solution else "completion")
+    original = record.get("solution" if "solution" in record else "completion")
     if original != sample.text:
         record["ran"] = sample.text
+    if sample.preparation:
+        record["extraction"] = sample.preparation
     if verdict is None:
         record.update(result=None, passed=None, outcome="not run", message="", duration=None)
     else:

@@ -43,6 +43,8 @@ class Settings:
     """Extra reports for the terminal: ``problems``."""
     stop: tuple[str, ...] = ()
     """Stop sequences: each completion is cut at the first one before it runs."""
+    extract: bool = False
+    """Take the code out of markdown fences in chat models' outputs."""
 
     def as_dict(self) -> dict[str, Any]:
         """The settings that decide the measurement, for the JSON summary."""
@@ -55,6 +57,7 @@ class Settings:
             "strict": self.strict,
             "fail_under": {f"pass@{k}": v for k, v in self.fail_under.items()},
             "stop": list(self.stop),
+            "extract": "auto" if self.extract else "none",
         }
 
 
@@ -89,6 +92,12 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise ValueError("must be a positive integer")
     return value
+
+
+def _extract(text: str) -> bool:
+    if text.strip() not in ("auto", "none"):
+        raise ValueError("must be 'auto' or 'none'")
+    return text.strip() == "auto"
 
 
 REPORTS = ("problems",)
@@ -173,6 +182,13 @@ OPTIONS = (
         metavar="MIB",
     ),
     Option("no_cache", "neither read nor write the verdict cache.", flag=True),
+    Option(
+        "extract",
+        "'auto': take the code out of markdown fences in chat outputs (a block defining the entry "
+        "point runs after the prompt as a whole program); 'none' (default): use outputs as they are.",
+        _extract,
+        metavar="auto|none",
+    ),
     Option("plot", "draw pass@k against k, with 95% intervals, as a PNG (needs matplotlib).", metavar="PATH"),
     Option(
         "report",
@@ -276,4 +292,5 @@ def resolve(config: pytest.Config) -> Settings:
         stop=tuple(dict.fromkeys(values.get("stop", ()))),
         report=values.get("report", ()),
         plot=values.get("plot"),
+        extract=values.get("extract", False),
     )

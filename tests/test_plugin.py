@@ -429,6 +429,7 @@ def test_ini_keys(pytester: pytest.Pytester) -> None:
         "strict": False,
         "fail_under": {"pass@1": 0.4, "pass@2": 0.9},
         "stop": ["\nclass", "\ndef"],
+        "extract": "none",
     }
     assert summary["pass_at_k"] == pytest.approx({"pass@1": 0.5, "pass@2": 5 / 6}, abs=1e-12)
     assert len(read_results(pytester.path / "results.jsonl")) == 12
@@ -563,6 +564,7 @@ def expected_summary_without_versions() -> dict[str, Any]:
             "strict": False,
             "fail_under": {},
             "stop": [],
+            "extract": "none",
         },
     }
 

@@ -1,4 +1,4 @@
-"""Stop sequences: cutting raw completions before they run."""
+"""Raw model outputs: stop sequences and code in chat answers."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from conftest import DEMO_PROBLEMS, DEMO_SAMPLES
-from pytest_humaneval.postprocess import CODEX_STOP_SEQUENCES, parse_stop_sequences, truncate
+from pytest_humaneval.loading import Problem
+from pytest_humaneval.postprocess import CODEX_STOP_SEQUENCES, extract_code, parse_stop_sequences, truncate
 
 SUBPROCESS_TIMEOUT = 120
 
@@ -105,3 +106,79 @@ def test_bad_stop_value_is_a_usage_error(pytester: pytest.Pytester) -> None:
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert any("--humaneval-stop=, (from command line): must be" in line for line in result.errlines)
+
+
+# -- chat outputs -------------------------------------------------------------------------------------
+
+ADD = Problem("Demo/0", 'def add(a, b):\n    """Sum."""\n', "add", "    return a + b\n", "")
+
+
+def test_no_fence_leaves_the_output_alone() -> None:
+    assert extract_code("    return a + b\n", ADD) == (
+        "    return a + b\n",
+        False,
+        "no fenced code: the output is used as it is",
+    )
+
+
+def test_fenced_body_is_appended_to_the_prompt() -> None:
+    code, whole, how = extract_code("Sure!\n```\n    return a + b\n```\nDone.", ADD)
+    assert (code, whole) == ("    return a + b\n", False)
+    assert how == "1 fenced block: appended to the prompt"
+
+
+def test_fenced_function_runs_after_the_prompt() -> None:
+    output = "Here you go:\n```python\nimport math\n\ndef add(a, b):\n    return a + b\n```\nIt adds."
+    code, whole, how = extract_code(output, ADD)
+    assert whole and code == ADD.prompt + "\nimport math\n\ndef add(a, b):\n    return a + b\n"
+    assert how == "1 fenced block, defining add: run after the prompt"
+
+
+def test_several_blocks_are_joined_and_other_languages_ignored() -> None:
+    output = (
+        "```bash\npip install x\n```\n"
+        "```py\nimport math\n```\ntext\n"
+        "```python\ndef add(a, b):\n    return a+b\n```"
+    )
+    code, whole, how = extract_code(output, ADD)
+    assert whole and "pip install" not in code and "import math\n" in code and "return a+b" in code
+    assert how.startswith("2 fenced blocks")
+
+
+def test_unclosed_fence_takes_the_rest() -> None:
+    code, whole, _ = extract_code("```python\ndef add(a, b):\n    return a + b\n", ADD)
+    assert whole and code.endswith("def add(a, b):\n    return a + b\n")
+
+
+def _chat(record: dict, number: int, prompt: str) -> dict:
+    """A chat model's answer built from a plain completion: prose and a fenced block."""
+    if number % 3 == 0:  # the whole function, as chat models like to write it
+        body = f"```python\n{prompt}{record['completion']}```"
+    elif number % 3 == 1:  # only the body, in a bare fence
+        body = f"```\n{record['completion']}```"
+    else:  # an import in one block, the function in another
+        body = f"```python\nimport math\n```\nThen:\n```python\n{prompt}{record['completion']}```"
+    return {**record, "completion": f"Sure! Here is my solution.\n\n{body}\n\nHope this helps."}
+
+
+def test_chat_outputs_give_the_plain_verdicts(pytester: pytest.Pytester) -> None:
+    prompts = {p["task_id"]: p["prompt"] for p in map(json.loads, DEMO_PROBLEMS.read_text().splitlines())}
+    plain = [json.loads(line) for line in DEMO_SAMPLES.read_text().splitlines()]
+    chat = [_chat(record, number, prompts[record["task_id"]]) for number, record in enumerate(plain)]
+    chat_path = pytester.path / "chat.jsonl"
+    chat_path.write_text("".join(json.dumps(record) + "\n" for record in chat))
+
+    _, plain_summary, plain_results = _run(pytester, DEMO_SAMPLES)
+    raw_result, raw_summary, _ = _run(pytester, chat_path)
+    result, summary, results = _run(pytester, chat_path, "--humaneval-extract=auto")
+
+    assert result.ret == 0 and raw_result.ret == 0
+    assert raw_summary["counts"]["passed"] == 0  # prose is not Python
+    assert [r["outcome"] for r in results] == [r["outcome"] for r in plain_results]
+    assert summary["pass_at_k"] == plain_summary["pass_at_k"]
+    assert summary["settings"]["extract"] == "auto"
+    for number, (record, original) in enumerate(zip(results, chat, strict=True)):
+        assert record["completion"] == original["completion"]
+        how = record["extraction"]
+        assert ("run after the prompt" in how) if number % 3 != 1 else how.endswith("appended to the prompt")
+        assert "Sure!" not in record["ran"]
