@@ -183,7 +183,7 @@ class Controller:
             write_summary(self.settings.json, summary, self.settings, self.isolation)
         if self.settings.plot:
             label = Path(summary.samples_source).name
-            write_plot(self.settings.plot, label, pass_at_k_curve(self.tally.task_counts()))
+            write_plot(self.settings.plot, label, pass_at_k_curve(summary.task_counts))
         self._decide_exit_status(session, exitstatus, summary)
 
     def _decide_exit_status(self, session: pytest.Session, exitstatus: int, summary: Summary) -> None:
@@ -208,7 +208,7 @@ class Controller:
         self._check_thresholds(session, summary)
 
     def _check_thresholds(self, session: pytest.Session, summary: Summary) -> None:
-        rows = self.tally.task_counts()
+        rows = summary.task_counts
         on = " (on a partial run)" if summary.partial else ""
         for k, threshold in sorted(self.settings.fail_under.items()):
             rate = mean_pass_at_k(rows, k)

@@ -87,11 +87,16 @@ class Evaluation:
         ``lookup`` finds earlier measurements by key (in the verdict cache).
         """
         cap = self.settings.timeout
-        limits = Limits(timeout=cap, memory=self.settings.memory_mb * 1024 * 1024)
-        keys = {
-            task_id: "canonical:" + verdict_key(problem, problem.prompt + problem.canonical_solution, limits)
+        limits = _limits(cap, self.settings.memory_mb * 1024 * 1024)
+        with_samples = self.sample_set.counts_by_task()
+        programs = {
+            task_id: problem.prompt + problem.canonical_solution
             for task_id, problem in self.problem_set.problems.items()
-            if task_id in self.sample_set.counts_by_task()
+            if task_id in with_samples
+        }
+        keys = {
+            task_id: "canonical:" + verdict_key(self.problem_set.problems[task_id], code, limits)
+            for task_id, code in programs.items()
         }
         known = lookup(list(keys.values()))
         measured: dict[str, Verdict] = {}
@@ -99,8 +104,7 @@ class Evaluation:
             problem = self.problem_set.problems[task_id]
             verdict = known.get(key)
             if verdict is None:
-                code = problem.prompt + problem.canonical_solution
-                verdict = measured[key] = self.runner.run_code(problem, code, limits)
+                verdict = measured[key] = self.runner.run_code(problem, programs[task_id], limits)
             self.timeouts[task_id] = auto_timeout(verdict.duration, cap) if verdict.kind == PASSED else cap
         return measured
 
@@ -159,7 +163,7 @@ class HumanEvalSample:
 
     @property
     def text(self) -> str:
-        """The completion or solution that runs (cut at a ``--humaneval-stop`` sequence)."""
+        """The code that runs (after ``--humaneval-extract`` and ``--humaneval-stop``)."""
         return self.sample.text
 
     def run(self) -> Verdict:

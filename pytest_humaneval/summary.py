@@ -53,6 +53,11 @@ class Summary:
         return self.samples - self.finished
 
     @property
+    def task_counts(self) -> list[tuple[str, int, int]]:
+        """(task id, finished samples, passed samples) for each task with a finished sample."""
+        return [(row.task_id, row.samples, row.passed) for row in self.per_problem]
+
+    @property
     def partial(self) -> bool:
         """True when some task had no samples or some sample has no verdict."""
         return (
@@ -88,16 +93,6 @@ class Tally:
         self.lost += 1
         return position
 
-    def task_counts(self) -> list[tuple[str, int, int]]:
-        """(task id, finished samples, passed samples) for each task with a finished sample."""
-        per_task: dict[str, list[int]] = {}
-        for sample, verdict in zip(self.evaluation.sample_set.samples, self.verdicts, strict=True):
-            if verdict is not None:
-                finished_and_passed = per_task.setdefault(sample.task_id, [0, 0])
-                finished_and_passed[0] += 1
-                finished_and_passed[1] += verdict.kind == PASSED
-        return [(task, n, c) for task, (n, c) in per_task.items()]
-
     def problem_rows(self) -> list[ProblemRow]:
         """Per problem with finished samples: counts and the most common kind of failure."""
         finished: dict[str, list[Verdict]] = {}
@@ -118,7 +113,8 @@ class Tally:
         for verdict in self.verdicts:
             if verdict is not None:
                 counts[verdict.kind] = counts.get(verdict.kind, 0) + 1
-        rows = self.task_counts()
+        per_problem = self.problem_rows()
+        rows = [(row.task_id, row.samples, row.passed) for row in per_problem]
         with_samples = {sample.task_id for sample in self.evaluation.sample_set.samples}
         problems = self.evaluation.problem_set.problems
         return Summary(
@@ -133,5 +129,5 @@ class Tally:
             tasks_without_samples=[task for task in problems if task not in with_samples],
             interrupted=interrupted,
             harness_failures=self.lost,
-            per_problem=self.problem_rows(),
+            per_problem=per_problem,
         )
