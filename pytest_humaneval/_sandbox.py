@@ -492,6 +492,8 @@ _SECCOMP_DENIED = {
 }
 _SECCOMP_ARCH = {"x86_64": (0xC000003E, 56, 157), "aarch64": (0xC00000B7, 220, 167)}
 _CLONE3 = 435
+_SYS_CLONE = _SECCOMP_ARCH.get(os.uname().machine, (0, None, 0))[1]
+_os_fork = os.fork  # the zygote's guard disables os.fork; it still needs it where clone(2) is unknown
 
 
 class _SockFilter(ctypes.Structure):
@@ -759,12 +761,11 @@ class Zygote:
     def _clone(flags: int) -> int:
         """fork(), the child in new namespaces. The zygote is single-threaded and holds
         the GIL, so the child skips CPython's after-fork work (about 0.5 ms of CPU)."""
-        number = _SECCOMP_ARCH.get(os.uname().machine, (0, None, 0))[1]
-        if number is None:
+        if _SYS_CLONE is None:
             if flags:
                 raise OSError(errno.ENOSYS, "clone(2) with namespaces is not supported here")
-            return os.fork()
-        pid = _syscall_holding_gil(number, ctypes.c_ulong(flags | signal.SIGCHLD), None, None, None, None)
+            return _os_fork()
+        pid = _syscall_holding_gil(_SYS_CLONE, ctypes.c_ulong(flags | signal.SIGCHLD), None, None, None, None)
         if pid < 0:
             raise OSError(ctypes.get_errno(), "clone failed")
         return int(pid)
