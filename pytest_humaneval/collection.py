@@ -1,4 +1,5 @@
-"""Collection: one collector per problem, one item per sample."""
+"""Collection: one collector per problem, one item per sample (and, with several samples files,
+one collector per file above them)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from pytest_humaneval.evaluation import Evaluation
 from pytest_humaneval.execution import PASSED, Verdict
-from pytest_humaneval.loading import Problem, Sample
+from pytest_humaneval.loading import Problem, Sample, SampleSet
 
 PROPERTY_PREFIX = "humaneval_"
 
@@ -20,6 +21,18 @@ class SampleFailure(Exception):
     def __init__(self, verdict: Verdict) -> None:
         super().__init__(verdict.describe())
         self.verdict = verdict
+
+
+class SamplesFileCollector(pytest.Collector):
+    """Groups the samples of one file when the session has several, e.g. ``modelA.jsonl``."""
+
+    def __init__(self, *, sample_set: SampleSet, evaluation: Evaluation, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.sample_set = sample_set
+        self.evaluation = evaluation
+
+    def collect(self) -> list[ProblemCollector]:
+        return list(problem_collectors(self, self.evaluation, self.sample_set))
 
 
 class ProblemCollector(pytest.Collector):
@@ -66,7 +79,7 @@ class SampleItem(pytest.Item):
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self) -> tuple[str, int | None, str]:
-        return self.evaluation.sample_set.source, self.sample.line - 1, self.sample.test_id
+        return self.evaluation.sample_set_of(self.sample).source, self.sample.line - 1, self.sample.test_id
 
 
 def outcome_properties(sample: Sample, verdict: Verdict) -> list[tuple[str, Any]]:
@@ -95,20 +108,42 @@ def verdict_from_properties(properties: list[tuple[str, Any]]) -> tuple[int, Ver
     return found["position"], verdict
 
 
+def problem_collectors(
+    parent: pytest.Session | SamplesFileCollector, evaluation: Evaluation, sample_set: SampleSet
+) -> Iterator[ProblemCollector]:
+    """A collector for each problem with samples in ``sample_set``, in problem-file order."""
+    for task_id, samples in evaluation.samples_by_task(sample_set).items():
+        if samples:
+            yield ProblemCollector.from_parent(
+                parent,
+                name=task_id,
+                nodeid=samples[0].problem_nodeid,
+                problem=evaluation.problem_set.problems[task_id],
+                samples=samples,
+                evaluation=evaluation,
+            )
+
+
 def build_items(session: pytest.Session, evaluation: Evaluation) -> Iterator[pytest.Item]:
-    """Collect the sample items, in problem-file order, each problem's samples in file order.
+    """Collect the sample items: files in the order given, then problems in problem-file order,
+    then each problem's samples in file order.
 
     The order depends only on the data, so every xdist worker collects the same list.
     """
-    for task_id, samples in evaluation.samples_by_task().items():
-        if not samples:
-            continue
-        collector = ProblemCollector.from_parent(
-            session,
-            name=task_id,
-            nodeid=task_id,
-            problem=evaluation.problem_set.problems[task_id],
-            samples=samples,
-            evaluation=evaluation,
+    if len(evaluation.sample_sets) == 1:
+        collectors: Iterator[pytest.Collector] = problem_collectors(
+            session, evaluation, evaluation.sample_sets[0]
         )
+    else:
+        collectors = (
+            SamplesFileCollector.from_parent(
+                session,
+                name=sample_set.label,
+                nodeid=sample_set.label,
+                sample_set=sample_set,
+                evaluation=evaluation,
+            )
+            for sample_set in evaluation.sample_sets
+        )
+    for collector in collectors:
         yield from session.genitems(collector)

@@ -23,12 +23,14 @@ from pytest_humaneval.plotting import MISSING_MATPLOTLIB, matplotlib_available, 
 from pytest_humaneval.reporting import (
     ResultsStream,
     check_output_path,
+    comparison_lines,
     problem_report_lines,
+    runs_table_lines,
     table_lines,
     write_summary,
 )
 from pytest_humaneval.settings import Settings
-from pytest_humaneval.summary import Summary, Tally
+from pytest_humaneval.summary import Comparison, Summary, Tally, comparisons
 
 
 class HumanEvalWarning(pytest.PytestWarning):
@@ -48,17 +50,19 @@ def _open_cache(config: pytest.Config, settings: Settings) -> VerdictCache | Non
 
 
 def _warn_about_missing_tasks(config: pytest.Config, evaluation: Evaluation) -> None:
-    missing = [task for task, samples in evaluation.samples_by_task().items() if not samples]
-    if not missing:
-        return
-    message = HumanEvalWarning(
-        f"{len(missing)} of {len(evaluation.problem_set.problems)} problems have no samples "
-        f"(first: {missing[0]}); pass@k is over the others"
-    )
-    record = warnings.WarningMessage(message, HumanEvalWarning, evaluation.sample_set.source, 1)
-    config.hook.pytest_warning_recorded.call_historic(
-        kwargs=dict(warning_message=record, when="config", nodeid="", location=None)
-    )
+    """A warning, located at the samples file, for each file that leaves problems without samples."""
+    for sample_set in evaluation.sample_sets:
+        missing = [task for task, samples in evaluation.samples_by_task(sample_set).items() if not samples]
+        if not missing:
+            continue
+        message = HumanEvalWarning(
+            f"{len(missing)} of {len(evaluation.problem_set.problems)} problems have no samples "
+            f"(first: {missing[0]}); pass@k is over the others"
+        )
+        record = warnings.WarningMessage(message, HumanEvalWarning, sample_set.source, 1)
+        config.hook.pytest_warning_recorded.call_historic(
+            kwargs=dict(warning_message=record, when="config", nodeid="", location=None)
+        )
 
 
 class Controller:
@@ -77,7 +81,9 @@ class Controller:
         """How many sample items were selected to run (None until known)."""
         self.reused = 0
         self.other_failures = 0
-        self.summary: Summary | None = None
+        self.summaries: list[Summary] = []
+        """One per samples file, once the session has finished."""
+        self.comparisons: list[Comparison] = []
         self.messages: list[str] = []
         self.isolation: dict[str, Any] = {}
 
@@ -98,7 +104,7 @@ class Controller:
             for key, verdict in evaluation.calibrate(cache.lookup if cache else _nothing_known).items():
                 if cache is not None:
                     cache.store(key, verdict)
-        controller.keys = [evaluation.key(sample) for sample in evaluation.sample_set.samples]
+        controller.keys = [evaluation.key(sample) for sample in evaluation.samples]
         for key, verdict in (cache.lookup(controller.keys) if cache else {}).items():
             evaluation.runner.remember(key, verdict)
         _warn_about_missing_tasks(config, evaluation)
@@ -116,7 +122,9 @@ class Controller:
             ):
                 if path:
                     check_output_path(path, option)
-            self.results = ResultsStream(settings.results) if settings.results else None
+            sample_sets = self.evaluation.sample_sets
+            sources = {s.label: s.source for s in sample_sets} if len(sample_sets) > 1 else {}
+            self.results = ResultsStream(settings.results, sources) if settings.results else None
         except OSError as exc:
             raise pytest.UsageError(str(exc)) from None
 
@@ -164,7 +172,7 @@ class Controller:
         else:
             return
         if self.results is not None and verdict is not None:
-            self.results.add(self.evaluation.sample_set.samples[position], verdict)
+            self.results.add(self.evaluation.samples[position], verdict)
 
     # -- the end ------------------------------------------------------------------------
 
@@ -175,21 +183,29 @@ class Controller:
         if self.collect_only:
             return
         self.isolation = self.isolation or self.evaluation.runner.isolation
-        summary = self.tally.summary(self.settings.k, exitstatus == pytest.ExitCode.INTERRUPTED)
-        self.summary = summary
+        summaries = self.tally.summaries(self.settings.k, exitstatus == pytest.ExitCode.INTERRUPTED)
+        self.summaries = summaries
+        self.comparisons = comparisons(summaries, self.settings.k)
         if self.results is not None:
-            self.results.finish(self.evaluation.sample_set.samples, self.tally.verdicts)
+            self.results.finish(self.evaluation.samples, self.tally.verdicts)
         if self.settings.json:
-            write_summary(self.settings.json, summary, self.settings, self.isolation)
+            write_summary(self.settings.json, summaries, self.comparisons, self.settings, self.isolation)
         if self.settings.plot:
-            label = Path(summary.samples_source).name
-            write_plot(self.settings.plot, label, pass_at_k_curve(summary.task_counts))
-        self._decide_exit_status(session, exitstatus, summary)
+            curves = [
+                (self._plot_label(summary), pass_at_k_curve(summary.task_counts)) for summary in summaries
+            ]
+            write_plot(self.settings.plot, curves)
+        self._decide_exit_status(session, exitstatus)
+        for summary in summaries:
+            self._check_thresholds(session, summary)
 
-    def _decide_exit_status(self, session: pytest.Session, exitstatus: int, summary: Summary) -> None:
+    def _plot_label(self, summary: Summary) -> str:
+        return Path(summary.samples_source).name if len(self.summaries) == 1 else summary.label
+
+    def _decide_exit_status(self, session: pytest.Session, exitstatus: int) -> None:
         """Failing samples are the measurement: exit 0 when the evaluation completed."""
-        unfinished = (self.selected or 0) - summary.finished
-        lost = summary.harness_failures
+        unfinished = (self.selected or 0) - sum(summary.finished for summary in self.summaries)
+        lost = len(self.tally.lost)
         if lost:
             self.messages.append(
                 f"FAIL: {lost} samples have no verdict of their own (counted as crashed): "
@@ -205,35 +221,45 @@ class Controller:
             and completed
         ):
             session.exitstatus = pytest.ExitCode.OK
-        self._check_thresholds(session, summary)
 
     def _check_thresholds(self, session: pytest.Session, summary: Summary) -> None:
+        """Apply ``--humaneval-fail-under`` to one file (each file must meet it)."""
         rows = summary.task_counts
         on = " (on a partial run)" if summary.partial else ""
+        of = f"{summary.label}: " if len(self.summaries) > 1 else ""
         for k, threshold in sorted(self.settings.fail_under.items()):
             rate = mean_pass_at_k(rows, k)
             if rate.value is not None and rate.value >= threshold:
                 self.messages.append(
-                    f"pass@{k} = {rate.value:.4f} meets --humaneval-fail-under {threshold:g}{on}"
+                    f"{of}pass@{k} = {rate.value:.4f} meets --humaneval-fail-under {threshold:g}{on}"
                 )
                 continue
             shown = f"{rate.value:.4f}" if rate.value is not None else f"not computable ({rate.reason})"
             self.messages.append(
-                f"FAIL: pass@{k} = {shown} is below --humaneval-fail-under {threshold:g}{on}"
+                f"FAIL: {of}pass@{k} = {shown} is below --humaneval-fail-under {threshold:g}{on}"
             )
             if session.exitstatus == pytest.ExitCode.OK:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.summary is None or self.selected == 0:
+        if not self.summaries or self.selected == 0:
             return
         terminalreporter.write_sep("=", "humaneval")
-        for line in table_lines(self.summary):
+        several = len(self.summaries) > 1
+        lines = runs_table_lines(self.summaries) if several else table_lines(self.summaries[0])
+        for line in lines:
             terminalreporter.write_line(line)
+        if self.comparisons:
+            terminalreporter.write_sep("-", "humaneval: differences to the first file")
+            for comparison in self.comparisons:
+                for line in comparison_lines(comparison):
+                    terminalreporter.write_line(line)
         if "problems" in self.settings.report:
-            terminalreporter.write_sep("-", "humaneval: per problem")
-            for line in problem_report_lines(self.summary):
-                terminalreporter.write_line(line)
+            for summary in self.summaries:
+                of = f": {summary.label}" if several else ""
+                terminalreporter.write_sep("-", f"humaneval: per problem{of}")
+                for line in problem_report_lines(summary):
+                    terminalreporter.write_line(line)
         if self.reused:
             terminalreporter.write_line(
                 f"reused    {self.reused} verdicts from the cache or identical samples"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from pytest_humaneval.execution import PASSED, Limits, SandboxRunner, Verdict, sample_code, verdict_key
@@ -18,6 +18,7 @@ from pytest_humaneval.loading import (
     ProblemSet,
     Sample,
     SampleSet,
+    file_labels,
     load_problems,
     load_samples,
 )
@@ -45,24 +46,45 @@ class Evaluation:
 
     settings: Settings
     problem_set: ProblemSet
-    sample_set: SampleSet
+    sample_sets: list[SampleSet]
+    """One per samples file, in the order given; sample positions run on across them."""
     runner: SandboxRunner = field(default_factory=SandboxRunner)
     timeouts: dict[str, float] = field(default_factory=dict)
     """Per-problem time limits (``--humaneval-timeout=auto``); others use the setting."""
+    samples: list[Sample] = field(init=False, repr=False)
+    """Every sample of every file, by position."""
+
+    def __post_init__(self) -> None:
+        self.samples = [sample for sample_set in self.sample_sets for sample in sample_set.samples]
+        self._sets_by_file_label = {
+            sample.file_label: sample_set
+            for sample_set in self.sample_sets
+            for sample in sample_set.samples[:1]
+        }
 
     @classmethod
     def load(cls, settings: Settings) -> Evaluation:
-        """Read and validate the problem and sample files named in ``settings``."""
-        assert settings.samples is not None
+        """Read and validate the problem file and every samples file named in ``settings``.
+
+        With several samples files, node ids start with each file's label.
+        """
+        assert settings.samples
         problem_set = load_problems(settings.problems)
-        sample_set = load_samples(settings.samples, problem_set)
-        if settings.stop or settings.extract:
-            prepared = [
-                prepare(sample, problem_set.problems[sample.task_id], settings.extract, settings.stop)
-                for sample in sample_set.samples
-            ]
-            sample_set = SampleSet(sample_set.source, prepared)
-        return cls(settings, problem_set, sample_set)
+        specs = list(settings.samples)
+        labels = file_labels(specs) if len(specs) > 1 else [""]
+        sample_sets: list[SampleSet] = []
+        first_position = 0
+        for spec, label in zip(specs, labels, strict=True):
+            sample_set = load_samples(spec, problem_set, first_position, label)
+            if settings.stop or settings.extract:
+                prepared = [
+                    prepare(sample, problem_set.problems[sample.task_id], settings.extract, settings.stop)
+                    for sample in sample_set.samples
+                ]
+                sample_set = replace(sample_set, samples=prepared)
+            sample_sets.append(sample_set)
+            first_position += len(sample_set.samples)
+        return cls(settings, problem_set, sample_sets)
 
     def limits(self, task_id: str) -> Limits:
         """The resource limits of the samples of a task."""
@@ -88,7 +110,7 @@ class Evaluation:
         """
         cap = self.settings.timeout
         limits = _limits(cap, self.settings.memory_mb * 1024 * 1024)
-        with_samples = self.sample_set.counts_by_task()
+        with_samples = {sample.task_id for sample in self.samples}
         programs = {
             task_id: problem.prompt + problem.canonical_solution
             for task_id, problem in self.problem_set.problems.items()
@@ -108,20 +130,32 @@ class Evaluation:
             self.timeouts[task_id] = auto_timeout(verdict.duration, cap) if verdict.kind == PASSED else cap
         return measured
 
-    def samples_by_task(self) -> dict[str, list[Sample]]:
-        """The samples grouped by task, tasks in problem-file order, samples in file order."""
+    def samples_by_task(self, sample_set: SampleSet) -> dict[str, list[Sample]]:
+        """A file's samples grouped by task, tasks in problem-file order, samples in file order."""
         grouped: dict[str, list[Sample]] = {task_id: [] for task_id in self.problem_set.problems}
-        for sample in self.sample_set.samples:
+        for sample in sample_set.samples:
             grouped[sample.task_id].append(sample)
         return grouped
+
+    def sample_set_of(self, sample: Sample) -> SampleSet:
+        """The samples file the sample came from."""
+        return self._sets_by_file_label[sample.file_label]
 
     def to_wire(self) -> dict[str, Any]:
         """The problems and samples as plain data, for an xdist worker."""
         return {
             "problems_source": self.problem_set.source,
             "problems": [asdict(problem) for problem in self.problem_set.problems.values()],
-            "samples_source": self.sample_set.source,
-            "samples": [(s.task_id, s.index, s.text, s.is_solution, s.line) for s in self.sample_set.samples],
+            "sample_sets": [
+                (
+                    sample_set.source,
+                    sample_set.label,
+                    sample_set.samples[0].file_label,
+                    len(sample_set.samples),
+                )
+                for sample_set in self.sample_sets
+            ],
+            "samples": [(s.task_id, s.index, s.text, s.is_solution, s.line) for s in self.samples],
             "timeouts": self.timeouts,
             "known": {key: verdict.to_plain() for key, verdict in self.runner.known().items()},
         }
@@ -130,14 +164,22 @@ class Evaluation:
     def from_wire(cls, settings: Settings, data: dict[str, Any]) -> Evaluation:
         """Rebuild, in a worker, what the controller sent with :meth:`to_wire`."""
         problems = {row["task_id"]: Problem(**row) for row in data["problems"]}
-        samples = [
-            Sample(position, task_id, index, text, is_solution, line, {})
-            for position, (task_id, index, text, is_solution, line) in enumerate(data["samples"])
-        ]
+        rows = data["samples"]
+        sample_sets = []
+        position = 0
+        for source, label, file_label, count in data["sample_sets"]:
+            samples = [
+                Sample(position + number, task_id, index, text, is_solution, line, {}, file_label=file_label)
+                for number, (task_id, index, text, is_solution, line) in enumerate(
+                    rows[position : position + count]
+                )
+            ]
+            sample_sets.append(SampleSet(source, samples, label))
+            position += count
         evaluation = cls(
             settings,
             ProblemSet(data["problems_source"], problems),
-            SampleSet(data["samples_source"], samples),
+            sample_sets,
             timeouts=dict(data["timeouts"]),
         )
         for key, plain in data["known"].items():

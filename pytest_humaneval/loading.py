@@ -8,10 +8,12 @@ from __future__ import annotations
 import gzip
 import importlib.resources
 import json
+import os
 import zlib
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 DEFAULT_PROBLEMS = "humaneval"
@@ -54,7 +56,7 @@ class Sample:
     """One sampled completion (appended to the prompt) or whole solution program."""
 
     position: int
-    """Index of the sample in its file, counting samples (not lines) from 0."""
+    """Index of the sample in the session: files in the order given, samples (not lines) from 0."""
     task_id: str
     index: int
     """Index of the sample among the samples of its task, in file order."""
@@ -67,6 +69,8 @@ class Sample:
     """The input record with all its fields, copied to the results file."""
     preparation: str = ""
     """How the text was taken from the model's output (``--humaneval-extract``), if it was."""
+    file_label: str = ""
+    """The label of the sample's file in node ids; empty when the session has one samples file."""
 
     @property
     def test_id(self) -> str:
@@ -74,17 +78,29 @@ class Sample:
         return f"{self.task_id}[{self.index}]"
 
     @property
+    def problem_nodeid(self) -> str:
+        """The node id of the collector of the sample's problem (in the sample's file)."""
+        return f"{self.file_label}::{self.task_id}" if self.file_label else self.task_id
+
+    @property
     def nodeid(self) -> str:
-        """The pytest node id of the sample's item."""
-        return f"{self.task_id}::{self.test_id}"
+        """The pytest node id of the sample's item, e.g. ``modelA.jsonl::HumanEval/0::HumanEval/0[3]``."""
+        return f"{self.problem_nodeid}::{self.test_id}"
+
+    @property
+    def param_id(self) -> str:
+        """The id of the sample in tests parametrized over ``humaneval_sample``."""
+        return f"{self.file_label}:{self.test_id}" if self.file_label else self.test_id
 
 
 @dataclass(frozen=True)
 class SampleSet:
-    """The samples of a session, in file order, and where they came from."""
+    """The samples of one file, in file order, where they came from and the file's label."""
 
     source: str
     samples: list[Sample]
+    label: str = ""
+    """A short name of the file, unique in the session (see :func:`file_labels`)."""
 
     def counts_by_task(self) -> dict[str, int]:
         """Number of samples of each task that has any."""
@@ -158,27 +174,52 @@ def load_problems(spec: str) -> ProblemSet:
     return ProblemSet(source=source, problems=problems)
 
 
-def canonical_samples(problem_set: ProblemSet) -> SampleSet:
+def file_labels(specs: list[str]) -> list[str]:
+    """Short unique names of samples files: the file name, with as many parent directories
+    as it takes to tell files of the same name apart (``canonical`` stays ``canonical``).
+    """
+    parts = [
+        (spec,) if spec == CANONICAL_SAMPLES else PurePath(os.path.abspath(spec)).parts for spec in specs
+    ]
+    depths = [1] * len(specs)
+    while True:
+        labels = [str(PurePath(*names[-depth:])) for names, depth in zip(parts, depths, strict=True)]
+        seen = Counter(labels)
+        clashing = [i for i, label in enumerate(labels) if seen[label] > 1 and depths[i] < len(parts[i])]
+        if not clashing:
+            return labels
+        for i in clashing:
+            depths[i] += 1
+
+
+def canonical_samples(problem_set: ProblemSet, first_position: int = 0, file_label: str = "") -> SampleSet:
     """One sample per problem: its own canonical solution, as a completion."""
     samples = [
         Sample(
-            position=position,
+            position=first_position + number,
             task_id=problem.task_id,
             index=0,
             text=problem.canonical_solution,
             is_solution=False,
-            line=position + 1,
+            line=number + 1,
             record={"task_id": problem.task_id, "completion": problem.canonical_solution},
+            file_label=file_label,
         )
-        for position, problem in enumerate(problem_set.problems.values())
+        for number, problem in enumerate(problem_set.problems.values())
     ]
-    return SampleSet(source=CANONICAL_SAMPLES, samples=samples)
+    return SampleSet(source=CANONICAL_SAMPLES, samples=samples, label=file_label or CANONICAL_SAMPLES)
 
 
-def load_samples(spec: str, problem_set: ProblemSet) -> SampleSet:
-    """Load samples from a JSONL file, or the problems' canonical solutions for ``canonical``."""
+def load_samples(
+    spec: str, problem_set: ProblemSet, first_position: int = 0, file_label: str = ""
+) -> SampleSet:
+    """Load samples from a JSONL file, or the problems' canonical solutions for ``canonical``.
+
+    Positions count from ``first_position``; ``file_label`` goes into the samples' node ids
+    and is the set's label (by default the file's name).
+    """
     if spec == CANONICAL_SAMPLES:
-        return canonical_samples(problem_set)
+        return canonical_samples(problem_set, first_position, file_label)
     path = Path(spec)
     source = str(path)
     samples: list[Sample] = []
@@ -201,13 +242,14 @@ def load_samples(spec: str, problem_set: ProblemSet) -> SampleSet:
         per_task[task_id] = index + 1
         samples.append(
             Sample(
-                position=len(samples),
+                position=first_position + len(samples),
                 task_id=task_id,
                 index=index,
                 text=text,
                 is_solution=has_solution,
                 line=line,
                 record=record,
+                file_label=file_label,
             )
         )
-    return SampleSet(source=source, samples=samples)
+    return SampleSet(source=source, samples=samples, label=file_label or file_labels([spec])[0])

@@ -48,14 +48,55 @@ def bootstrap_ci95(per_task: np.ndarray) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def mean_pass_at_k(counts: Iterable[tuple[str, int, int]], k: int) -> PassAtK:
-    """Average pass@k over tasks given as (task id, samples, correct) with samples > 0."""
-    rows = list(counts)
+def _per_task_pass_at_k(rows: list[tuple[str, int, int]], k: int) -> np.ndarray | str:
+    """pass@k of each task given as (task id, samples, correct), or why it cannot be computed."""
     if not rows:
-        return PassAtK(k, None, "no task has a finished sample")
+        return "no task has a finished sample"
     fewest_task, fewest = min(((task, n) for task, n, _ in rows), key=lambda row: row[1])
     if k > fewest:
-        reason = f"needs {k} samples per task, {fewest_task} has {fewest}"
-        return PassAtK(k, None, reason)
-    per_task = np.array([pass_at_k(n, c, k) for _, n, c in rows])
+        return f"needs {k} samples per task, {fewest_task} has {fewest}"
+    return np.array([pass_at_k(n, c, k) for _, n, c in rows])
+
+
+def mean_pass_at_k(counts: Iterable[tuple[str, int, int]], k: int) -> PassAtK:
+    """Average pass@k over tasks given as (task id, samples, correct) with samples > 0."""
+    per_task = _per_task_pass_at_k(list(counts), k)
+    if isinstance(per_task, str):
+        return PassAtK(k, None, per_task)
     return PassAtK(k, float(per_task.mean()), ci95=bootstrap_ci95(per_task))
+
+
+@dataclass(frozen=True)
+class PassAtKDifference(PassAtK):
+    """pass@k of B minus pass@k of A over the tasks both have.
+
+    Its ``ci95`` is paired: the bootstrap resamples the same tasks for both runs.
+    """
+
+    @property
+    def excludes_zero(self) -> bool | None:
+        """Whether the interval lies wholly on one side of 0 (None when not computable)."""
+        if self.ci95 is None:
+            return None
+        return self.ci95[0] > 0.0 or self.ci95[1] < 0.0
+
+
+def paired_difference(
+    counts_a: Iterable[tuple[str, int, int]], counts_b: Iterable[tuple[str, int, int]], k: int
+) -> PassAtKDifference:
+    """pass@k of B minus that of A, both over the tasks with finished samples in both.
+
+    The interval resamples tasks, the same ones for A and B (a paired bootstrap): it is the
+    bootstrap interval of the mean of the per-task differences, with the same fixed seed.
+    """
+    in_b = {task: (n, c) for task, n, c in counts_b}
+    shared_a = [(task, n, c) for task, n, c in counts_a if task in in_b]
+    shared_b = [(task, *in_b[task]) for task, _, _ in shared_a]
+    if not shared_a:
+        return PassAtKDifference(k, None, "no task has finished samples in both")
+    per_task_a = _per_task_pass_at_k(shared_a, k)
+    per_task_b = _per_task_pass_at_k(shared_b, k)
+    if isinstance(per_task_a, str) or isinstance(per_task_b, str):
+        return PassAtKDifference(k, None, per_task_a if isinstance(per_task_a, str) else str(per_task_b))
+    differences = per_task_b - per_task_a
+    return PassAtKDifference(k, float(differences.mean()), ci95=bootstrap_ci95(differences))

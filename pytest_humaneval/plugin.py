@@ -39,7 +39,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "humaneval: a HumanEval sample item (added by pytest-humaneval)")
     settings = resolve(config)
     config.stash[settings_key] = settings
-    if settings.samples is None or config.option.help:
+    if not settings.samples or config.option.help:
         return
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None and WIRE_KEY in workerinput:
@@ -91,11 +91,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if evaluation is None:
         metafunc.parametrize(SAMPLE_ARGUMENT, [])
         return
-    samples = evaluation.sample_set.samples
+    samples = evaluation.samples
     metafunc.parametrize(
         SAMPLE_ARGUMENT,
         [HumanEvalSample(sample, evaluation.problem(sample), evaluation) for sample in samples],
-        ids=[sample.test_id for sample in samples],
+        ids=[sample.param_id for sample in samples],
     )
 
 

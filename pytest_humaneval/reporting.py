@@ -13,12 +13,92 @@ from typing import Any
 
 from pytest_humaneval.execution import OUTCOME_KINDS, Verdict
 from pytest_humaneval.loading import Sample
+from pytest_humaneval.metrics import PassAtK
 from pytest_humaneval.settings import Settings
-from pytest_humaneval.summary import Summary
+from pytest_humaneval.summary import Comparison, Summary
+
+TABLE_WIDTH = 80
 
 
 def _format_rate(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4f}"
+
+
+def _format_rate_with_interval(rate: PassAtK) -> str:
+    if rate.value is None or rate.ci95 is None:
+        return _format_rate(rate.value)
+    return f"{rate.value:.4f} ({rate.ci95[0]:.4f}-{rate.ci95[1]:.4f})"
+
+
+def _columns_lines(header: list[str], rows: list[list[str]], width: int = TABLE_WIDTH) -> list[str]:
+    """A table with the first column (the row names) left-aligned and the others right-aligned.
+
+    Columns that do not fit ``width`` go to further blocks, each repeating the first column.
+    """
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
+    blocks: list[list[int]] = [[]]
+    used = widths[0]
+    for column in range(1, len(header)):
+        if blocks[-1] and used + 2 + widths[column] > width:
+            blocks.append([])
+            used = widths[0]
+        blocks[-1].append(column)
+        used += 2 + widths[column]
+    lines = []
+    for block in blocks:
+        for cells in [header, *rows]:
+            line = cells[0].ljust(widths[0]) + "".join(f"  {cells[c]:>{widths[c]}}" for c in block)
+            lines.append(line.rstrip())
+    return lines
+
+
+def runs_table_lines(summaries: list[Summary]) -> list[str]:
+    """One row per samples file: problems and samples finished, outcome counts, pass@k (95% CI)."""
+    first = summaries[0]
+    header = [
+        "file",
+        "problems",
+        "samples",
+        *OUTCOME_KINDS,
+        *(f"pass@{r.k} (95% CI)" for r in first.pass_at_k),
+    ]
+    rows = [
+        [
+            summary.label,
+            f"{summary.tasks_with_samples}/{summary.problems}",
+            f"{summary.finished}/{summary.samples}",
+            *(str(summary.counts.get(kind, 0)) for kind in OUTCOME_KINDS),
+            *(_format_rate_with_interval(rate) for rate in summary.pass_at_k),
+        ]
+        for summary in summaries
+    ]
+    lines = [f"problems  {first.problems_source}: {first.problems} problems", *_columns_lines(header, rows)]
+    lines.append("95% CI: percentile bootstrap over problems")
+    for summary in summaries:
+        for rate in summary.pass_at_k:
+            if rate.value is None:
+                lines.append(f"pass@{rate.k} not computable for {summary.label}: {rate.reason}")
+    for summary in summaries:
+        if summary.partial:
+            lines.append(f"PARTIAL {summary.label}: " + partial_reason(summary))
+    return lines
+
+
+def comparison_lines(comparison: Comparison) -> list[str]:
+    """Each pass@k of B minus A, with its paired 95% interval and whether it excludes 0."""
+    lines = [
+        f"{comparison.b.label} - {comparison.a.label} "
+        f"(paired over {comparison.shared_problems} problems with samples in both)"
+    ]
+    for difference in comparison.differences:
+        name = f"pass@{difference.k}"
+        if difference.value is None or difference.ci95 is None:
+            lines.append(f"  {name:<9} not computable: {difference.reason}")
+            continue
+        low, high = difference.ci95
+        verdict = "excludes 0" if difference.excludes_zero else "includes 0"
+        lines.append(f"  {name:<9} {difference.value:+.4f}  95% CI {low:+.4f} to {high:+.4f}  {verdict}")
+    return lines
 
 
 def table_lines(summary: Summary) -> list[str]:
@@ -93,9 +173,14 @@ def _write_atomically(path: str, text: str) -> None:
         raise
 
 
-def result_record(sample: Sample, verdict: Verdict | None) -> dict[str, Any]:
-    """One line of the results file: the input record, the reference's fields, ours."""
+def result_record(sample: Sample, verdict: Verdict | None, samples_file: str | None = None) -> dict[str, Any]:
+    """One line of the results file: the input record, the reference's fields, ours.
+
+    ``samples_file`` (given when the session has several files) names the sample's file.
+    """
     record = dict(sample.record)
+    if samples_file is not None:
+        record["samples_file"] = samples_file
     original = record.get("solution" if "solution" in record else "completion")
     if original != sample.text:
         record["ran"] = sample.text
@@ -114,14 +199,23 @@ def result_record(sample: Sample, verdict: Verdict | None) -> dict[str, Any]:
     return record
 
 
-def _result_line(sample: Sample, verdict: Verdict | None) -> str:
+def _result_line(sample: Sample, verdict: Verdict | None, sources: dict[str, str]) -> str:
     # ASCII escapes keep lone surrogates (valid in JSON, not in UTF-8) writable.
-    return json.dumps(result_record(sample, verdict)) + "\n"
+    return json.dumps(result_record(sample, verdict, sources.get(sample.file_label))) + "\n"
 
 
-def write_results(path: str, samples: Iterable[Sample], verdicts: Iterable[Verdict | None]) -> None:
-    """Write one JSON line per sample, in input order."""
-    _write_atomically(path, "".join(_result_line(s, v) for s, v in zip(samples, verdicts, strict=True)))
+def write_results(
+    path: str,
+    samples: Iterable[Sample],
+    verdicts: Iterable[Verdict | None],
+    sources: dict[str, str] | None = None,
+) -> None:
+    """Write one JSON line per sample, in input order (files in the order given).
+
+    ``sources`` maps the samples' file labels to their files, when there are several.
+    """
+    lines = (_result_line(s, v, sources or {}) for s, v in zip(samples, verdicts, strict=True))
+    _write_atomically(path, "".join(lines))
 
 
 MIN_FREE_BYTES = 1024 * 1024
@@ -147,17 +241,19 @@ class ResultsStream:
     ``finish`` replaces it, atomically, with every sample in input order.
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, sources: dict[str, str] | None = None) -> None:
         self.path = path
+        self.sources = sources or {}
+        """The samples files by file label, when the session has several."""
         self._stream = open(path, "w", encoding="utf-8")
 
     def add(self, sample: Sample, verdict: Verdict) -> None:
-        self._stream.write(_result_line(sample, verdict))
+        self._stream.write(_result_line(sample, verdict, self.sources))
         self._stream.flush()
 
     def finish(self, samples: Iterable[Sample], verdicts: Iterable[Verdict | None]) -> None:
         self._stream.close()
-        write_results(self.path, samples, verdicts)
+        write_results(self.path, samples, verdicts, self.sources)
 
 
 def _package_version(name: str) -> str | None:
@@ -167,9 +263,10 @@ def _package_version(name: str) -> str | None:
         return None
 
 
-def summary_document(summary: Summary, settings: Settings, isolation: dict[str, Any]) -> dict[str, Any]:
-    """The JSON summary of a session."""
+def run_document(summary: Summary) -> dict[str, Any]:
+    """The JSON summary of one samples file (an entry of ``runs``)."""
     return {
+        "label": summary.label,
         "pass_at_k": {f"pass@{rate.k}": rate.value for rate in summary.pass_at_k},
         "ci95": {f"pass@{rate.k}": list(rate.ci95) if rate.ci95 else None for rate in summary.pass_at_k},
         "not_computable": {f"pass@{r.k}": r.reason for r in summary.pass_at_k if r.value is None},
@@ -193,7 +290,50 @@ def summary_document(summary: Summary, settings: Settings, isolation: dict[str, 
             for row in summary.per_problem
         },
         "samples_file": summary.samples_source,
-        "problems_file": summary.problems_source,
+    }
+
+
+def comparison_document(comparison: Comparison) -> dict[str, Any]:
+    """One entry of ``comparisons``: each computable pass@k of B minus A, with its paired interval."""
+    document: dict[str, Any] = {
+        "a": comparison.a.label,
+        "b": comparison.b.label,
+        "a_file": comparison.a.samples_source,
+        "b_file": comparison.b.samples_source,
+        "problems": comparison.shared_problems,
+    }
+    for difference in comparison.differences:
+        if difference.ci95 is not None:
+            document[f"pass@{difference.k}"] = {
+                "difference": difference.value,
+                "ci95": list(difference.ci95),
+                "excludes_zero": difference.excludes_zero,
+            }
+    document["not_computable"] = {f"pass@{d.k}": d.reason for d in comparison.differences if d.value is None}
+    return document
+
+
+def summary_document(
+    summaries: list[Summary], comparisons: list[Comparison], settings: Settings, isolation: dict[str, Any]
+) -> dict[str, Any]:
+    """The JSON summary of a session.
+
+    With one samples file, its summary is also at the top level (as before ``runs`` existed).
+    """
+    runs = [run_document(summary) for summary in summaries]
+    top = (
+        runs[0]
+        if len(runs) == 1
+        else {
+            "partial": any(summary.partial for summary in summaries),
+            "interrupted": summaries[0].interrupted,
+        }
+    )
+    return {
+        **top,
+        "runs": runs,
+        "comparisons": [comparison_document(comparison) for comparison in comparisons],
+        "problems_file": summaries[0].problems_source,
         "settings": settings.as_dict(),
         "isolation": isolation,
         "versions": {
@@ -205,7 +345,13 @@ def summary_document(summary: Summary, settings: Settings, isolation: dict[str, 
     }
 
 
-def write_summary(path: str, summary: Summary, settings: Settings, isolation: dict[str, Any]) -> None:
+def write_summary(
+    path: str,
+    summaries: list[Summary],
+    comparisons: list[Comparison],
+    settings: Settings,
+    isolation: dict[str, Any],
+) -> None:
     """Write the JSON summary atomically."""
-    document = summary_document(summary, settings, isolation)
+    document = summary_document(summaries, comparisons, settings, isolation)
     _write_atomically(path, json.dumps(document, indent=2) + "\n")

@@ -8,8 +8,10 @@ names the setting and where the value came from.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import pytest
@@ -26,7 +28,8 @@ DEFAULT_MEMORY_MB = 4096
 class Settings:
     """Resolved, validated settings of a session."""
 
-    samples: str | None = None
+    samples: tuple[str, ...] = ()
+    """The samples files (or ``canonical``), in the order given; each is a run of its own."""
     problems: str = DEFAULT_PROBLEMS
     timeout: float = DEFAULT_TIMEOUT
     """The time limit per sample; with ``auto_timeout``, the most a problem's limit can be."""
@@ -49,7 +52,7 @@ class Settings:
     def as_dict(self) -> dict[str, Any]:
         """The settings that decide the measurement, for the JSON summary."""
         return {
-            "samples": self.samples,
+            "samples": self.samples[0] if len(self.samples) == 1 else list(self.samples),
             "problems": self.problems,
             "timeout": "auto" if self.auto_timeout else self.timeout,
             "k": list(self.k),
@@ -148,8 +151,11 @@ class Option:
 OPTIONS = (
     Option(
         "samples",
-        "JSONL(.gz) file of samples to evaluate, or 'canonical' for the problems' own solutions.",
+        "JSONL(.gz) file of samples to evaluate, or 'canonical' for the problems' own solutions; "
+        "repeatable: several files are evaluated and compared in one session.",
+        repeat=True,
         metavar="PATH",
+        ini_type="linelist",
     ),
     Option(
         "problems",
@@ -244,9 +250,23 @@ def _raw_value(config: pytest.Config, option: Option) -> tuple[Any, str]:
         return (True, source) if ini_value else (None, "")
     if ini_value in ("", []):
         return None, ""
-    if option.name in PATH_OPTIONS and config.inipath and ini_value not in SPECIAL_VALUES:
-        ini_value = str(config.inipath.parent / ini_value)
+    if option.name in PATH_OPTIONS and config.inipath:
+        directory = config.inipath.parent
+        if isinstance(ini_value, list):
+            ini_value = [_from_directory(directory, path) for path in ini_value]
+        else:
+            ini_value = _from_directory(directory, ini_value)
     return ini_value, source
+
+
+def _from_directory(directory: Path, path: str) -> str:
+    return path if path in SPECIAL_VALUES else str(directory / path)
+
+
+def _usage_error(option: Option, value: str, source: str, detail: str) -> pytest.UsageError:
+    """An error that names the setting as it was given (option or ini key), and where."""
+    name = option.cli if source == "command line" else option.ini
+    return pytest.UsageError(f"{name}={value} (from {source}): {detail}")
 
 
 def _parsed(option: Option, value: str, source: str) -> Any:
@@ -254,9 +274,19 @@ def _parsed(option: Option, value: str, source: str) -> Any:
     try:
         return option.parse(value)
     except ValueError as exc:
-        detail = str(exc)
-        name = option.cli if source == "command line" else option.ini
-        raise pytest.UsageError(f"{name}={value} (from {source}): {detail}") from None
+        raise _usage_error(option, value, source, str(exc)) from None
+
+
+def _distinct_files(option: Option, paths: list[str], source: str) -> tuple[str, ...]:
+    """The paths, unless two of them name the same file."""
+    seen: dict[str, str] = {}
+    for path in paths:
+        identity = path if path in SPECIAL_VALUES else os.path.realpath(path)
+        if identity in seen:
+            also = f" (as {seen[identity]})" if seen[identity] != path else ""
+            raise _usage_error(option, path, source, f"the same samples file is given twice{also}")
+        seen[identity] = path
+    return tuple(paths)
 
 
 def resolve(config: pytest.Config) -> Settings:
@@ -268,6 +298,8 @@ def resolve(config: pytest.Config) -> Settings:
             continue
         if option.flag:
             values[option.name] = True
+        elif option.name == "samples":
+            values[option.name] = _distinct_files(option, raw, source)
         elif option.name == "stop":
             values[option.name] = tuple(seq for item in raw for seq in _parsed(option, item, source))
         elif option.repeat:
@@ -278,7 +310,7 @@ def resolve(config: pytest.Config) -> Settings:
             values[option.name] = str(raw)
     timeout = values.get("timeout", DEFAULT_TIMEOUT)
     return Settings(
-        samples=values.get("samples"),
+        samples=values.get("samples", ()),
         problems=values.get("problems", DEFAULT_PROBLEMS),
         timeout=DEFAULT_TIMEOUT if timeout == "auto" else timeout,
         auto_timeout=timeout == "auto",

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 from pytest_humaneval.evaluation import Evaluation
 from pytest_humaneval.execution import OUTCOME_KINDS, PASSED, Verdict
-from pytest_humaneval.metrics import PassAtK, mean_pass_at_k
+from pytest_humaneval.loading import SampleSet
+from pytest_humaneval.metrics import PassAtK, PassAtKDifference, mean_pass_at_k, paired_difference
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,10 @@ def failure_label(verdict: Verdict) -> str:
 
 @dataclass(frozen=True)
 class Summary:
-    """The measurement of a session: what ran, what passed, pass@k."""
+    """The measurement of one samples file: what ran, what passed, pass@k."""
 
+    label: str
+    """The file's short name (its label in node ids when the session has several files)."""
     samples_source: str
     problems_source: str
     problems: int
@@ -68,14 +71,40 @@ class Summary:
         )
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """pass@k of run B minus that of run A, for each k, paired over the problems both have."""
+
+    a: Summary
+    b: Summary
+    differences: list[PassAtKDifference]
+
+    @property
+    def shared_problems(self) -> int:
+        """How many problems have finished samples in both runs."""
+        return len({row.task_id for row in self.a.per_problem} & {row.task_id for row in self.b.per_problem})
+
+
+def comparisons(summaries: list[Summary], k_values: tuple[int, ...]) -> list[Comparison]:
+    """Each run after the first against the first (the baseline)."""
+    baseline = summaries[0]
+    return [
+        Comparison(
+            baseline, other, [paired_difference(baseline.task_counts, other.task_counts, k) for k in k_values]
+        )
+        for other in summaries[1:]
+    ]
+
+
 class Tally:
-    """Every sample's verdict, by input position, as reports arrive."""
+    """Every sample's verdict, by position in the session, as reports arrive."""
 
     def __init__(self, evaluation: Evaluation) -> None:
         self.evaluation = evaluation
-        self.verdicts: list[Verdict | None] = [None] * len(evaluation.sample_set.samples)
-        self.lost = 0
-        self.positions = {sample.nodeid: sample.position for sample in evaluation.sample_set.samples}
+        self.verdicts: list[Verdict | None] = [None] * len(evaluation.samples)
+        self.lost: set[int] = set()
+        """Positions of the samples that got no verdict of their own (counted as crashed)."""
+        self.positions = {sample.nodeid: sample.position for sample in evaluation.samples}
 
     def record(self, position: int, verdict: Verdict) -> None:
         if 0 <= position < len(self.verdicts):
@@ -90,13 +119,20 @@ class Tally:
         if position is None or self.verdicts[position] is not None:
             return None
         self.verdicts[position] = Verdict("crashed", message, 0.0)
-        self.lost += 1
+        self.lost.add(position)
         return position
 
-    def problem_rows(self) -> list[ProblemRow]:
-        """Per problem with finished samples: counts and the most common kind of failure."""
+    def verdicts_of(self, sample_set: SampleSet) -> list[Verdict | None]:
+        """The verdicts of one file's samples, in file order."""
+        if not sample_set.samples:
+            return []
+        first = sample_set.samples[0].position
+        return self.verdicts[first : first + len(sample_set.samples)]
+
+    def problem_rows(self, sample_set: SampleSet) -> list[ProblemRow]:
+        """Per problem with finished samples in the file: counts and the most common kind of failure."""
         finished: dict[str, list[Verdict]] = {}
-        for sample, verdict in zip(self.evaluation.sample_set.samples, self.verdicts, strict=True):
+        for sample, verdict in zip(sample_set.samples, self.verdicts_of(sample_set), strict=True):
             if verdict is not None:
                 finished.setdefault(sample.task_id, []).append(verdict)
         rows = []
@@ -107,27 +143,33 @@ class Tally:
             rows.append(ProblemRow(task_id, len(verdicts), passed, common))
         return rows
 
-    def summary(self, k_values: tuple[int, ...], interrupted: bool) -> Summary:
-        """Counts per outcome and pass@k over the tasks that have finished samples."""
+    def summary(self, sample_set: SampleSet, k_values: tuple[int, ...], interrupted: bool) -> Summary:
+        """One file's counts per outcome and pass@k over its tasks that have finished samples."""
+        verdicts = self.verdicts_of(sample_set)
         counts = dict.fromkeys(OUTCOME_KINDS, 0)
-        for verdict in self.verdicts:
+        for verdict in verdicts:
             if verdict is not None:
                 counts[verdict.kind] = counts.get(verdict.kind, 0) + 1
-        per_problem = self.problem_rows()
+        per_problem = self.problem_rows(sample_set)
         rows = [(row.task_id, row.samples, row.passed) for row in per_problem]
-        with_samples = {sample.task_id for sample in self.evaluation.sample_set.samples}
+        with_samples = {sample.task_id for sample in sample_set.samples}
         problems = self.evaluation.problem_set.problems
         return Summary(
-            samples_source=self.evaluation.sample_set.source,
+            label=sample_set.label,
+            samples_source=sample_set.source,
             problems_source=self.evaluation.problem_set.source,
             problems=len(problems),
             tasks_with_samples=len(with_samples),
-            samples=len(self.verdicts),
+            samples=len(verdicts),
             finished=sum(counts.values()),
             counts=counts,
             pass_at_k=[mean_pass_at_k(rows, k) for k in k_values],
             tasks_without_samples=[task for task in problems if task not in with_samples],
             interrupted=interrupted,
-            harness_failures=self.lost,
+            harness_failures=sum(1 for sample in sample_set.samples if sample.position in self.lost),
             per_problem=per_problem,
         )
+
+    def summaries(self, k_values: tuple[int, ...], interrupted: bool) -> list[Summary]:
+        """One summary per samples file, in the order given."""
+        return [self.summary(sample_set, k_values, interrupted) for sample_set in self.evaluation.sample_sets]

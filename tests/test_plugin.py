@@ -510,7 +510,9 @@ def test_results_file(pytester: pytest.Pytester) -> None:
 
 
 def expected_summary_without_versions() -> dict[str, Any]:
-    return {
+    """The summary of the demo: the run's own fields at the top level and as ``runs[0]``."""
+    run = {
+        "label": "demo-samples.jsonl",
         "pass_at_k": {"pass@1": pytest.approx(0.5, abs=1e-12), "pass@10": None, "pass@100": None},
         # Per task, pass@1 of the demo is 2/3, 2/3, 1/3, 1/3: the interval over problems.
         "ci95": {
@@ -554,6 +556,11 @@ def expected_summary_without_versions() -> dict[str, Any]:
             },
         },
         "samples_file": str(DEMO_SAMPLES),
+    }
+    return {
+        **run,
+        "runs": [run],
+        "comparisons": [],
         "problems_file": str(DEMO_PROBLEMS),
         "settings": {
             "samples": str(DEMO_SAMPLES),
