@@ -55,24 +55,21 @@ def _columns_lines(header: list[str], rows: list[list[str]], width: int = TABLE_
 def runs_table_lines(summaries: list[Summary]) -> list[str]:
     """One row per samples file: problems and samples finished, outcome counts, pass@k (95% CI)."""
     first = summaries[0]
-    header = [
-        "file",
-        "problems",
-        "samples",
-        *OUTCOME_KINDS,
-        *(f"pass@{r.k} (95% CI)" for r in first.pass_at_k),
-    ]
-    rows = [
+    counts = [
         [
             summary.label,
             f"{summary.tasks_with_samples}/{summary.problems}",
             f"{summary.finished}/{summary.samples}",
             *(str(summary.counts.get(kind, 0)) for kind in OUTCOME_KINDS),
-            *(_format_rate_with_interval(rate) for rate in summary.pass_at_k),
         ]
         for summary in summaries
     ]
-    lines = [f"problems  {first.problems_source}: {first.problems} problems", *_columns_lines(header, rows)]
+    rates = [[summary.label, *map(_format_rate_with_interval, summary.pass_at_k)] for summary in summaries]
+    lines = [
+        f"problems  {first.problems_source}: {first.problems} problems",
+        *_columns_lines(["file", "problems", "samples", *OUTCOME_KINDS], counts),
+        *_columns_lines(["file", *(f"pass@{rate.k} (95% CI)" for rate in first.pass_at_k)], rates),
+    ]
     lines.append("95% CI: percentile bootstrap over problems")
     for summary in summaries:
         for rate in summary.pass_at_k:

@@ -20,6 +20,7 @@ from pytest_humaneval.loading import (
     DEFAULT_PROBLEMS,
     InputError,
     Problem,
+    file_labels,
     load_problems,
     load_samples,
 )
@@ -485,3 +486,31 @@ def test_lone_surrogate_in_sample(pytester: pytest.Pytester) -> None:
         assert result.ret == 0, text
         assert len((pytester.path / "results.jsonl").read_text(encoding="utf-8").splitlines()) == 2
         assert json.loads((pytester.path / "summary.json").read_text())["finished"] == 2
+
+
+def test_file_labels_are_names_made_unique_with_directories() -> None:
+    assert file_labels(["runs/a.jsonl", "b.jsonl.gz", CANONICAL_SAMPLES]) == [
+        "a.jsonl",
+        "b.jsonl.gz",
+        "canonical",
+    ]
+    assert file_labels(["x/run1/samples.jsonl", "x/run2/samples.jsonl", "other.jsonl"]) == [
+        "run1/samples.jsonl",
+        "run2/samples.jsonl",
+        "other.jsonl",
+    ]
+    assert file_labels(["m/a/s.jsonl", "n/a/s.jsonl"]) == ["m/a/s.jsonl", "n/a/s.jsonl"]
+    assert file_labels(["sub/canonical", CANONICAL_SAMPLES]) == ["sub/canonical", "canonical"]
+
+
+def test_positions_and_labels_of_a_later_file() -> None:
+    problem_set = load_problems(str(DEMO_PROBLEMS))
+    sample_set = load_samples(str(DEMO_SAMPLES), problem_set, first_position=5, file_label="m.jsonl")
+    first = sample_set.samples[0]
+    assert sample_set.label == "m.jsonl"
+    assert [s.position for s in sample_set.samples] == list(range(5, 17))
+    assert first.nodeid == "m.jsonl::Demo/0::Demo/0[0]"
+    assert first.param_id == "m.jsonl:Demo/0[0]"
+    alone = load_samples(str(DEMO_SAMPLES), problem_set)
+    assert alone.label == "demo-samples.jsonl"
+    assert alone.samples[0].nodeid == "Demo/0::Demo/0[0]"

