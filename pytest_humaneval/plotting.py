@@ -47,7 +47,7 @@ def write_plot(path: str, curves: list[tuple[str, list[PassAtK]]]) -> None:
     axes.set_title("pass@k; shaded: 95% interval over problems", fontsize="small")
     axes.set_xlabel("k")
     axes.set_ylabel("pass@k")
-    axes.set_ylim(0.0, 1.0)
+    axes.set_ylim(0.0, 1.03)  # a curve at 1 is not hidden by the frame
     axes.grid(True, which="both", alpha=0.3)
     axes.legend(loc="lower right", fontsize="small")
     figure.tight_layout()
