@@ -8,7 +8,6 @@ files, touches the verdict cache and writes the outputs.
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -191,16 +190,11 @@ class Controller:
         if self.settings.json:
             write_summary(self.settings.json, summaries, self.comparisons, self.settings, self.isolation)
         if self.settings.plot:
-            curves = [
-                (self._plot_label(summary), pass_at_k_curve(summary.task_counts)) for summary in summaries
-            ]
+            curves = [(summary.label, pass_at_k_curve(summary.task_counts)) for summary in summaries]
             write_plot(self.settings.plot, curves)
         self._decide_exit_status(session, exitstatus)
         for summary in summaries:
             self._check_thresholds(session, summary)
-
-    def _plot_label(self, summary: Summary) -> str:
-        return Path(summary.samples_source).name if len(self.summaries) == 1 else summary.label
 
     def _decide_exit_status(self, session: pytest.Session, exitstatus: int) -> None:
         """Failing samples are the measurement: exit 0 when the evaluation completed."""
