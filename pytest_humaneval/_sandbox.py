@@ -54,6 +54,9 @@ MAX_VALUE_NODES = 2_000_000
 
 CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWUSER, CLONE_THREAD = 0x40000000, 0x20000000, 0x10000000, 0x10000
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_SECCOMP, PR_SET_NO_NEW_PRIVS = 1, 4, 22, 38
+PR_SET_CHILD_SUBREAPER = 36
+CLONE_PARENT = 0x8000
+PID = struct.Struct("!i")
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
@@ -676,57 +679,49 @@ def _close_all_but(*kept: int) -> None:
     os.closerange(low, 1 << 20)
 
 
-_WARM_UP_PROGRAM = """
-from typing import List, Tuple, Dict, Optional
-import math
-
-def candidate(numbers: List[float], text: str = "a b", limit: Optional[int] = None) -> Tuple[int, str]:
-    words = [word.upper() for word in text.split() if word]
-    counts: Dict[str, int] = {}
-    for index, number in enumerate(sorted(numbers)):
-        counts[str(index)] = counts.get(str(index), 0) + int(math.floor(abs(number)))
-    while limit is not None and limit > 0:
-        limit -= 1
-    return len(words) + sum(counts.values()), "".join(reversed(text))[::2] % () if False else text
-"""
-
-
-def _warm_up() -> None:
-    """Run a typical program once in a fresh sample process before its sample arrives.
-
-    After a fork, the first write to each page of the interpreter's memory copies
-    it; a real sample would pay for those copies (about 1-2 ms here) inside its
-    time. A spare process pays them while pytest handles the previous verdict.
-    """
-    namespace: dict[str, Any] = {}
-    exec(compile(_WARM_UP_PROGRAM, "<warm-up>", "exec"), namespace)
-    arguments = pickle.loads(pickle.dumps(((1.5, -2.0, 3.25), {"text": "x y z", "limit": 3}), protocol=4))
-    encode_value(namespace["candidate"](list(arguments[0]), **arguments[1]))
-    encode_value({"a": [1, (2, 3.0)], "b": {4, 5}, "c": None})
-    try:
-        raise ValueError("warm-up")
-    except ValueError as exc:
-        _exception_reply(exc)
-
-
 class Zygote:
-    """Forks confined sample processes on the server's behalf; never sees test code."""
+    """Forks confined sample processes on the server's behalf; never sees test code.
+
+    Everything a sample process would set up the same way every time (work
+    directory, umask, core limit, /dev/null on 0-2, no_new_privs) is set up once
+    here and inherited: each sample process then touches few of the zygote's
+    pages, and copy-on-write copies few of them.
+    """
 
     def __init__(self, control: socket.socket, workdir: str, as_root: bool) -> None:
         self.control = control
-        self.workdir = workdir
         self.network = self._isolate_network(as_root)
         for name in PRELOADED_MODULES:
             __import__(name)
-        self._os_open, self._os_chdir, self._os_setsid = os.open, os.chdir, os.setsid
         self.landlock = Landlock.probe(workdir)
         self.seccomp = Seccomp.for_this_machine()
         self.clone_flags = CLONE_NEWPID if self._pidns_works() else 0
+        self.info = {
+            "network": self.network,
+            "processes": "PID namespace per sample" if self.clone_flags else "process group",
+            "file_system": self.landlock.describe() if self.landlock else "reference guard only",
+            "system_calls": "seccomp filter" if self.seccomp else "none",
+            "work_directory": workdir,
+            "python": sys.version.split()[0],
+        }
+        self._inherited_setup(workdir)
+        self._os_setsid = os.setsid
+        reliability_guard()
+
+    def _inherited_setup(self, workdir: str) -> None:
         os.environ.clear()
         os.environ["OMP_NUM_THREADS"] = "1"
         for number in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
-            signal.signal(number, signal.SIG_DFL)  # inherited by each sample process
-        reliability_guard()
+            signal.signal(number, signal.SIG_DFL)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        control = self.control.fileno()
+        _close_all_but(control, self.landlock.ruleset if self.landlock else control)
+        os.chdir(workdir)
+        os.umask(0o077)
+        _set_limit(resource.RLIMIT_CORE, 0)
+        _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
 
     @staticmethod
     def _isolate_network(as_root: bool) -> str:
@@ -762,7 +757,7 @@ class Zygote:
         """fork(), the child in new namespaces. The zygote is single-threaded and holds
         the GIL, so the child skips CPython's after-fork work (about 0.5 ms of CPU)."""
         if _SYS_CLONE is None:
-            if flags:
+            if flags & ~CLONE_PARENT:
                 raise OSError(errno.ENOSYS, "clone(2) with namespaces is not supported here")
             return _os_fork()
         pid = _syscall_holding_gil(_SYS_CLONE, ctypes.c_ulong(flags | signal.SIGCHLD), None, None, None, None)
@@ -770,55 +765,54 @@ class Zygote:
             raise OSError(ctypes.get_errno(), "clone failed")
         return int(pid)
 
-    def info(self) -> dict[str, Any]:
-        return {
-            "network": self.network,
-            "processes": "PID namespace per sample" if self.clone_flags else "process group",
-            "file_system": self.landlock.describe() if self.landlock else "reference guard only",
-            "system_calls": "seccomp filter" if self.seccomp else "none",
-            "work_directory": self.workdir,
-            "python": sys.version.split()[0],
-        }
-
     def serve(self) -> None:
-        """Answer spawn and reap requests until the server closes the control socket."""
+        """Fork a sample process for each channel the server sends, until it closes the socket.
+
+        The sample process is the server's child (``CLONE_PARENT``), so the server
+        reaps it; where clone(2) is unknown, the zygote forks twice and the server,
+        a child subreaper, inherits the grandchild.
+        """
         gc.collect()
         gc.freeze()
         gc.disable()
-        socket.send_fds(self.control, [pickle.dumps(self.info())], [])
+        socket.send_fds(self.control, [pickle.dumps(self.info)], [])
+        flags = self.clone_flags | CLONE_PARENT
         while True:
             try:
-                data, fds, _, _ = socket.recv_fds(self.control, MAX_MESSAGE, 1)
+                _, fds, _, _ = socket.recv_fds(self.control, 1, 1)
             except OSError:
                 return
-            if not data:
+            if not fds:
                 return
-            request = pickle.loads(data)
-            if request["op"] == "reap":
-                _, status = os.waitpid(request["pid"], 0)
-                self.control.sendall(pickle.dumps(status))
-                continue
-            pid = self._clone(self.clone_flags)
+            pid = self._clone(flags) if _SYS_CLONE is not None else self._fork_orphan()
             if pid == 0:
-                self.control.close()
                 self._sample_main(fds[0])
             os.close(fds[0])
-            pidfd = os.pidfd_open(pid)
-            socket.send_fds(self.control, [pickle.dumps(pid)], [pidfd])
-            os.close(pidfd)
+            self.control.send(PID.pack(pid))
+
+    def _fork_orphan(self) -> int:
+        """fork() twice: 0 in the grandchild, else its pid (or -1) in the zygote."""
+        reader, writer = os.pipe()
+        middle = _os_fork()
+        if middle == 0:
+            os.close(reader)
+            grandchild = _os_fork()
+            if grandchild == 0:
+                os.close(writer)
+                return 0
+            os.write(writer, PID.pack(grandchild))
+            os._exit(0)
+        os.close(writer)
+        os.waitpid(middle, 0)
+        data = os.read(reader, PID.size)
+        os.close(reader)
+        return PID.unpack(data)[0] if len(data) == PID.size else -1
 
     def _confine(self, channel_fd: int) -> None:
         """Confine the sample process before it learns which sample it runs."""
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         self._os_setsid()
-        devnull = self._os_open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(devnull, fd)
-        _close_all_but(channel_fd, self.landlock.ruleset if self.landlock else channel_fd)
-        self._os_chdir(self.workdir)
-        os.umask(0o077)
-        _set_limit(resource.RLIMIT_CORE, 0)
-        _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        self.control.close()
         _drop_capabilities()
         if self.landlock is not None:
             self.landlock.restrict_self()
@@ -839,7 +833,6 @@ class Zygote:
         """Wait for a sample, run its program, answer the judge's calls. Never returns."""
         try:
             self._confine(channel_fd)
-            _warm_up()
             code, entry_point, limits = pickle.loads(read_message(channel_fd))
             self._limit(limits)
             random.seed(0)
@@ -1026,6 +1019,7 @@ class Server:
         zygote_end.close()
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+        _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
         data, _, _, _ = socket.recv_fds(self.control, 1 << 16, 0)
         self.isolation: dict[str, Any] = pickle.loads(data)
         self._problem_code: dict[tuple[str, str], tuple[Any, Any]] = {}
@@ -1042,24 +1036,25 @@ class Server:
         return self._problem_code[key]
 
     def _spawn(self) -> SampleProcess:
-        """A new confined sample process, waiting for its sample."""
+        """A new confined sample process (our child), waiting for its sample."""
         judge_end, sample_end = socket.socketpair()
-        socket.send_fds(self.control, [pickle.dumps({"op": "spawn"})], [sample_end.fileno()])
+        socket.send_fds(self.control, [b"s"], [sample_end.fileno()])
         sample_end.close()
-        data, fds, _, _ = socket.recv_fds(self.control, 1 << 16, 1)
-        if not data or not fds:
+        reply = self.control.recv(PID.size)
+        if len(reply) != PID.size or PID.unpack(reply)[0] <= 0:
             raise RuntimeError("the zygote stopped answering")
-        return SampleProcess(pickle.loads(data), fds[0], judge_end)
+        pid = PID.unpack(reply)[0]
+        return SampleProcess(pid, os.pidfd_open(pid), judge_end)
 
     def prepare(self) -> None:
         """Start the next sample process now, while pytest handles the last verdict."""
         if self.spare is None:
             self.spare = self._spawn()
 
-    def _end(self, sample: SampleProcess) -> int:
+    @staticmethod
+    def _end(sample: SampleProcess) -> int:
         sample.kill()
-        self.control.sendall(pickle.dumps({"op": "reap", "pid": sample.pid}))
-        status: int = pickle.loads(self.control.recv(1 << 16))
+        _, status = os.waitpid(sample.pid, 0)
         return status
 
     def run(self, request: dict[str, Any]) -> dict[str, Any]:

@@ -166,11 +166,21 @@ def hostile_processes() -> list[int]:
 
 
 def sample_processes_of(server: int) -> list[int]:
-    """Processes under the server other than its zygote (its one permanent child) and the
-    zygote's spare sample process (confined, waiting for the next sample)."""
-    zygotes = children_of(server)
-    samples = [pid for zygote in zygotes for pid in children_of(zygote)]
-    return zygotes[1:] + samples[1:]
+    """Processes under the server other than its zygote (its oldest child, which forks
+    each sample process as the server's child) and one spare sample process
+    (confined, waiting for the next sample); and anything those started."""
+    zygote, *samples = sorted(children_of(server), key=start_time)
+    descendants = [pid for parent in [zygote, *samples] for pid in children_of(parent)]
+    return samples[1:] + descendants
+
+
+def start_time(pid: int) -> int:
+    """When the process started (clock ticks since boot); 0 if it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    return int(text[text.rfind(")") + 2 :].split()[19])
 
 
 def children_of(parent: int) -> list[int]:
