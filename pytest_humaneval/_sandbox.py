@@ -29,6 +29,7 @@ import ctypes
 import errno
 import gc
 import io
+import marshal
 import os
 import pickle
 import random
@@ -833,11 +834,11 @@ class Zygote:
         """Wait for a sample, run its program, answer the judge's calls. Never returns."""
         try:
             self._confine(channel_fd)
-            code, entry_point, limits = pickle.loads(read_message(channel_fd))
+            program, entry_point, limits = pickle.loads(read_message(channel_fd))
             self._limit(limits)
             random.seed(0)
             namespace: dict[str, Any] = {}
-            exec(compile(code, "<sample>", "exec"), namespace)
+            exec(marshal.loads(program), namespace)
             entry = namespace.get(entry_point)
             if entry is None:
                 raise NameError(f"name {entry_point!r} is not defined")
@@ -860,38 +861,46 @@ class Zygote:
 # -- the judge ----------------------------------------------------------------------
 
 
-def _schedstat_wait(pid: str) -> float:
-    """Seconds the process (or ``self``) spent runnable but waiting for a CPU."""
+def open_schedstat(pid: str) -> int:
+    """A descriptor on ``/proc/<pid>/schedstat`` (-1 where there is none)."""
     try:
-        with open(f"/proc/{pid}/schedstat", "rb") as handle:
-            return int(handle.read().split()[1]) / 1e9
+        return os.open(f"/proc/{pid}/schedstat", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return -1
+
+
+def _schedstat_wait(fd: int) -> float:
+    """Seconds the process of a schedstat descriptor spent runnable but waiting for a CPU."""
+    try:
+        return int(os.pread(fd, 128, 0).split()[1]) / 1e9
     except (OSError, IndexError, ValueError):
         return 0.0
 
 
 class SampleProcess:
-    """The judge's handle on one running sample: calls within the time limit."""
+    """The judge's handle on one running sample (its child): calls within the time limit."""
 
-    def __init__(self, pid: int, pidfd: int, channel: socket.socket) -> None:
+    def __init__(self, pid: int, channel: socket.socket, judge_schedstat: int) -> None:
         self.pid = pid
-        self.pidfd = pidfd
         self.channel = channel
+        self.schedstat = open_schedstat(str(pid))
+        self.judge_schedstat = judge_schedstat
         self.limit = 0.0
         self.slowdown_cap = 1.0
         self.started = 0.0
         self.waits_at_start = 0.0
         channel.setblocking(False)
 
-    def start(self, code: str, entry_point: str, limits: dict[str, Any]) -> None:
-        """Give the (already confined) process its sample; its time starts now."""
+    def start(self, program: bytes, entry_point: str, limits: dict[str, Any]) -> None:
+        """Give the (already confined) process its compiled program; its time starts now."""
         self.limit = float(limits["timeout"])
         self.slowdown_cap = float(limits["slowdown_cap"])
         self.started = time.monotonic()
         self.waits_at_start = self._waits()
-        self.send(pickle.dumps((code, entry_point, limits), protocol=4))
+        self.send(pickle.dumps((program, entry_point, limits), protocol=4))
 
     def _waits(self) -> float:
-        return _schedstat_wait(str(self.pid)) + _schedstat_wait("self")
+        return _schedstat_wait(self.schedstat) + _schedstat_wait(self.judge_schedstat)
 
     def elapsed(self) -> float:
         """Wall time less CPU waits of the sample and the judge; at least wall / slowdown cap."""
@@ -913,12 +922,14 @@ class SampleProcess:
 
     def receive(self) -> bytes:
         """The next message from the sample; SampleGone if it ended, SampleTimeout if too slow."""
-        buffer = b""
+        buffer = bytearray()
         size = -1
         while size < 0 or len(buffer) < HEADER.size + size:
             self._wait(select.POLLIN)
+            # Ask for what is missing: a large buffer for every small reply costs more than the call.
+            wanted = 1 << 16 if size < 0 else min(HEADER.size + size - len(buffer), 1 << 20)
             try:
-                chunk = self.channel.recv(1 << 20)
+                chunk = self.channel.recv(wanted)
             except BlockingIOError:
                 continue
             except OSError:
@@ -932,7 +943,7 @@ class SampleProcess:
                     raise SampleGone("the sample sent an oversized message")
         if len(buffer) != HEADER.size + size:
             raise SampleGone("the sample sent more than it was asked for")
-        return buffer[HEADER.size :]
+        return bytes(buffer[HEADER.size :])
 
     def send(self, payload: bytes) -> None:
         """Send a call, within the time limit (a sample that stops reading times out)."""
@@ -946,13 +957,18 @@ class SampleProcess:
                 raise SampleGone from None
 
     def kill(self) -> None:
-        """Kill the sample; with a PID namespace, everything it started dies with it."""
-        try:
-            signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
-            os.killpg(self.pid, signal.SIGKILL)
-        except OSError:
-            pass
-        os.close(self.pidfd)
+        """Kill the sample; with a PID namespace, everything it started dies with it.
+
+        Until the server reaps it, its pid cannot be reused, so signalling by pid is safe.
+        """
+        for kill in (os.kill, os.killpg):
+            try:
+                kill(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
+        if self.schedstat >= 0:
+            os.close(self.schedstat)
+            self.schedstat = -1
         self.channel.close()
 
 
@@ -1023,7 +1039,11 @@ class Server:
         data, _, _, _ = socket.recv_fds(self.control, 1 << 16, 0)
         self.isolation: dict[str, Any] = pickle.loads(data)
         self._problem_code: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self.own_schedstat = open_schedstat("self")
         self.spare: SampleProcess | None = None
+        """The next sample process, confined and waiting."""
+        self.killed: SampleProcess | None = None
+        """The last sample process, killed but not yet reaped (its verdict is known)."""
 
     def _compiled(self, prompt: str, test: str) -> tuple[Any, Any]:
         key = (prompt, test)
@@ -1043,36 +1063,58 @@ class Server:
         reply = self.control.recv(PID.size)
         if len(reply) != PID.size or PID.unpack(reply)[0] <= 0:
             raise RuntimeError("the zygote stopped answering")
-        pid = PID.unpack(reply)[0]
-        return SampleProcess(pid, os.pidfd_open(pid), judge_end)
+        return SampleProcess(PID.unpack(reply)[0], judge_end, self.own_schedstat)
 
     def prepare(self) -> None:
-        """Start the next sample process now, while pytest handles the last verdict."""
+        """While pytest handles the last verdict: reap the last sample process, empty the
+        work directory and start the next sample process."""
+        self._reap_killed()
         if self.spare is None:
             self.spare = self._spawn()
 
-    @staticmethod
-    def _end(sample: SampleProcess) -> int:
+    def _reap_killed(self) -> None:
+        if self.killed is not None:
+            self._end(self.killed)
+            self.killed = None
+
+    def _end(self, sample: SampleProcess) -> int:
+        """Kill and reap a sample process and empty the work directory; its wait status."""
         sample.kill()
         _, status = os.waitpid(sample.pid, 0)
+        clean_directory(self.workdir)
         return status
 
     def run(self, request: dict[str, Any]) -> dict[str, Any]:
         """Run one sample against its problem's tests; return its verdict."""
         prompt_code, test_code = self._compiled(request["prompt"], request["test"])
+        try:
+            program = marshal.dumps(compile(request["code"], "<sample>", "exec"))
+        except Exception as exc:  # SyntaxError, null bytes, lone surrogates, nesting too deep
+            message, text = _describe(exc)
+            return {
+                "kind": "error",
+                "message": message[:2000],
+                "reference": f"failed: {text}"[:2000],
+                "duration": 0.0,
+            }
+        self._reap_killed()
         sample, self.spare = self.spare or self._spawn(), None
         try:
-            sample.start(request["code"], request["entry_point"], request["limits"])
+            sample.start(program, request["entry_point"], request["limits"])
             kind, message, text = self._judge(sample, request["entry_point"], prompt_code, test_code)
         except SampleGone as exc:
             kind, message, text = "gone", str(exc), str(exc)
-        finally:
-            elapsed = sample.elapsed()
-            status = self._end(sample)
-            clean_directory(self.workdir)
+        except BaseException:
+            self._end(sample)
+            raise
+        elapsed = sample.elapsed()
         if kind == "gone":
+            status = self._end(sample)
             kind, message = ("error", message) if message else _ended_verdict(status)
             text = message
+        else:  # reaped after the verdict is sent (the work directory is emptied then too)
+            sample.kill()
+            self.killed = sample
         reference = kind if kind in ("passed", "timed out") else f"failed: {text}"
         return {
             "kind": kind,
@@ -1105,6 +1147,7 @@ class Server:
         return ("passed", "", "")
 
     def close(self) -> None:
+        self._reap_killed()
         if self.spare is not None:
             self._end(self.spare)
         self.control.close()
