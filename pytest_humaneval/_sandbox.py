@@ -43,6 +43,7 @@ import sys
 import sysconfig
 import tempfile
 import time
+from collections.abc import Callable
 from typing import Any
 
 # Started as a script: do not let the plugin's own modules shadow the standard library.
@@ -773,6 +774,7 @@ class Zygote:
         reaps it; where clone(2) is unknown, the zygote forks twice and the server,
         a child subreaper, inherits the grandchild.
         """
+        self.exercise()
         gc.collect()
         gc.freeze()
         gc.disable()
@@ -834,28 +836,101 @@ class Zygote:
         """Wait for a sample, run its program, answer the judge's calls. Never returns."""
         try:
             self._confine(channel_fd)
-            program, entry_point, limits = pickle.loads(read_message(channel_fd))
-            self._limit(limits)
-            random.seed(0)
-            namespace: dict[str, Any] = {}
-            exec(marshal.loads(program), namespace)
-            entry = namespace.get(entry_point)
-            if entry is None:
-                raise NameError(f"name {entry_point!r} is not defined")
-            write_message(channel_fd, pickle.dumps(("P", None), protocol=4))
+            entry = _start_program(channel_fd, self._limit)
             while True:
-                args, kwargs = pickle.loads(read_message(channel_fd))
-                try:
-                    reply = encode_value(entry(*args, **kwargs))
-                except BaseException as exc:
-                    reply = _exception_reply(exc)
-                write_message(channel_fd, reply)
+                _answer_call(channel_fd, entry)
         except BaseException as exc:
             try:
                 write_message(channel_fd, _exception_reply(exc))
             except BaseException:
                 pass
         os._exit(0)
+
+    @staticmethod
+    def exercise() -> None:
+        """Run a sample process's own code here, before forking any, until CPython has
+        specialized it: specializing rewrites bytecode, and every page written after a
+        fork is copied into the sample process."""
+        judge, sample = socket.socketpair()
+        program = marshal.dumps(compile(_EXERCISE_PROGRAM, "<sample>", "exec"))
+        calls = [pickle.dumps(((value,), {"twice": False}), protocol=4) for value in _EXERCISE_VALUES]
+        start = pickle.dumps((program, "candidate", {}, calls[:2]), protocol=4)
+        for _ in range(16):
+            write_message(judge.fileno(), start)
+            entry = _start_program(sample.fileno(), lambda limits: None)
+            for _ in range(3):  # "P" and the replies to the two expected calls
+                read_message(judge.fileno())
+            for call in calls:
+                write_message(judge.fileno(), call)
+                _answer_call(sample.fileno(), entry)
+                read_message(judge.fileno())
+        judge.close()
+        sample.close()
+
+
+def _start_program(channel_fd: int, limit: Callable[[dict[str, Any]], None]) -> Callable[..., Any]:
+    """Receive the compiled program, limits and expected calls; run the program, then the
+    expected calls, writing each reply as soon as it is known; return the entry point."""
+    program, entry_point, limits, expected_calls = pickle.loads(read_message(channel_fd))
+    limit(limits)
+    random.seed(0)
+    namespace: dict[str, Any] = {}
+    exec(marshal.loads(program), namespace)
+    entry = namespace.get(entry_point)
+    if entry is None:
+        raise NameError(f"name {entry_point!r} is not defined")
+    write_message(channel_fd, pickle.dumps(("P", None), protocol=4))
+    for call in expected_calls:
+        if not _make_call(channel_fd, entry, call):
+            break
+    return entry  # type: ignore[no-any-return]
+
+
+def _answer_call(channel_fd: int, entry: Callable[..., Any]) -> None:
+    """Read one call from the judge, make it, write the value or the exception back."""
+    _make_call(channel_fd, entry, read_message(channel_fd))
+
+
+def _make_call(channel_fd: int, entry: Callable[..., Any], call: bytes) -> bool:
+    """Make one pickled call and write its reply; False if it raised."""
+    args, kwargs = pickle.loads(call)
+    try:
+        reply = encode_value(entry(*args, **kwargs))
+        returned = True
+    except BaseException as exc:
+        reply = _exception_reply(exc)
+        returned = False
+    write_message(channel_fd, reply)
+    return returned
+
+
+_EXERCISE_PROGRAM = """
+from typing import Any, List
+import math
+
+def candidate(value: Any, twice: bool = False) -> Any:
+    if isinstance(value, BaseException):
+        raise value
+    if isinstance(value, list) and all(isinstance(item, int) for item in value):
+        return sorted(value, key=lambda item: (math.floor(abs(item)), -item))
+    return value
+"""
+_EXERCISE_VALUES: tuple[Any, ...] = (
+    1,
+    -2.5,
+    True,
+    None,
+    "a text",
+    b"bytes",
+    [3, 1, 2],
+    (4, "five", 6.0),
+    {"key": [7, 8]},
+    {9, 10},
+    [[1.0, 2.0], [3.0]],
+    1 + 2j,
+    ValueError("an exception"),
+    AssertionError(),
+)
 
 
 # -- the judge ----------------------------------------------------------------------
@@ -889,15 +964,20 @@ class SampleProcess:
         self.slowdown_cap = 1.0
         self.started = 0.0
         self.waits_at_start = 0.0
+        self.received = bytearray()
+        """Bytes read from the sample but not yet taken as a message."""
         channel.setblocking(False)
 
-    def start(self, program: bytes, entry_point: str, limits: dict[str, Any]) -> None:
-        """Give the (already confined) process its compiled program; its time starts now."""
+    def start(
+        self, program: bytes, entry_point: str, limits: dict[str, Any], expected_calls: list[bytes]
+    ) -> None:
+        """Give the (already confined) process its compiled program and the calls it will
+        likely get (it answers them without waiting to be asked); its time starts now."""
         self.limit = float(limits["timeout"])
         self.slowdown_cap = float(limits["slowdown_cap"])
         self.started = time.monotonic()
         self.waits_at_start = self._waits()
-        self.send(pickle.dumps((program, entry_point, limits), protocol=4))
+        self.send(pickle.dumps((program, entry_point, limits, expected_calls), protocol=4))
 
     def _waits(self) -> float:
         return _schedstat_wait(self.schedstat) + _schedstat_wait(self.judge_schedstat)
@@ -922,14 +1002,16 @@ class SampleProcess:
 
     def receive(self) -> bytes:
         """The next message from the sample; SampleGone if it ended, SampleTimeout if too slow."""
-        buffer = bytearray()
-        size = -1
+        buffer = self.received
+        size = HEADER.unpack_from(buffer)[0] if len(buffer) >= HEADER.size else -1
         while size < 0 or len(buffer) < HEADER.size + size:
+            if size > MAX_MESSAGE:
+                raise SampleGone("the sample sent an oversized message")
             self._wait(select.POLLIN)
             # Ask for what is missing: a large buffer for every small reply costs more than the call.
             wanted = 1 << 16 if size < 0 else min(HEADER.size + size - len(buffer), 1 << 20)
             try:
-                chunk = self.channel.recv(wanted)
+                chunk = self.channel.recv(max(wanted, 1 << 12))
             except BlockingIOError:
                 continue
             except OSError:
@@ -939,11 +1021,9 @@ class SampleProcess:
             buffer += chunk
             if size < 0 and len(buffer) >= HEADER.size:
                 (size,) = HEADER.unpack_from(buffer)
-                if size > MAX_MESSAGE:
-                    raise SampleGone("the sample sent an oversized message")
-        if len(buffer) != HEADER.size + size:
-            raise SampleGone("the sample sent more than it was asked for")
-        return bytes(buffer[HEADER.size :])
+        message = bytes(buffer[HEADER.size : HEADER.size + size])
+        del buffer[: HEADER.size + size]
+        return message
 
     def send(self, payload: bytes) -> None:
         """Send a call, within the time limit (a sample that stops reading times out)."""
@@ -973,17 +1053,44 @@ class SampleProcess:
 
 
 class CandidateProxy:
-    """What ``check`` receives as ``candidate``: each call runs in the sample process."""
+    """What ``check`` receives as ``candidate``: each call runs in the sample process.
 
-    def __init__(self, sample: SampleProcess, name: str) -> None:
+    The calls the test made for an earlier sample of the problem were sent with the
+    program (``expected``); the sample answers them in order without waiting to be
+    asked. While the test makes exactly those calls, their replies are read from the
+    stream; a call beyond them is sent. A call that differs from the expected one
+    (a test whose calls depend on the sample's answers) sets ``diverged``: the sample
+    has made calls the test did not, so the server runs it again, call by call.
+    """
+
+    def __init__(self, sample: SampleProcess, name: str, expected: list[bytes]) -> None:
         self._sample = sample
+        self._expected = expected
+        self._streaming = bool(expected)
+        """True while the sample answers expected calls unasked (until one raises)."""
+        self.calls: list[bytes] = []
+        """The test's calls so far, pickled."""
+        self.diverged = False
         self.__name__ = name
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.diverged:
+            raise SampleGone("the test's calls differ from those the sample answered")
         try:
             payload = pickle.dumps((args, kwargs), protocol=4)
         except Exception as exc:
             raise TypeError(f"cannot pass the test's arguments to the sample: {exc}") from None
+        number = len(self.calls)
+        self.calls.append(payload)
+        if self._streaming and number < len(self._expected):
+            if payload != self._expected[number]:
+                self.diverged = True
+                raise SampleGone("the test's calls differ from those the sample answered")
+            try:
+                return decode_reply(self._sample.receive())
+            except BaseException:
+                self._streaming = False  # the sample stopped at its exception
+                raise
         self._sample.send(payload)
         return decode_reply(self._sample.receive())
 
@@ -1040,6 +1147,8 @@ class Server:
         self.isolation: dict[str, Any] = pickle.loads(data)
         self._problem_code: dict[tuple[str, str], tuple[Any, Any]] = {}
         self.own_schedstat = open_schedstat("self")
+        self._expected_calls: dict[tuple[str, str, str], list[bytes] | None] = {}
+        """Per problem, the test's calls for an earlier sample (None: they depend on the answers)."""
         self.spare: SampleProcess | None = None
         """The next sample process, confined and waiting."""
         self.killed: SampleProcess | None = None
@@ -1097,17 +1206,43 @@ class Server:
                 "reference": f"failed: {text}"[:2000],
                 "duration": 0.0,
             }
+        problem = (request["prompt"], request["test"], request["entry_point"])
+        expected = self._expected_calls.get(problem, [])
+        verdict = self._run_program(program, request, prompt_code, test_code, expected or [])
+        if verdict is None:  # the test's calls depend on the answers: call by call from now on
+            self._expected_calls[problem] = None
+            verdict = self._run_program(program, request, prompt_code, test_code, [])
+        assert verdict is not None
+        return verdict
+
+    def _run_program(
+        self,
+        program: bytes,
+        request: dict[str, Any],
+        prompt_code: Any,
+        test_code: Any,
+        expected: list[bytes],
+    ) -> dict[str, Any] | None:
+        """Judge one sample process running ``program``; None if the test's calls diverged
+        from ``expected`` (the sample has then answered calls the test did not make)."""
         self._reap_killed()
         sample, self.spare = self.spare or self._spawn(), None
+        candidate = CandidateProxy(sample, request["entry_point"], expected)
         try:
-            sample.start(program, request["entry_point"], request["limits"])
-            kind, message, text = self._judge(sample, request["entry_point"], prompt_code, test_code)
+            sample.start(program, request["entry_point"], request["limits"], expected)
+            kind, message, text = self._judge(sample, candidate, prompt_code, test_code)
         except SampleGone as exc:
             kind, message, text = "gone", str(exc), str(exc)
         except BaseException:
             self._end(sample)
             raise
         elapsed = sample.elapsed()
+        if candidate.diverged:
+            self._end(sample)
+            return None
+        problem = (request["prompt"], request["test"], request["entry_point"])
+        if self._expected_calls.get(problem, []) is not None and len(candidate.calls) > len(expected):
+            self._expected_calls[problem] = candidate.calls
         if kind == "gone":
             status = self._end(sample)
             kind, message = ("error", message) if message else _ended_verdict(status)
@@ -1124,7 +1259,7 @@ class Server:
         }
 
     def _judge(
-        self, sample: SampleProcess, entry_point: str, prompt_code: Any, test_code: Any
+        self, sample: SampleProcess, candidate: CandidateProxy, prompt_code: Any, test_code: Any
     ) -> tuple[str, str, str]:
         random.seed(0)
         namespace: dict[str, Any] = {}
@@ -1133,8 +1268,7 @@ class Server:
             if prompt_code is not None:
                 exec(prompt_code, namespace)
             exec(test_code, namespace)
-            candidate = CandidateProxy(sample, entry_point)
-            namespace[entry_point] = candidate
+            namespace[candidate.__name__] = candidate
             namespace["check"](candidate)
         except SampleGone as exc:
             return ("gone", str(exc), str(exc))

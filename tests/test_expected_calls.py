@@ -1,0 +1,104 @@
+"""The sample answers the calls the test made for an earlier sample without waiting to be
+asked; these cases check that verdicts stay exactly those of call-by-call judging."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterator
+
+import pytest
+
+from pytest_humaneval.execution import Limits, SandboxRunner
+from pytest_humaneval.loading import Problem
+
+LIMITS = Limits(timeout=2.0, memory=1 << 30)
+
+
+def make_problem(test: str) -> Problem:
+    return Problem(
+        task_id="calls/0",
+        prompt="def f(n):\n",
+        entry_point="f",
+        canonical_solution="    return n\n",
+        test=textwrap.dedent(test),
+    )
+
+
+@pytest.fixture
+def runner() -> Iterator[SandboxRunner]:
+    sandbox_runner = SandboxRunner()
+    yield sandbox_runner
+    sandbox_runner.close()
+
+
+def judge(runner: SandboxRunner, problem: Problem, body: str) -> str:
+    verdict = runner.run_code(problem, textwrap.dedent(body), LIMITS)
+    return f"{verdict.kind}: {verdict.message}" if verdict.message else verdict.kind
+
+
+DEPENDENT_CALLS = make_problem("""
+    def check(candidate):
+        first = candidate(1)
+        assert candidate(first) == 10
+""")
+
+
+def test_calls_that_depend_on_answers_are_judged_call_by_call(runner: SandboxRunner) -> None:
+    # Teaches the server the calls (1, then 2).
+    assert judge(runner, DEPENDENT_CALLS, "def f(n):\n    return 2 if n == 1 else 10\n") == "passed"
+    # Passes only when its second call is f(5) right after f(1): had it answered the
+    # expected f(2) first, a call-by-call retry in the same process would see [1, 2, 5].
+    stateful = """
+        seen = []
+        def f(n):
+            seen.append(n)
+            return 5 if n == 1 else (10 if seen == [1, 5] else 0)
+    """
+    assert judge(runner, DEPENDENT_CALLS, stateful) == "passed"
+    assert judge(runner, DEPENDENT_CALLS, "def f(n):\n    return n + 2\n").startswith("failed")
+    # Once diverged, the problem is judged call by call: the stateful sample still passes.
+    assert judge(runner, DEPENDENT_CALLS, stateful) == "passed"
+
+
+CAUGHT_EXCEPTION = make_problem("""
+    def check(candidate):
+        try:
+            candidate(-1)
+        except ValueError:
+            pass
+        assert candidate(2) == 4
+""")
+
+
+def test_calls_after_an_exception_the_test_catches(runner: SandboxRunner) -> None:
+    body = "def f(n):\n    if n < 0:\n        raise ValueError(n)\n    return 2 * n\n"
+    assert judge(runner, CAUGHT_EXCEPTION, body) == "passed"
+    assert judge(runner, CAUGHT_EXCEPTION, body) == "passed"  # now with expected calls
+    wrong = "def f(n):\n    if n < 0:\n        raise ValueError(n)\n    return 3 * n\n"
+    assert judge(runner, CAUGHT_EXCEPTION, wrong).startswith("failed")
+
+
+TWO_ASSERTS = make_problem("""
+    def check(candidate):
+        assert candidate(1) == 1
+        assert candidate(2) == 2
+""")
+
+
+def test_a_failed_assert_is_not_turned_into_a_timeout_by_later_calls(runner: SandboxRunner) -> None:
+    assert judge(runner, TWO_ASSERTS, "def f(n):\n    return n\n") == "passed"
+    # Answering the expected f(2) would hang; the test stops at f(1) as it would call by call.
+    hangs_later = "def f(n):\n    while n == 2:\n        pass\n    return 0\n"
+    assert judge(runner, TWO_ASSERTS, hangs_later).startswith("failed")
+
+
+def test_extra_calls_beyond_the_expected_ones_are_sent(runner: SandboxRunner) -> None:
+    growing = make_problem("""
+        def check(candidate):
+            for n in range(candidate(0)):
+                assert candidate(n + 1) == n + 1
+    """)
+    # A first sample that fails early teaches only two calls; a later one makes four.
+    assert judge(runner, growing, "def f(n):\n    return 3 if n == 0 else 0\n").startswith("failed")
+    assert judge(runner, growing, "def f(n):\n    return 3 if n == 0 else n\n") == "passed"
+    assert judge(runner, growing, "def f(n):\n    return 3 if n == 0 else n\n") == "passed"
