@@ -66,9 +66,15 @@ class SampleItem(pytest.Item):
         parent = self.parent
         assert isinstance(parent, ProblemCollector)
         self.evaluation = parent.evaluation
+        self.next_item: pytest.Item | None = None
+        """The item this process runs next (set as this one starts): its sample is started
+        in the sandbox while pytest reports this one."""
 
     def runtest(self) -> None:
         verdict = self.evaluation.run(self.sample)
+        following = self.next_item
+        if isinstance(following, SampleItem) and following.evaluation is self.evaluation:
+            self.evaluation.prefetch(following.sample)
         self.user_properties.extend(outcome_properties(self.sample, verdict))
         if verdict.kind != PASSED:
             raise SampleFailure(verdict)

@@ -12,7 +12,15 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from pytest_humaneval.execution import PASSED, Limits, SandboxRunner, Verdict, sample_code, verdict_key
+from pytest_humaneval.execution import (
+    PASSED,
+    Limits,
+    SandboxError,
+    SandboxRunner,
+    Verdict,
+    sample_code,
+    verdict_key,
+)
 from pytest_humaneval.loading import (
     Problem,
     ProblemSet,
@@ -102,6 +110,17 @@ class Evaluation:
     def run(self, sample: Sample) -> Verdict:
         """Run ``sample`` in the sandbox (or reuse a known verdict) and return its verdict."""
         return self.runner.run(self.problem(sample), sample, self.limits(sample.task_id))
+
+    def prefetch(self, sample: Sample) -> None:
+        """Start ``sample`` in the sandbox now; :meth:`run` collects its verdict later.
+
+        A server that fails here is restarted by that later run, which then fails or
+        succeeds on its own: the sample asking for the prefetch is not affected.
+        """
+        try:
+            self.runner.prefetch(self.problem(sample), sample, self.limits(sample.task_id))
+        except (OSError, SandboxError):
+            pass
 
     def calibrate(self, lookup: Callable[[list[str]], dict[str, Verdict]]) -> dict[str, Verdict]:
         """Set per-problem limits from the canonical solutions' cost; return new measurements.

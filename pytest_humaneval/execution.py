@@ -120,6 +120,10 @@ class SandboxRunner:
         self._process: subprocess.Popen[bytes] | None = None
         self.isolation: dict[str, Any] = {}
         self._verdicts: dict[str, Verdict] = {}
+        self._pending: str | None = None
+        """The key of the request sent ahead (:meth:`prefetch`) whose verdict is due."""
+        self._unreported: dict[str, Verdict] = {}
+        """Verdicts of requests sent ahead, collected before their sample asked for them."""
 
     def _start(self) -> subprocess.Popen[bytes]:
         environment = {"PATH": os.defpath, "PYTHONHASHSEED": "0", "LC_ALL": "C.UTF-8"}
@@ -159,15 +163,37 @@ class SandboxRunner:
         """Run one sample (or reuse the verdict of an identical one) and return its verdict."""
         code = sample_code(problem, sample)
         key = verdict_key(problem, code, limits)
+        verdict = self._unreported.pop(key, None)
+        if verdict is not None:
+            return verdict
         known = self._verdicts.get(key)
         if known is not None:
             return replace(known, reused=True)
-        verdict = self.run_code(problem, code, limits)
-        self._verdicts[key] = verdict
+        if self._pending != key:
+            self._send(problem, code, limits, key)
+        verdict = self._verdicts[key] = self._collect()
         return verdict
+
+    def prefetch(self, problem: Problem, sample: Sample, limits: Limits) -> None:
+        """Have the server start the sample that runs next while pytest reports the last one
+        (its verdict is collected by :meth:`run`). Does nothing if a verdict is known or due."""
+        if self._pending is not None:
+            return
+        code = sample_code(problem, sample)
+        key = verdict_key(problem, code, limits)
+        if key not in self._verdicts:
+            self._send(problem, code, limits, key)
 
     def run_code(self, problem: Problem, code: str, limits: Limits) -> Verdict:
         """Run ``code`` as the sample's program against ``problem``'s tests."""
+        self._send(problem, code, limits, None)
+        return self._collect()
+
+    def _send(self, problem: Problem, code: str, limits: Limits, key: str | None) -> None:
+        """Send one request; the verdict of any earlier one still due is collected first."""
+        if self._pending is not None:
+            key_due = self._pending
+            self._unreported[key_due] = self._verdicts[key_due] = self._collect()
         request = {
             "prompt": problem.prompt,
             "test": problem.test,
@@ -181,17 +207,27 @@ class SandboxRunner:
             assert process.stdin is not None
             process.stdin.write(HEADER.pack(len(payload)) + payload)
             process.stdin.flush()
+        except BaseException:
+            self.close()
+            raise
+        self._pending = key
+
+    def _collect(self) -> Verdict:
+        """The verdict for the request sent last."""
+        try:
             reply = self._receive()
         except BaseException:
             # Interrupted mid-request (Ctrl-C, the pytest-timeout backstop) or the
             # server died: the next sample gets a fresh server.
             self.close()
             raise
+        self._pending = None
         return Verdict(reply["kind"], reply["message"], reply["duration"], reply["reference"])
 
     def close(self) -> None:
         """Stop the server (it kills any sample still running)."""
         process, self._process = self._process, None
+        self._pending = None
         if process is None:
             return
         assert process.stdin is not None

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pytest_humaneval.collection import build_items, verdict_from_properties
+from pytest_humaneval.collection import SampleItem, build_items, verdict_from_properties
 from pytest_humaneval.controller import Controller
 from pytest_humaneval.evaluation import Evaluation, HumanEvalSample
 from pytest_humaneval.execution import cpu_for_worker
@@ -97,6 +97,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         [HumanEvalSample(sample, evaluation.problem(sample), evaluation) for sample in samples],
         ids=[sample.param_id for sample in samples],
     )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    if isinstance(item, SampleItem):
+        item.next_item = nextitem
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:

@@ -1,5 +1,9 @@
-"""The sample answers the calls the test made for an earlier sample without waiting to be
-asked; these cases check that verdicts stay exactly those of call-by-call judging."""
+"""The runner's shortcuts must not change a verdict.
+
+* A sample answers the calls the test made for an earlier sample of its problem without
+  waiting to be asked: verdicts stay exactly those of call-by-call judging.
+* A sample can be started ahead (``prefetch``) while pytest reports the previous one.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from pytest_humaneval.execution import Limits, SandboxRunner
-from pytest_humaneval.loading import Problem
+from pytest_humaneval.loading import Problem, Sample
 
 LIMITS = Limits(timeout=2.0, memory=1 << 30)
 
@@ -102,3 +106,32 @@ def test_extra_calls_beyond_the_expected_ones_are_sent(runner: SandboxRunner) ->
     assert judge(runner, growing, "def f(n):\n    return 3 if n == 0 else 0\n").startswith("failed")
     assert judge(runner, growing, "def f(n):\n    return 3 if n == 0 else n\n") == "passed"
     assert judge(runner, growing, "def f(n):\n    return 3 if n == 0 else n\n") == "passed"
+
+
+def completion(index: int, body: str) -> Sample:
+    return Sample(index, "calls/0", index, body, False, index + 1, {})
+
+
+def test_a_sample_started_ahead_gets_its_own_verdict(runner: SandboxRunner) -> None:
+    right, wrong = completion(0, "    return n\n"), completion(1, "    return n + 1\n")
+    runner.prefetch(TWO_ASSERTS, right, LIMITS)
+    runner.prefetch(TWO_ASSERTS, wrong, LIMITS)  # one at a time: ignored
+    assert runner.run(TWO_ASSERTS, right, LIMITS).kind == "passed"
+    verdict = runner.run(TWO_ASSERTS, wrong, LIMITS)
+    assert verdict.kind == "failed" and not verdict.reused
+
+
+def test_a_sample_started_ahead_but_not_asked_for_next(runner: SandboxRunner) -> None:
+    right, wrong = completion(0, "    return n\n"), completion(1, "    return n + 1\n")
+    runner.prefetch(TWO_ASSERTS, right, LIMITS)
+    assert runner.run(TWO_ASSERTS, wrong, LIMITS).kind == "failed"
+    early = runner.run(TWO_ASSERTS, right, LIMITS)
+    assert early.kind == "passed" and not early.reused, "ran once, so not a reused verdict"
+    assert runner.run(TWO_ASSERTS, right, LIMITS).reused
+
+
+def test_a_sample_started_ahead_survives_a_server_restart(runner: SandboxRunner) -> None:
+    right = completion(0, "    return n\n")
+    runner.prefetch(TWO_ASSERTS, right, LIMITS)
+    runner.close()
+    assert runner.run(TWO_ASSERTS, right, LIMITS).kind == "passed"
