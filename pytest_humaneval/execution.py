@@ -107,6 +107,16 @@ def cpu_for_worker(worker_index: int) -> int | None:
     return cpus[worker_index % len(cpus)] if cpus else None
 
 
+def join_server_cpu(cpu: int | None, worker_count: int) -> None:
+    """Pin this xdist worker to its server's CPU when there are at least as many workers as
+    CPUs (each CPU is busy anyway, and hand-offs within a CPU are cheap)."""
+    try:
+        if cpu is not None and worker_count >= len(os.sched_getaffinity(0)):
+            os.sched_setaffinity(0, {cpu})
+    except (AttributeError, OSError):
+        pass
+
+
 class SandboxError(RuntimeError):
     """The sandbox server could not be started or stopped answering."""
 

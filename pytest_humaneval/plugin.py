@@ -11,7 +11,7 @@ import pytest
 from pytest_humaneval.collection import SampleItem, build_items, verdict_from_properties
 from pytest_humaneval.controller import Controller
 from pytest_humaneval.evaluation import Evaluation, HumanEvalSample
-from pytest_humaneval.execution import cpu_for_worker
+from pytest_humaneval.execution import cpu_for_worker, join_server_cpu
 from pytest_humaneval.settings import Settings, add_options, resolve
 
 WIRE_KEY = "humaneval"
@@ -44,7 +44,9 @@ def pytest_configure(config: pytest.Config) -> None:
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None and WIRE_KEY in workerinput:
         evaluation = Evaluation.from_wire(settings, workerinput[WIRE_KEY])
-        evaluation.runner.cpu = cpu_for_worker(int(str(workerinput.get("workerid", "gw0"))[2:] or 0))
+        cpu = cpu_for_worker(int(str(workerinput.get("workerid", "gw0"))[2:] or 0))
+        evaluation.runner.cpu = cpu
+        join_server_cpu(cpu, int(workerinput.get("workercount", 0)))
         config.stash[evaluation_key] = evaluation
         return
     controller = Controller.start(config, settings)

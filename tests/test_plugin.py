@@ -8,6 +8,7 @@ samples, 3 per task; in file order their outcomes are ``DEMO_OUTCOMES``:
 from __future__ import annotations
 
 import json
+import os
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -685,6 +686,36 @@ def test_user_test_without_samples_option_is_skipped(pytester: pytest.Pytester) 
     assert not [line for line in result.outlines if re.fullmatch(r"=+ humaneval =+", line)], text_of(result)
     result.stdout.fnmatch_lines(["SKIPPED *got empty parameter set*"])
     assert re.search(r"\b1 passed, 1 skipped\b", result.outlines[-1]), result.outlines[-1]
+
+
+# -- xdist workers and CPUs ---------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="needs sched_getaffinity")
+@pytest.mark.parametrize("workers", ["cpus", "fewer"])
+def test_workers_share_their_servers_cpu(pytester: pytest.Pytester, workers: str) -> None:
+    cpus = sorted(os.sched_getaffinity(0))
+    if workers == "fewer" and len(cpus) < 2:
+        pytest.skip("needs two CPUs to run fewer workers than CPUs")
+    count = len(cpus) if workers == "cpus" else len(cpus) - 1
+    pytester.makepyfile(
+        test_affinity="""
+        import os
+
+        def test_affinity():
+            worker = int(os.environ["PYTEST_XDIST_WORKER"][2:])
+            with open(f"affinity-{worker}", "w") as handle:
+                handle.write(" ".join(map(str, sorted(os.sched_getaffinity(0)))))
+        """
+    )
+    result = run(pytester, *demo_args("-n", str(count), "-p", "no:randomly"))
+    assert result.ret == 0, text_of(result)
+    written = list(pytester.path.glob("affinity-*"))
+    assert written, text_of(result)
+    for path in written:
+        worker = int(path.name.split("-")[1])
+        pinned = [int(cpu) for cpu in path.read_text().split()]
+        assert pinned == ([cpus[worker]] if workers == "cpus" else cpus), path.name
 
 
 # -- canonical samples, partial coverage ---------------------------------------------------------------
