@@ -20,7 +20,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -717,10 +717,13 @@ def reproducibility_rows() -> list[dict[str, Any]]:
     return rows
 
 
-def test_same_results_with_0_1_and_2_workers(tmp_path: Path, runs: list[Run]) -> None:
+WORKER_COUNTS = ("0", "1", "2", "auto")
+
+
+def test_same_results_with_0_1_2_and_auto_workers(tmp_path: Path, runs: list[Run]) -> None:
     samples = write_rows(tmp_path / "samples.jsonl", reproducibility_rows())
     done = []
-    for workers in ("0", "1", "2"):
+    for workers in WORKER_COUNTS:
         args = humaneval_args(
             samples,
             f"--humaneval-results=results-{workers}.jsonl",
@@ -733,23 +736,23 @@ def test_same_results_with_0_1_and_2_workers(tmp_path: Path, runs: list[Run]) ->
         assert run.returncode() == 0, run.output
         done.append(run)
 
-    results = {w: read_rows(tmp_path / f"results-{w}.jsonl") for w in ("0", "1", "2")}
-    summaries = {w: read_json(tmp_path / f"summary-{w}.json") for w in ("0", "1", "2")}
+    results = {w: read_rows(tmp_path / f"results-{w}.jsonl") for w in WORKER_COUNTS}
+    summaries = {w: read_json(tmp_path / f"summary-{w}.json") for w in WORKER_COUNTS}
     assert [r["outcome"] for r in results["0"]] == [
         *["passed", "failed", "passed", "passed", "error", "passed"],
         *["passed", "timed out", "failed", "failed", "passed", "error"],
         *["passed", "failed", "error", "crashed", "passed"],
     ]
-    for workers in ("1", "2"):
+    for workers in WORKER_COUNTS[1:]:
         assert without_duration(results[workers]) == without_duration(results["0"]), workers
     for summary in summaries.values():
         summary.pop("versions")
         summary.pop("isolation")
-    assert summaries["1"] == summaries["0"]
-    assert summaries["2"] == summaries["0"]
+    for workers in WORKER_COUNTS[1:]:
+        assert summaries[workers] == summaries["0"], workers
     assert summaries["0"]["counts"] == {"passed": 8, "failed": 4, "error": 3, "timed out": 1, "crashed": 1}
     assert summaries["0"]["partial"] is False
-    assert [reused_count(run) for run in done] == [0, 0, 0]
+    assert [reused_count(run) for run in done] == [0] * len(WORKER_COUNTS)
     for run in done:
         run.assert_nothing_left()
 
@@ -874,6 +877,39 @@ def test_output_in_directory_nobody_can_write(tmp_path: Path, runs: list[Run], o
     value = f"{UNWRITABLE_EVEN_FOR_ROOT}/humaneval-out.json"
     run = run_to_end(runs, tmp_path, humaneval_args(samples, f"{option}={value}", the_other_output(option)))
     assert_fails_early(run, option, value, f"directory {UNWRITABLE_EVEN_FOR_ROOT} is not writable")
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path) -> Iterator[Path]:
+    """A directory on a tiny file system with no space left (a tmpfs: needs root)."""
+    mount_point = tmp_path / "full"
+    mount_point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "humaneval-full", str(mount_point)],
+        capture_output=True,
+        check=False,
+    )
+    if os.geteuid() != 0 or mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        with (mount_point / "filler").open("wb") as filler:
+            try:
+                while True:
+                    filler.write(b"\0" * 65536)
+                    filler.flush()
+            except OSError:
+                pass
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], capture_output=True, check=False)
+
+
+@pytest.mark.parametrize("option", OUTPUT_OPTIONS)
+def test_output_on_a_full_disk(tmp_path: Path, runs: list[Run], option: str, full_disk: Path) -> None:
+    samples = slow_samples(tmp_path)
+    value = f"{full_disk}/out.json"
+    run = run_to_end(runs, tmp_path, humaneval_args(samples, f"{option}={value}", the_other_output(option)))
+    assert_fails_early(run, option, value, "no space left on the device")
 
 
 def test_results_path_that_is_a_directory(tmp_path: Path, runs: list[Run]) -> None:
