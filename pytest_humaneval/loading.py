@@ -218,8 +218,7 @@ class SampleSet:
             "label": self.label,
             "file_label": first.file_label,
             "first_position": first.position,
-            "task_ids": list(dict.fromkeys(entry.task_id for entry in self.entries)),
-            "columns": _pack_entries(self.entries),
+            "entries": _pack_entries(self.entries),
             "records": self.records,
             "reader": None if self.reader is None else (self.reader.path, self.reader.stamp),
         }
@@ -227,9 +226,7 @@ class SampleSet:
     @classmethod
     def from_plain(cls, data: dict[str, Any]) -> SampleSet:
         """Rebuild a set sent with :meth:`to_plain`."""
-        entries = _unpack_entries(
-            data["columns"], data["task_ids"], data["first_position"], data["file_label"]
-        )
+        entries = _unpack_entries(data["entries"], data["first_position"], data["file_label"])
         reader = None
         if data["reader"] is not None:
             path, stamp = data["reader"]
@@ -240,8 +237,8 @@ class SampleSet:
 _ENTRY_COLUMNS = ("index", "line", "offset", "size")
 
 
-def _pack_entries(entries: list[SampleEntry]) -> dict[str, bytes]:
-    """The entries' numbers as packed arrays (task ids as numbers in order of first appearance)."""
+def _pack_entries(entries: list[SampleEntry]) -> dict[str, Any]:
+    """The entries' numbers as packed arrays, their task ids as numbers into ``task_ids``."""
     task_numbers: dict[str, int] = {}
     columns = {name: array("q") for name in _ENTRY_COLUMNS}
     tasks, digests = array("q"), array("Q")
@@ -251,12 +248,11 @@ def _pack_entries(entries: list[SampleEntry]) -> dict[str, bytes]:
             column.append(getattr(entry, name))
         digests.append(entry.digest)
     packed = {name: column.tobytes() for name, column in columns.items()}
-    return {**packed, "task": tasks.tobytes(), "digest": digests.tobytes()}
+    return {**packed, "task": tasks.tobytes(), "digest": digests.tobytes(), "task_ids": list(task_numbers)}
 
 
-def _unpack_entries(
-    packed: dict[str, bytes], task_ids: list[str], first_position: int, file_label: str
-) -> list[SampleEntry]:
+def _unpack_entries(packed: dict[str, Any], first_position: int, file_label: str) -> list[SampleEntry]:
+    task_ids = packed["task_ids"]
     columns = {name: array("q", packed[name]) for name in (*_ENTRY_COLUMNS, "task")}
     digests = array("Q", packed["digest"])
     rows = zip(*(columns[name] for name in ("task", *_ENTRY_COLUMNS)), digests, strict=True)
