@@ -73,8 +73,10 @@ def write_samples(path: Path, per_task: int, padding: int = 0) -> Path:
     return path
 
 
-def measure(directory: Path, name: str, arguments: list[str], timeout: float) -> dict[str, float]:
-    """Run pytest in a fresh directory; return wall time and each process's peak memory (MB)."""
+def measure(
+    directory: Path, name: str, arguments: list[str], timeout: float
+) -> tuple[float, dict[str, float], str]:
+    """Run pytest in a fresh directory: wall time, each process's peak memory (MB), pytest's last line."""
     run_directory = directory / name
     peaks = run_directory / "peaks"
     peaks.mkdir(parents=True)
@@ -97,15 +99,56 @@ def measure(directory: Path, name: str, arguments: list[str], timeout: float) ->
     if completed.returncode not in (0, 1):
         tail = (completed.stdout + completed.stderr).splitlines()[-20:]
         raise SystemExit(f"{name}: exit status {completed.returncode}\n" + "\n".join(tail))
-    figures = {"seconds": elapsed}
-    for path in sorted(peaks.iterdir()):
-        figures[path.name] = int(path.read_text()) * 1024 / MB
-    return figures
+    peak_mb = {path.name: int(path.read_text()) * 1024 / MB for path in sorted(peaks.iterdir())}
+    return elapsed, peak_mb, completed.stdout.strip().splitlines()[-1]
 
 
-def show(name: str, figures: dict[str, float]) -> None:
-    memory = "  ".join(f"{process} {mb:.0f} MB" for process, mb in figures.items() if process != "seconds")
-    print(f"{name:<58} {figures['seconds']:7.1f} s   peak: {memory}", flush=True)
+def show(name: str, measured: tuple[float, dict[str, float], str]) -> None:
+    """One line of figures, and pytest's last line (what was collected or ran)."""
+    seconds, peak_mb, last_line = measured
+    memory = "  ".join(f"{process} {mb:.0f} MB" for process, mb in peak_mb.items())
+    print(f"{name:<58} {seconds:7.1f} s   peak: {memory}\n    {last_line.strip('= ')}", flush=True)
+
+
+def measure_collection(directory: Path, per_task: int, timeout: float) -> None:
+    """(a) Collection of 164 x ``per_task`` samples against as many trivial items."""
+    count = 164 * per_task
+    samples = write_samples(directory / "collect.jsonl", per_task)
+    collect = ["--collect-only", f"--humaneval-samples={samples}"]
+    show(f"(a) plugin, {count:,} samples, --collect-only", measure(directory, "a-plugin", collect, timeout))
+    alone = ["--collect-only", "-p", "no:humaneval", str(count)]
+    show(
+        f"(a) pytest alone, {count:,} trivial items, --collect-only",
+        measure(directory, "a-alone", alone, timeout),
+    )
+    samples.unlink()
+
+
+def measure_run(directory: Path, per_task: int, plugin: list[str], timeout: float) -> None:
+    """(b) A run of 164 x ``per_task`` samples with -n 2 against as many trivial items."""
+    count = 164 * per_task
+    samples = write_samples(directory / "run.jsonl", per_task)
+    arguments = ["-n", "2", "--tb=no", f"--humaneval-samples={samples}", *plugin]
+    show(f"(b) plugin, {count:,} samples, -n 2", measure(directory, "b-plugin", arguments, timeout))
+    alone = ["-n", "2", "-p", "no:humaneval", str(count)]
+    show(f"(b) pytest alone, {count:,} trivial items, -n 2", measure(directory, "b-alone", alone, timeout))
+    samples.unlink()
+
+
+def measure_big_file(directory: Path, megabytes: int, plugin: list[str], timeout: float) -> None:
+    """(c) A file of about ``megabytes`` MB: collected, then the samples of one task run with -n 2."""
+    padding = megabytes * MB // (164 * BIG_SAMPLES_PER_TASK)
+    samples = write_samples(directory / "big.jsonl", BIG_SAMPLES_PER_TASK, padding)
+    size = samples.stat().st_size / MB
+    count = 164 * BIG_SAMPLES_PER_TASK
+    collect = ["--collect-only", f"--humaneval-samples={samples}"]
+    name = f"(c) plugin, {size:,.0f} MB file, {count:,} samples"
+    show(f"{name}, --collect-only", measure(directory, "c-collect", collect, timeout))
+    selected = ["-n", "2", "-k", "HumanEval/0[", f"--humaneval-samples={samples}", *plugin]
+    show(
+        f"{name}, -k: one task's {BIG_SAMPLES_PER_TASK}, -n 2", measure(directory, "c-run", selected, timeout)
+    )
+    samples.unlink()
 
 
 def main() -> None:
@@ -116,55 +159,19 @@ def main() -> None:
     parser.add_argument("--run-per-task", type=int, default=200, help="samples per task for (b)")
     parser.add_argument("--big-mb", type=int, default=1024, help="size of the file of (c), in MB")
     parser.add_argument("--timeout", type=float, default=1800, help="kill any one command after S seconds")
+    parser.add_argument("--only", choices=("a", "b", "c"), help="measure one part only")
     options = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.1f}; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}")
     plugin = ["--humaneval-no-cache", "--humaneval-timeout=3"]
+    parts = options.only or "abc"
     with tempfile.TemporaryDirectory(prefix="humaneval-scale-") as temporary:
         directory = Path(temporary)
-
-        count = 164 * options.per_task
-        samples = write_samples(directory / "collect.jsonl", options.per_task)
-        show(
-            f"(a) plugin, {count:,} samples, --collect-only",
-            measure(
-                directory, "a-plugin", ["--collect-only", f"--humaneval-samples={samples}"], options.timeout
-            ),
-        )
-        show(
-            f"(a) pytest alone, {count:,} trivial items, --collect-only",
-            measure(
-                directory, "a-alone", ["--collect-only", "-p", "no:humaneval", str(count)], options.timeout
-            ),
-        )
-        samples.unlink()
-
-        count = 164 * options.run_per_task
-        samples = write_samples(directory / "run.jsonl", options.run_per_task)
-        arguments = ["-n", "2", "--tb=no", f"--humaneval-samples={samples}", *plugin]
-        show(
-            f"(b) plugin, {count:,} samples, -n 2", measure(directory, "b-plugin", arguments, options.timeout)
-        )
-        alone = ["-n", "2", "-p", "no:humaneval", str(count)]
-        show(
-            f"(b) pytest alone, {count:,} trivial items, -n 2",
-            measure(directory, "b-alone", alone, options.timeout),
-        )
-        samples.unlink()
-
-        padding = options.big_mb * MB // (164 * BIG_SAMPLES_PER_TASK)
-        samples = write_samples(directory / "big.jsonl", BIG_SAMPLES_PER_TASK, padding)
-        size = samples.stat().st_size / MB
-        count = 164 * BIG_SAMPLES_PER_TASK
-        collect = ["--collect-only", f"--humaneval-samples={samples}"]
-        show(
-            f"(c) plugin, {size:,.0f} MB file, {count:,} samples, --collect-only",
-            measure(directory, "c-collect", collect, options.timeout),
-        )
-        selected = ["-n", "2", "-k", "HumanEval/0[", f"--humaneval-samples={samples}", *plugin]
-        show(
-            f"(c) plugin, {size:,.0f} MB file, -k: {BIG_SAMPLES_PER_TASK} samples, -n 2",
-            measure(directory, "c-run", selected, options.timeout),
-        )
+        if "a" in parts:
+            measure_collection(directory, options.per_task, options.timeout)
+        if "b" in parts:
+            measure_run(directory, options.run_per_task, plugin, options.timeout)
+        if "c" in parts:
+            measure_big_file(directory, options.big_mb, plugin, options.timeout)
 
 
 if __name__ == "__main__":
