@@ -10,9 +10,10 @@ import pytest
 
 from pytest_humaneval.evaluation import Evaluation
 from pytest_humaneval.execution import PASSED, Verdict
-from pytest_humaneval.loading import Problem, Sample, SampleSet
+from pytest_humaneval.loading import Problem, SampleEntry, SampleSet, SamplesFileChanged
 
 PROPERTY_PREFIX = "humaneval_"
+INPUT_CHANGED_PROPERTY = PROPERTY_PREFIX + "input_changed"
 
 
 class SampleFailure(Exception):
@@ -39,11 +40,11 @@ class ProblemCollector(pytest.Collector):
     """Groups the samples of one problem, e.g. ``HumanEval/0``."""
 
     def __init__(
-        self, *, problem: Problem, samples: list[Sample], evaluation: Evaluation, **kwargs: Any
+        self, *, problem: Problem, entries: list[SampleEntry], evaluation: Evaluation, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
         self.problem = problem
-        self.samples = samples
+        self.entries = entries
         self.evaluation = evaluation
         # pytest-timeout, as an outer backstop should the sandbox server stop answering.
         backstop = evaluation.limits(problem.task_id).wall_backstop + 60.0
@@ -52,17 +53,17 @@ class ProblemCollector(pytest.Collector):
 
     def collect(self) -> list[SampleItem]:
         return [
-            SampleItem.from_parent(self, name=sample.test_id, nodeid=sample.nodeid, sample=sample)
-            for sample in self.samples
+            SampleItem.from_parent(self, name=entry.test_id, nodeid=entry.nodeid, entry=entry)
+            for entry in self.entries
         ]
 
 
 class SampleItem(pytest.Item):
     """One sample, run against its problem's tests in the sandbox."""
 
-    def __init__(self, *, sample: Sample, **kwargs: Any) -> None:
+    def __init__(self, *, entry: SampleEntry, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.sample = sample
+        self.entry = entry
         parent = self.parent
         assert isinstance(parent, ProblemCollector)
         self.evaluation = parent.evaluation
@@ -71,27 +72,32 @@ class SampleItem(pytest.Item):
         in the sandbox while pytest reports this one."""
 
     def runtest(self) -> None:
-        verdict = self.evaluation.run(self.sample)
+        try:
+            verdict = self.evaluation.run(self.entry)
+        except SamplesFileChanged as exc:
+            self.user_properties.append((INPUT_CHANGED_PROPERTY, str(exc)))
+            raise
         following = self.next_item
         if isinstance(following, SampleItem) and following.evaluation is self.evaluation:
-            self.evaluation.prefetch(following.sample)
-        self.user_properties.extend(outcome_properties(self.sample, verdict))
+            self.evaluation.prefetch(following.entry)
+        self.user_properties.extend(outcome_properties(self.entry, verdict))
         if verdict.kind != PASSED:
             raise SampleFailure(verdict)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, SampleFailure):
-            return f"{self.sample.test_id} {excinfo.value}"
+            return f"{self.entry.test_id} {excinfo.value}"
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self) -> tuple[str, int | None, str]:
-        return self.evaluation.sample_set_of(self.sample).source, self.sample.line - 1, self.sample.test_id
+        source = self.evaluation.sample_set_of(self.entry).source
+        return source, self.entry.line - 1, self.entry.test_id
 
 
-def outcome_properties(sample: Sample, verdict: Verdict) -> list[tuple[str, Any]]:
+def outcome_properties(entry: SampleEntry, verdict: Verdict) -> list[tuple[str, Any]]:
     """The verdict as ``user_properties``: plain values that travel from xdist workers."""
     return [
-        (PROPERTY_PREFIX + "position", sample.position),
+        (PROPERTY_PREFIX + "position", entry.position),
         (PROPERTY_PREFIX + "outcome", verdict.kind),
         (PROPERTY_PREFIX + "message", verdict.message),
         (PROPERTY_PREFIX + "duration", verdict.duration),
@@ -114,18 +120,23 @@ def verdict_from_properties(properties: list[tuple[str, Any]]) -> tuple[int, Ver
     return found["position"], verdict
 
 
+def input_change_from_properties(properties: list[tuple[str, Any]]) -> str | None:
+    """The error of an item that found its samples file changed, if it did."""
+    return next((str(value) for name, value in properties if name == INPUT_CHANGED_PROPERTY), None)
+
+
 def problem_collectors(
     parent: pytest.Session | SamplesFileCollector, evaluation: Evaluation, sample_set: SampleSet
 ) -> Iterator[ProblemCollector]:
     """A collector for each problem with samples in ``sample_set``, in problem-file order."""
-    for task_id, samples in evaluation.samples_by_task(sample_set).items():
-        if samples:
+    for task_id, entries in evaluation.entries_by_task(sample_set).items():
+        if entries:
             yield ProblemCollector.from_parent(
                 parent,
                 name=task_id,
-                nodeid=samples[0].problem_nodeid,
+                nodeid=entries[0].problem_nodeid,
                 problem=evaluation.problem_set.problems[task_id],
-                samples=samples,
+                entries=entries,
                 evaluation=evaluation,
             )
 

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from pytest_humaneval.cache import VerdictCache
-from pytest_humaneval.collection import verdict_from_properties
+from pytest_humaneval.collection import input_change_from_properties, verdict_from_properties
 from pytest_humaneval.evaluation import Evaluation
 from pytest_humaneval.execution import Verdict, cpu_for_worker
-from pytest_humaneval.loading import InputError
+from pytest_humaneval.loading import InputError, SamplesFileChanged
 from pytest_humaneval.metrics import mean_pass_at_k
 from pytest_humaneval.plotting import MISSING_MATPLOTLIB, matplotlib_available, pass_at_k_curve, write_plot
 from pytest_humaneval.reporting import (
@@ -51,7 +51,7 @@ def _open_cache(config: pytest.Config, settings: Settings) -> VerdictCache | Non
 def _warn_about_missing_tasks(config: pytest.Config, evaluation: Evaluation) -> None:
     """A warning, located at the samples file, for each file that leaves problems without samples."""
     for sample_set in evaluation.sample_sets:
-        missing = [task for task, samples in evaluation.samples_by_task(sample_set).items() if not samples]
+        missing = [task for task, entries in evaluation.entries_by_task(sample_set).items() if not entries]
         if not missing:
             continue
         message = HumanEvalWarning(
@@ -75,7 +75,8 @@ class Controller:
         self.collect_only = bool(config.option.collectonly)
         self.cache: VerdictCache | None = None
         self.results: ResultsStream | None = None
-        self.keys: list[str] = []
+        self.input_changed: str | None = None
+        """The error of a samples file found changed during the session, if one was."""
         self.selected: int | None = None
         """How many sample items were selected to run (None until known)."""
         self.reused = 0
@@ -103,8 +104,11 @@ class Controller:
             for key, verdict in evaluation.calibrate(cache.lookup if cache else _nothing_known).items():
                 if cache is not None:
                     cache.store(key, verdict)
-        controller.keys = [evaluation.key(sample) for sample in evaluation.samples]
-        for key, verdict in (cache.lookup(controller.keys) if cache else {}).items():
+            try:
+                evaluation.compute_keys()
+            except InputError as exc:
+                raise pytest.UsageError(str(exc)) from None
+        for key, verdict in (cache.lookup(evaluation.keys) if cache else {}).items():
             evaluation.runner.remember(key, verdict)
         _warn_about_missing_tasks(config, evaluation)
         return controller
@@ -144,6 +148,9 @@ class Controller:
             self.other_failures += 1
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        changed = input_change_from_properties(report.user_properties)
+        if changed is not None:
+            self._stop_on_changed_input(changed)
         if report.nodeid not in self.tally.positions:
             if report.failed:
                 self.other_failures += 1
@@ -157,7 +164,7 @@ class Controller:
             if verdict.reused:
                 self.reused += 1
             elif self.cache is not None:
-                self.cache.store(self.keys[position], verdict)
+                self.cache.store(self.evaluation.keys[position], verdict)
         elif report.failed and found is None:
             crash = getattr(getattr(report.longrepr, "reprcrash", None), "message", None)
             lines = str(report.longrepr).strip().splitlines() if report.longrepr else []
@@ -171,7 +178,15 @@ class Controller:
         else:
             return
         if self.results is not None and verdict is not None:
-            self.results.add(self.evaluation.samples[position], verdict)
+            try:
+                self.results.add(self.evaluation.sample(self.evaluation.entries[position]), verdict)
+            except SamplesFileChanged as exc:
+                self._stop_on_changed_input(str(exc))
+
+    def _stop_on_changed_input(self, error: str) -> None:
+        """End the session: a samples file changed, so no further sample can be trusted."""
+        self.input_changed = error
+        pytest.exit(error, returncode=pytest.ExitCode.USAGE_ERROR)
 
     # -- the end ------------------------------------------------------------------------
 
@@ -185,8 +200,15 @@ class Controller:
         summaries = self.tally.summaries(self.settings.k, exitstatus == pytest.ExitCode.INTERRUPTED)
         self.summaries = summaries
         self.comparisons = comparisons(summaries, self.settings.k)
-        if self.results is not None:
-            self.results.finish(self.evaluation.samples, self.tally.verdicts)
+        if self.input_changed is not None:
+            self.messages.append(
+                f"FAIL: {self.input_changed}"
+                + ("; the results file holds the verdicts written before" if self.results else "")
+            )
+            if self.results is not None:
+                self.results.close()
+        elif self.results is not None:
+            self.results.finish(self.evaluation.samples_in_order(), self.tally.verdicts)
         if self.settings.json:
             write_summary(self.settings.json, summaries, self.comparisons, self.settings, self.isolation)
         if self.settings.plot:

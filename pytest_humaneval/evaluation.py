@@ -1,15 +1,16 @@
 """What every pytest process of a session knows: the problems, the samples, the limits, a runner.
 
 The controller builds it from the files; xdist workers build it from the data the
-controller sends them (``to_wire`` / ``from_wire``), so a worker never reads the
-controller's paths.
+controller sends them (``to_wire`` / ``from_wire``): the problems, and each samples
+file's path and the places of its samples in it, so a worker reads the samples it
+runs from the same file (local workers see the controller's file system).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pytest_humaneval.execution import (
@@ -25,7 +26,9 @@ from pytest_humaneval.loading import (
     Problem,
     ProblemSet,
     Sample,
+    SampleEntry,
     SampleSet,
+    SamplesFileChanged,
     file_labels,
     load_problems,
     load_samples,
@@ -59,67 +62,92 @@ class Evaluation:
     runner: SandboxRunner = field(default_factory=SandboxRunner)
     timeouts: dict[str, float] = field(default_factory=dict)
     """Per-problem time limits (``--humaneval-timeout=auto``); others use the setting."""
-    samples: list[Sample] = field(init=False, repr=False)
+    keys: list[str] = field(default_factory=list)
+    """Each sample's verdict key, by position (on the controller; see :meth:`compute_keys`)."""
+    entries: list[SampleEntry] = field(init=False, repr=False)
     """Every sample of every file, by position."""
 
     def __post_init__(self) -> None:
-        self.samples = [sample for sample_set in self.sample_sets for sample in sample_set.samples]
-        self._sets_by_file_label = {
-            sample.file_label: sample_set
-            for sample_set in self.sample_sets
-            for sample in sample_set.samples[:1]
-        }
+        self.entries = []
+        self._sets_by_file_label: dict[str, SampleSet] = {}
+        for sample_set in self.sample_sets:
+            self._index(sample_set)
+
+    def _index(self, sample_set: SampleSet) -> None:
+        self.entries.extend(sample_set.entries)
+        self._sets_by_file_label[sample_set.entries[0].file_label] = sample_set
 
     @classmethod
     def load(cls, settings: Settings) -> Evaluation:
-        """Read and validate the problem file and every samples file named in ``settings``.
+        """Read and check the problem file and every samples file named in ``settings``.
 
+        The files are read as streams. Unless the time limits wait for calibration
+        (``--humaneval-timeout=auto``), each sample's verdict key is computed as it is read.
         With several samples files, node ids start with each file's label.
         """
         assert settings.samples
-        problem_set = load_problems(settings.problems)
+        evaluation = cls(settings, load_problems(settings.problems), [])
+        on_sample = None if settings.auto_timeout else evaluation._note_key
         specs = list(settings.samples)
         labels = file_labels(specs) if len(specs) > 1 else [""]
-        sample_sets: list[SampleSet] = []
         first_position = 0
         for spec, label in zip(specs, labels, strict=True):
-            sample_set = load_samples(spec, problem_set, first_position, label)
-            if settings.stop or settings.extract:
-                prepared = [
-                    prepare(sample, problem_set.problems[sample.task_id], settings.extract, settings.stop)
-                    for sample in sample_set.samples
-                ]
-                sample_set = replace(sample_set, samples=prepared)
-            sample_sets.append(sample_set)
-            first_position += len(sample_set.samples)
-        return cls(settings, problem_set, sample_sets)
+            sample_set = load_samples(spec, evaluation.problem_set, first_position, label, on_sample)
+            evaluation.sample_sets.append(sample_set)
+            evaluation._index(sample_set)
+            first_position += len(sample_set.entries)
+        return evaluation
+
+    def _note_key(self, sample: Sample) -> None:
+        self.keys.append(self.key(self.prepared(sample)))
+
+    def compute_keys(self) -> None:
+        """Compute every sample's verdict key, reading the samples back in order."""
+        self.keys = [self.key(sample) for sample in self.samples_in_order()]
 
     def limits(self, task_id: str) -> Limits:
         """The resource limits of the samples of a task."""
         timeout = self.timeouts.get(task_id, self.settings.timeout)
         return _limits(timeout, self.settings.memory_mb * 1024 * 1024)
 
-    def problem(self, sample: Sample) -> Problem:
-        return self.problem_set.problems[sample.task_id]
+    def problem(self, entry: SampleEntry) -> Problem:
+        return self.problem_set.problems[entry.task_id]
+
+    def prepared(self, sample: Sample) -> Sample:
+        """The sample as it runs (after ``--humaneval-extract`` and ``--humaneval-stop``)."""
+        settings = self.settings
+        if not (settings.stop or settings.extract):
+            return sample
+        return prepare(sample, self.problem(sample.entry), settings.extract, settings.stop)
+
+    def sample(self, entry: SampleEntry) -> Sample:
+        """The entry's sample as it runs, read back from its file if it is not in memory."""
+        return self.prepared(self.sample_set_of(entry).read(entry))
+
+    def samples_in_order(self) -> Iterator[Sample]:
+        """Every sample as it runs, by position (each read back in turn)."""
+        for sample_set in self.sample_sets:
+            for entry in sample_set.entries:
+                yield self.prepared(sample_set.read(entry))
 
     def key(self, sample: Sample) -> str:
         """The digest of everything that decides the sample's verdict."""
-        problem = self.problem(sample)
-        return verdict_key(problem, sample_code(problem, sample), self.limits(sample.task_id))
+        problem = self.problem(sample.entry)
+        return verdict_key(problem, sample_code(problem, sample), self.limits(problem.task_id))
 
-    def run(self, sample: Sample) -> Verdict:
-        """Run ``sample`` in the sandbox (or reuse a known verdict) and return its verdict."""
-        return self.runner.run(self.problem(sample), sample, self.limits(sample.task_id))
+    def run(self, entry: SampleEntry) -> Verdict:
+        """Run the entry's sample in the sandbox (or reuse a known verdict) and return its verdict."""
+        return self.runner.run(self.problem(entry), self.sample(entry), self.limits(entry.task_id))
 
-    def prefetch(self, sample: Sample) -> None:
-        """Start ``sample`` in the sandbox now; :meth:`run` collects its verdict later.
+    def prefetch(self, entry: SampleEntry) -> None:
+        """Start the entry's sample in the sandbox now; :meth:`run` collects its verdict later.
 
-        A server that fails here is restarted by that later run, which then fails or
-        succeeds on its own: the sample asking for the prefetch is not affected.
+        Whatever fails here (a server, a changed file) fails again in that later run, on
+        its own item: the sample asking for the prefetch is not affected.
         """
         try:
-            self.runner.prefetch(self.problem(sample), sample, self.limits(sample.task_id))
-        except (OSError, SandboxError):
+            self.runner.prefetch(self.problem(entry), self.sample(entry), self.limits(entry.task_id))
+        except (OSError, SandboxError, SamplesFileChanged):
             pass
 
     def calibrate(self, lookup: Callable[[list[str]], dict[str, Verdict]]) -> dict[str, Verdict]:
@@ -129,7 +157,7 @@ class Evaluation:
         """
         cap = self.settings.timeout
         limits = _limits(cap, self.settings.memory_mb * 1024 * 1024)
-        with_samples = {sample.task_id for sample in self.samples}
+        with_samples = {entry.task_id for entry in self.entries}
         programs = {
             task_id: problem.prompt + problem.canonical_solution
             for task_id, problem in self.problem_set.problems.items()
@@ -149,32 +177,33 @@ class Evaluation:
             self.timeouts[task_id] = auto_timeout(verdict.duration, cap) if verdict.kind == PASSED else cap
         return measured
 
-    def samples_by_task(self, sample_set: SampleSet) -> dict[str, list[Sample]]:
+    def entries_by_task(self, sample_set: SampleSet) -> dict[str, list[SampleEntry]]:
         """A file's samples grouped by task, tasks in problem-file order, samples in file order."""
-        grouped: dict[str, list[Sample]] = {task_id: [] for task_id in self.problem_set.problems}
-        for sample in sample_set.samples:
-            grouped[sample.task_id].append(sample)
+        grouped: dict[str, list[SampleEntry]] = {task_id: [] for task_id in self.problem_set.problems}
+        for entry in sample_set.entries:
+            grouped[entry.task_id].append(entry)
         return grouped
 
-    def sample_set_of(self, sample: Sample) -> SampleSet:
+    def sample_set_of(self, entry: SampleEntry) -> SampleSet:
         """The samples file the sample came from."""
-        return self._sets_by_file_label[sample.file_label]
+        return self._sets_by_file_label[entry.file_label]
+
+    def close(self) -> None:
+        """Stop the sandbox server and close the samples files."""
+        self.runner.close()
+        for sample_set in self.sample_sets:
+            sample_set.close()
 
     def to_wire(self) -> dict[str, Any]:
-        """The problems and samples as plain data, for an xdist worker."""
+        """The problems and samples as plain data, for an xdist worker.
+
+        A plain samples file goes as its path and the samples' places in it (workers
+        read it themselves); gzip files and ``canonical`` go as their records.
+        """
         return {
             "problems_source": self.problem_set.source,
             "problems": [asdict(problem) for problem in self.problem_set.problems.values()],
-            "sample_sets": [
-                (
-                    sample_set.source,
-                    sample_set.label,
-                    sample_set.samples[0].file_label,
-                    len(sample_set.samples),
-                )
-                for sample_set in self.sample_sets
-            ],
-            "samples": [(s.task_id, s.index, s.text, s.is_solution, s.line) for s in self.samples],
+            "sample_sets": [sample_set.to_plain() for sample_set in self.sample_sets],
             "timeouts": self.timeouts,
             "known": {key: verdict.to_plain() for key, verdict in self.runner.known().items()},
         }
@@ -183,22 +212,10 @@ class Evaluation:
     def from_wire(cls, settings: Settings, data: dict[str, Any]) -> Evaluation:
         """Rebuild, in a worker, what the controller sent with :meth:`to_wire`."""
         problems = {row["task_id"]: Problem(**row) for row in data["problems"]}
-        rows = data["samples"]
-        sample_sets = []
-        position = 0
-        for source, label, file_label, count in data["sample_sets"]:
-            samples = [
-                Sample(position + number, task_id, index, text, is_solution, line, {}, file_label=file_label)
-                for number, (task_id, index, text, is_solution, line) in enumerate(
-                    rows[position : position + count]
-                )
-            ]
-            sample_sets.append(SampleSet(source, samples, label))
-            position += count
         evaluation = cls(
             settings,
             ProblemSet(data["problems_source"], problems),
-            sample_sets,
+            [SampleSet.from_plain(plain) for plain in data["sample_sets"]],
             timeouts=dict(data["timeouts"]),
         )
         for key, plain in data["known"].items():
@@ -210,23 +227,24 @@ class Evaluation:
 class HumanEvalSample:
     """What a test asking for the ``humaneval_sample`` argument receives."""
 
-    sample: Sample
+    entry: SampleEntry
     problem: Problem
     evaluation: Evaluation = field(repr=False, compare=False)
 
     @property
     def task_id(self) -> str:
-        return self.sample.task_id
+        return self.entry.task_id
 
     @property
     def index(self) -> int:
-        return self.sample.index
+        return self.entry.index
 
     @property
     def text(self) -> str:
-        """The code that runs (after ``--humaneval-extract`` and ``--humaneval-stop``)."""
-        return self.sample.text
+        """The code that runs (after ``--humaneval-extract`` and ``--humaneval-stop``), read back
+        from the samples file."""
+        return self.evaluation.sample(self.entry).text
 
     def run(self) -> Verdict:
         """Run the sample against its problem's tests in the sandbox."""
-        return self.evaluation.run(self.sample)
+        return self.evaluation.run(self.entry)

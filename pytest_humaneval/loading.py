@@ -6,12 +6,14 @@ Every error names the file and the line, and is raised before anything runs.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import importlib.resources
 import json
 import os
 import zlib
+from array import array
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
@@ -51,26 +53,27 @@ class ProblemSet:
     problems: dict[str, Problem]
 
 
-@dataclass(frozen=True)
-class Sample:
-    """One sampled completion (appended to the prompt) or whole solution program."""
+@dataclass(frozen=True, slots=True)
+class SampleEntry:
+    """What the session keeps of a sample: its ids, and where its line is in its file.
+
+    Not its text: that is read back from the file when it is needed (see :class:`SampleSet`).
+    """
 
     position: int
     """Index of the sample in the session: files in the order given, samples (not lines) from 0."""
     task_id: str
     index: int
     """Index of the sample among the samples of its task, in file order."""
-    text: str
-    """The completion or the solution, as given."""
-    is_solution: bool
-    """True for a whole program (``solution``), False for a completion."""
     line: int
-    record: dict[str, Any]
-    """The input record with all its fields, copied to the results file."""
-    preparation: str = ""
-    """How the text was taken from the model's output (``--humaneval-extract``), if it was."""
     file_label: str = ""
     """The label of the sample's file in node ids; empty when the session has one samples file."""
+    offset: int = 0
+    """Where the sample's line starts in its file, in bytes (for a file read back by offset)."""
+    size: int = 0
+    """The length of the line in bytes."""
+    digest: int = 0
+    """A 64-bit digest of the line, checked when the line is read back."""
 
     @property
     def test_id(self) -> str:
@@ -94,20 +97,169 @@ class Sample:
 
 
 @dataclass(frozen=True)
+class Sample:
+    """One sample's content: a completion (appended to the prompt) or a whole solution program."""
+
+    entry: SampleEntry
+    text: str
+    """The completion or the solution (as given, or as prepared: see ``postprocess.prepare``)."""
+    is_solution: bool
+    """True for a whole program (``solution``), False for a completion."""
+    record: dict[str, Any]
+    """The input record with all its fields, copied to the results file."""
+    preparation: str = ""
+    """How the text was taken from the model's output (``--humaneval-extract``), if it was."""
+
+
+class SamplesFileChanged(InputError):
+    """A samples file that is no longer what it was when the session checked it."""
+
+
+FileStamp = tuple[int, int]
+"""A file's size and modification time (ns) when it was checked."""
+
+
+def _stamp(stat: os.stat_result) -> FileStamp:
+    return (stat.st_size, stat.st_mtime_ns)
+
+
+def _line_digest(line: bytes) -> int:
+    return int.from_bytes(hashlib.blake2b(line, digest_size=8).digest(), "big")
+
+
+class LineReader:
+    """Reads a plain samples file's lines back by offset, opening it on first use.
+
+    Each read checks the file's size and modification time and the line's digest
+    against what was checked when the file was loaded.
+    """
+
+    def __init__(self, path: str, source: str, stamp: FileStamp) -> None:
+        self.path = path
+        """The file's absolute path (xdist workers open it themselves)."""
+        self.source = source
+        self.stamp = stamp
+        self._descriptor: int | None = None
+
+    def read(self, entry: SampleEntry) -> bytes:
+        """The entry's line, exactly as it was when the file was checked."""
+        if self._descriptor is None:
+            try:
+                self._descriptor = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+            except OSError as exc:
+                raise SamplesFileChanged(
+                    self.source, None, f"cannot read it again: {exc.strerror or exc}"
+                ) from None
+        if _stamp(os.fstat(self._descriptor)) != self.stamp:
+            raise SamplesFileChanged(
+                self.source,
+                entry.line,
+                "the file changed during the session (its size or modification time differ "
+                "from when it was checked); run again on an unchanged file",
+            )
+        line = os.pread(self._descriptor, entry.size, entry.offset)
+        if len(line) != entry.size or _line_digest(line) != entry.digest:
+            raise SamplesFileChanged(
+                self.source,
+                entry.line,
+                "the line changed during the session; run again on an unchanged file",
+            )
+        return line
+
+    def close(self) -> None:
+        descriptor, self._descriptor = self._descriptor, None
+        if descriptor is not None:
+            os.close(descriptor)
+
+
+@dataclass
 class SampleSet:
-    """The samples of one file, in file order, where they came from and the file's label."""
+    """The samples of one file, in file order, where they came from and the file's label.
+
+    The samples of a plain file are read back from it by offset (``reader``); those of
+    a gzip file or of ``canonical`` are kept in memory (``records``).
+    """
 
     source: str
-    samples: list[Sample]
+    entries: list[SampleEntry]
     label: str = ""
     """A short name of the file, unique in the session (see :func:`file_labels`)."""
+    records: list[dict[str, Any]] | None = None
+    """The input records, for a set kept in memory; None for a file read back by offset."""
+    reader: LineReader | None = None
 
     def counts_by_task(self) -> dict[str, int]:
         """Number of samples of each task that has any."""
         counts: dict[str, int] = {}
-        for sample in self.samples:
-            counts[sample.task_id] = counts.get(sample.task_id, 0) + 1
+        for entry in self.entries:
+            counts[entry.task_id] = counts.get(entry.task_id, 0) + 1
         return counts
+
+    def read(self, entry: SampleEntry) -> Sample:
+        """The entry's sample as given in the file (raises ``SamplesFileChanged`` if it changed)."""
+        if self.records is not None:
+            record = self.records[entry.position - self.entries[0].position]
+        else:
+            assert self.reader is not None
+            record = json.loads(self.reader.read(entry))
+        text, is_solution = _sample_text(record, self.source, entry.line)
+        return Sample(entry, text, is_solution, record)
+
+    def close(self) -> None:
+        """Close the file, if it is read back by offset."""
+        if self.reader is not None:
+            self.reader.close()
+
+    def to_plain(self) -> dict[str, Any]:
+        """The set as plain, compact data (for xdist workers): entries as packed columns."""
+        first = self.entries[0]
+        return {
+            "source": self.source,
+            "label": self.label,
+            "file_label": first.file_label,
+            "first_position": first.position,
+            "entries": _pack_entries(self.entries),
+            "records": self.records,
+            "reader": None if self.reader is None else (self.reader.path, self.reader.stamp),
+        }
+
+    @classmethod
+    def from_plain(cls, data: dict[str, Any]) -> SampleSet:
+        """Rebuild a set sent with :meth:`to_plain`."""
+        entries = _unpack_entries(data["entries"], data["first_position"], data["file_label"])
+        reader = None
+        if data["reader"] is not None:
+            path, stamp = data["reader"]
+            reader = LineReader(path, data["source"], tuple(stamp))
+        return cls(data["source"], entries, data["label"], data["records"], reader)
+
+
+_ENTRY_COLUMNS = ("index", "line", "offset", "size")
+
+
+def _pack_entries(entries: list[SampleEntry]) -> dict[str, Any]:
+    """The entries' numbers as packed arrays, their task ids as numbers into ``task_ids``."""
+    task_numbers: dict[str, int] = {}
+    columns = {name: array("q") for name in _ENTRY_COLUMNS}
+    tasks, digests = array("q"), array("Q")
+    for entry in entries:
+        tasks.append(task_numbers.setdefault(entry.task_id, len(task_numbers)))
+        for name, column in columns.items():
+            column.append(getattr(entry, name))
+        digests.append(entry.digest)
+    packed = {name: column.tobytes() for name, column in columns.items()}
+    return {**packed, "task": tasks.tobytes(), "digest": digests.tobytes(), "task_ids": list(task_numbers)}
+
+
+def _unpack_entries(packed: dict[str, Any], first_position: int, file_label: str) -> list[SampleEntry]:
+    task_ids = packed["task_ids"]
+    columns = {name: array("q", packed[name]) for name in (*_ENTRY_COLUMNS, "task")}
+    digests = array("Q", packed["digest"])
+    rows = zip(*(columns[name] for name in ("task", *_ENTRY_COLUMNS)), digests, strict=True)
+    return [
+        SampleEntry(first_position + number, task_ids[task], index, line, file_label, offset, size, digest)
+        for number, (task, index, line, offset, size, digest) in enumerate(rows)
+    ]
 
 
 def _lines(path: Path) -> Iterator[bytes]:
@@ -122,11 +274,16 @@ def _lines(path: Path) -> Iterator[bytes]:
         raise InputError(source, None, f"cannot read: {exc.strerror or exc}") from None
 
 
-def _read_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (line number, JSON object) for each non-blank line of a JSONL file."""
+def _read_records(path: Path) -> Iterator[tuple[int, int, bytes, dict[str, Any]]]:
+    """Yield (line number, offset, line, JSON object) for each non-blank line of a JSONL file.
+
+    The offset is in bytes from the start of the (decompressed) file.
+    """
     source = str(path)
     seen_any = False
+    offset = 0
     for number, line in enumerate(_lines(path), start=1):
+        start, offset = offset, offset + len(line)
         if not line.strip():
             continue
         seen_any = True
@@ -140,7 +297,7 @@ def _read_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             raise InputError(source, number, f"malformed JSON: {exc.msg} (column {exc.colno})") from None
         if not isinstance(record, dict):
             raise InputError(source, number, f"expected a JSON object, found {type(record).__name__}")
-        yield number, record
+        yield number, start, line, record
     if not seen_any:
         raise InputError(source, None, "the file is empty: it holds no JSON lines")
 
@@ -164,7 +321,7 @@ def load_problems(spec: str) -> ProblemSet:
     path = default_problems_path() if spec == DEFAULT_PROBLEMS else Path(spec)
     source = spec if spec == DEFAULT_PROBLEMS else str(path)
     problems: dict[str, Problem] = {}
-    for line, record in _read_records(path):
+    for line, _, _, record in _read_records(path):
         fields = {name: _string_field(record, name, str(path), line) for name in PROBLEM_FIELDS}
         if fields["task_id"] in problems:
             raise InputError(str(path), line, f"duplicate task_id {fields['task_id']!r}")
@@ -192,64 +349,98 @@ def file_labels(specs: list[str]) -> list[str]:
             depths[i] += 1
 
 
-def canonical_samples(problem_set: ProblemSet, first_position: int = 0, file_label: str = "") -> SampleSet:
-    """One sample per problem: its own canonical solution, as a completion."""
-    samples = [
-        Sample(
-            position=first_position + number,
-            task_id=problem.task_id,
-            index=0,
-            text=problem.canonical_solution,
-            is_solution=False,
-            line=number + 1,
-            record={"task_id": problem.task_id, "completion": problem.canonical_solution},
-            file_label=file_label,
+def _sample_text(record: dict[str, Any], source: str, line: int) -> tuple[str, bool]:
+    """A sample record's text and whether it is a whole program (``solution``)."""
+    has_completion, has_solution = "completion" in record, "solution" in record
+    if has_completion == has_solution:
+        which = "both" if has_completion else "neither"
+        raise InputError(
+            source, line, f"a sample needs exactly one of 'completion' and 'solution', found {which}"
         )
-        for number, problem in enumerate(problem_set.problems.values())
+    return _string_field(record, "solution" if has_solution else "completion", source, line), has_solution
+
+
+def canonical_samples(
+    problem_set: ProblemSet,
+    first_position: int = 0,
+    file_label: str = "",
+    on_sample: Callable[[Sample], None] | None = None,
+) -> SampleSet:
+    """One sample per problem: its own canonical solution, as a completion."""
+    records = [
+        {"task_id": problem.task_id, "completion": problem.canonical_solution}
+        for problem in problem_set.problems.values()
     ]
-    return SampleSet(source=CANONICAL_SAMPLES, samples=samples, label=file_label or CANONICAL_SAMPLES)
+    entries = [
+        SampleEntry(first_position + number, record["task_id"], 0, number + 1, file_label)
+        for number, record in enumerate(records)
+    ]
+    sample_set = SampleSet(CANONICAL_SAMPLES, entries, file_label or CANONICAL_SAMPLES, records)
+    if on_sample is not None:
+        for entry in entries:
+            on_sample(sample_set.read(entry))
+    return sample_set
 
 
 def load_samples(
-    spec: str, problem_set: ProblemSet, first_position: int = 0, file_label: str = ""
+    spec: str,
+    problem_set: ProblemSet,
+    first_position: int = 0,
+    file_label: str = "",
+    on_sample: Callable[[Sample], None] | None = None,
 ) -> SampleSet:
-    """Load samples from a JSONL file, or the problems' canonical solutions for ``canonical``.
+    """Load and check samples from a JSONL file, or the problems' canonical solutions for ``canonical``.
 
-    Positions count from ``first_position``; ``file_label`` goes into the samples' node ids
-    and is the set's label (by default the file's name).
+    The file is read as a stream and ``on_sample`` sees each sample as it is read. A
+    plain file's samples are then read back from it when needed; a gzip file's records
+    are kept in memory (see :class:`SampleSet`). Positions count from ``first_position``;
+    ``file_label`` goes into the samples' node ids and is the set's label (by default
+    the file's name).
     """
     if spec == CANONICAL_SAMPLES:
-        return canonical_samples(problem_set, first_position, file_label)
+        return canonical_samples(problem_set, first_position, file_label, on_sample)
     path = Path(spec)
     source = str(path)
-    samples: list[Sample] = []
+    in_memory = path.name.endswith(".gz")
+    entries: list[SampleEntry] = []
+    records: list[dict[str, Any]] = []
     per_task: dict[str, int] = {}
-    for line, record in _read_records(path):
+    stamp = _file_stamp(path)
+    for line, offset, raw, record in _read_records(path):
         task_id = _string_field(record, "task_id", source, line)
-        if task_id not in problem_set.problems:
+        problem = problem_set.problems.get(task_id)
+        if problem is None:
             raise InputError(
                 source, line, f"unknown task_id {task_id!r} (not in problems {problem_set.source})"
             )
-        has_completion, has_solution = "completion" in record, "solution" in record
-        if has_completion == has_solution:
-            which = "both" if has_completion else "neither"
-            raise InputError(
-                source, line, f"a sample needs exactly one of 'completion' and 'solution', found {which}"
-            )
-        field = "solution" if has_solution else "completion"
-        text = _string_field(record, field, source, line)
+        text, is_solution = _sample_text(record, source, line)
         index = per_task.get(task_id, 0)
         per_task[task_id] = index + 1
-        samples.append(
-            Sample(
-                position=first_position + len(samples),
-                task_id=task_id,
-                index=index,
-                text=text,
-                is_solution=has_solution,
-                line=line,
-                record=record,
-                file_label=file_label,
-            )
+        entry = SampleEntry(
+            position=first_position + len(entries),
+            task_id=problem.task_id,
+            index=index,
+            line=line,
+            file_label=file_label,
+            offset=offset,
+            size=len(raw),
+            digest=0 if in_memory else _line_digest(raw),
         )
-    return SampleSet(source=source, samples=samples, label=file_label or file_labels([spec])[0])
+        entries.append(entry)
+        if in_memory:
+            records.append(record)
+        if on_sample is not None:
+            on_sample(Sample(entry, text, is_solution, record))
+    if _file_stamp(path) != stamp:
+        raise SamplesFileChanged(source, None, "the file changed while it was being read")
+    label = file_label or file_labels([spec])[0]
+    if in_memory:
+        return SampleSet(source, entries, label, records)
+    return SampleSet(source, entries, label, reader=LineReader(os.path.abspath(path), source, stamp))
+
+
+def _file_stamp(path: Path) -> FileStamp:
+    try:
+        return _stamp(path.stat())
+    except OSError as exc:
+        raise InputError(str(path), None, f"cannot read: {exc.strerror or exc}") from None

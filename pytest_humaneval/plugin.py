@@ -93,11 +93,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if evaluation is None:
         metafunc.parametrize(SAMPLE_ARGUMENT, [])
         return
-    samples = evaluation.samples
+    entries = evaluation.entries
     metafunc.parametrize(
         SAMPLE_ARGUMENT,
-        [HumanEvalSample(sample, evaluation.problem(sample), evaluation) for sample in samples],
-        ids=[sample.param_id for sample in samples],
+        [HumanEvalSample(entry, evaluation.problem(entry), evaluation) for entry in entries],
+        ids=[entry.param_id for entry in entries],
     )
 
 
@@ -139,6 +139,6 @@ def _interrupt_on_sigterm() -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     evaluation = config.stash.get(evaluation_key, None)
     if evaluation is not None:
-        evaluation.runner.close()
+        evaluation.close()
     if signal.getsignal(signal.SIGTERM) is _raise_keyboard_interrupt:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)

@@ -157,13 +157,13 @@ def partial_reason(summary: Summary) -> str:
     return "; ".join(reasons)
 
 
-def _write_atomically(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
+def _write_atomically(path: str, chunks: Iterable[str]) -> None:
+    """Write ``chunks`` one after the other to ``path`` through a temporary file and a rename."""
     target = Path(path)
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
+            stream.writelines(chunks)
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -198,7 +198,7 @@ def result_record(sample: Sample, verdict: Verdict | None, samples_file: str | N
 
 def _result_line(sample: Sample, verdict: Verdict | None, sources: dict[str, str]) -> str:
     # ASCII escapes keep lone surrogates (valid in JSON, not in UTF-8) writable.
-    return json.dumps(result_record(sample, verdict, sources.get(sample.file_label))) + "\n"
+    return json.dumps(result_record(sample, verdict, sources.get(sample.entry.file_label))) + "\n"
 
 
 def write_results(
@@ -209,10 +209,11 @@ def write_results(
 ) -> None:
     """Write one JSON line per sample, in input order (files in the order given).
 
-    ``sources`` maps the samples' file labels to their files, when there are several.
+    ``sources`` maps the samples' file labels to their files, when there are several. The
+    samples may be read as they are written (an iterator), so the file need not fit in memory.
     """
     lines = (_result_line(s, v, sources or {}) for s, v in zip(samples, verdicts, strict=True))
-    _write_atomically(path, "".join(lines))
+    _write_atomically(path, lines)
 
 
 MIN_FREE_BYTES = 1024 * 1024
@@ -249,8 +250,12 @@ class ResultsStream:
         self._stream.flush()
 
     def finish(self, samples: Iterable[Sample], verdicts: Iterable[Verdict | None]) -> None:
-        self._stream.close()
+        self.close()
         write_results(self.path, samples, verdicts, self.sources)
+
+    def close(self) -> None:
+        """Stop writing, leaving the lines written so far (in arrival order)."""
+        self._stream.close()
 
 
 def _package_version(name: str) -> str | None:
@@ -351,4 +356,4 @@ def write_summary(
 ) -> None:
     """Write the JSON summary atomically."""
     document = summary_document(summaries, comparisons, settings, isolation)
-    _write_atomically(path, json.dumps(document, indent=2) + "\n")
+    _write_atomically(path, [json.dumps(document, indent=2) + "\n"])

@@ -101,10 +101,10 @@ class Tally:
 
     def __init__(self, evaluation: Evaluation) -> None:
         self.evaluation = evaluation
-        self.verdicts: list[Verdict | None] = [None] * len(evaluation.samples)
+        self.verdicts: list[Verdict | None] = [None] * len(evaluation.entries)
         self.lost: set[int] = set()
         """Positions of the samples that got no verdict of their own (counted as crashed)."""
-        self.positions = {sample.nodeid: sample.position for sample in evaluation.samples}
+        self.positions = {entry.nodeid: entry.position for entry in evaluation.entries}
 
     def record(self, position: int, verdict: Verdict) -> None:
         if 0 <= position < len(self.verdicts):
@@ -124,17 +124,15 @@ class Tally:
 
     def verdicts_of(self, sample_set: SampleSet) -> list[Verdict | None]:
         """The verdicts of one file's samples, in file order."""
-        if not sample_set.samples:
-            return []
-        first = sample_set.samples[0].position
-        return self.verdicts[first : first + len(sample_set.samples)]
+        first = sample_set.entries[0].position
+        return self.verdicts[first : first + len(sample_set.entries)]
 
     def problem_rows(self, sample_set: SampleSet) -> list[ProblemRow]:
         """Per problem with finished samples in the file: counts and the most common kind of failure."""
         finished: dict[str, list[Verdict]] = {}
-        for sample, verdict in zip(sample_set.samples, self.verdicts_of(sample_set), strict=True):
+        for entry, verdict in zip(sample_set.entries, self.verdicts_of(sample_set), strict=True):
             if verdict is not None:
-                finished.setdefault(sample.task_id, []).append(verdict)
+                finished.setdefault(entry.task_id, []).append(verdict)
         rows = []
         for task_id, verdicts in finished.items():
             failures = Counter(failure_label(v) for v in verdicts if v.kind != PASSED)
@@ -152,7 +150,7 @@ class Tally:
                 counts[verdict.kind] = counts.get(verdict.kind, 0) + 1
         per_problem = self.problem_rows(sample_set)
         rows = [(row.task_id, row.samples, row.passed) for row in per_problem]
-        with_samples = {sample.task_id for sample in sample_set.samples}
+        with_samples = {entry.task_id for entry in sample_set.entries}
         problems = self.evaluation.problem_set.problems
         return Summary(
             label=sample_set.label,
@@ -166,7 +164,7 @@ class Tally:
             pass_at_k=[mean_pass_at_k(rows, k) for k in k_values],
             tasks_without_samples=[task for task in problems if task not in with_samples],
             interrupted=interrupted,
-            harness_failures=sum(1 for sample in sample_set.samples if sample.position in self.lost),
+            harness_failures=sum(1 for entry in sample_set.entries if entry.position in self.lost),
             per_problem=per_problem,
         )
 

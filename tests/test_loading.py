@@ -20,6 +20,8 @@ from pytest_humaneval.loading import (
     DEFAULT_PROBLEMS,
     InputError,
     Problem,
+    Sample,
+    SampleSet,
     file_labels,
     load_problems,
     load_samples,
@@ -32,6 +34,12 @@ except ImportError:  # pragma: no cover - the repository root is not on sys.path
     DEMO_SAMPLES = Path(__file__).resolve().parents[1] / "problems" / "demo-samples.jsonl"
 
 SUBPROCESS_TIMEOUT = 120
+
+
+def read_all(sample_set: SampleSet) -> list[Sample]:
+    """Every sample of the set, read back."""
+    return [sample_set.read(entry) for entry in sample_set.entries]
+
 
 # A user test that records that it ran: a usage error must stop the session before it.
 MARKER_TEST = """
@@ -343,18 +351,20 @@ def test_load_samples_demo() -> None:
     problem_set = load_problems(str(DEMO_PROBLEMS))
     sample_set = load_samples(str(DEMO_SAMPLES), problem_set)
     raw = [json.loads(line) for line in demo_sample_lines()]
-    samples = sample_set.samples
+    entries = sample_set.entries
+    samples = read_all(sample_set)
     assert sample_set.source == str(DEMO_SAMPLES)
-    assert len(samples) == 12
-    assert [s.position for s in samples] == list(range(12))
-    assert [s.line for s in samples] == list(range(1, 13))
-    assert [s.index for s in samples] == [0, 1, 2] * 4
-    assert [s.task_id for s in samples] == [r["task_id"] for r in raw]
+    assert len(entries) == 12
+    assert [e.position for e in entries] == list(range(12))
+    assert [e.line for e in entries] == list(range(1, 13))
+    assert [e.index for e in entries] == [0, 1, 2] * 4
+    assert [e.task_id for e in entries] == [r["task_id"] for r in raw]
     assert [s.text for s in samples] == [r["completion"] for r in raw]
     assert [s.record for s in samples] == raw
+    assert [s.entry for s in samples] == entries
     assert not any(s.is_solution for s in samples)
-    assert samples[4].test_id == "Demo/1[1]"
-    assert samples[4].nodeid == "Demo/1::Demo/1[1]"
+    assert entries[4].test_id == "Demo/1[1]"
+    assert entries[4].nodeid == "Demo/1::Demo/1[1]"
     assert sample_set.counts_by_task() == {"Demo/0": 3, "Demo/1": 3, "Demo/2": 3, "Demo/3": 3}
 
 
@@ -367,8 +377,8 @@ def test_load_samples_index_per_task_in_interleaved_file(tmp_path: Path) -> None
     )
     path = tmp_path / "s.jsonl"
     path.write_text(text + "\n")
-    samples = load_samples(str(path), load_problems(str(DEMO_PROBLEMS))).samples
-    assert [(s.task_id, s.index, s.position, s.line, s.text) for s in samples] == [
+    samples = read_all(load_samples(str(path), load_problems(str(DEMO_PROBLEMS))))
+    assert [(s.entry.task_id, s.entry.index, s.entry.position, s.entry.line, s.text) for s in samples] == [
         ("Demo/2", 0, 0, 1, "a"),
         ("Demo/0", 0, 1, 2, "b"),
         ("Demo/2", 1, 2, 3, "c"),
@@ -382,7 +392,7 @@ def test_load_samples_solution(tmp_path: Path) -> None:
     path = tmp_path / "s.jsonl"
     program = "def add(a, b):\n    return a + b\n"
     path.write_text(json.dumps({"task_id": "Demo/0", "solution": program}) + "\n")
-    (sample,) = load_samples(str(path), load_problems(str(DEMO_PROBLEMS))).samples
+    (sample,) = read_all(load_samples(str(path), load_problems(str(DEMO_PROBLEMS))))
     assert sample.is_solution
     assert sample.text == program
 
@@ -391,13 +401,12 @@ def test_load_samples_canonical() -> None:
     problem_set = load_problems(str(DEMO_PROBLEMS))
     sample_set = load_samples(CANONICAL_SAMPLES, problem_set)
     assert sample_set.source == "canonical"
-    assert [(s.task_id, s.index, s.position) for s in sample_set.samples] == [
+    assert [(e.task_id, e.index, e.position) for e in sample_set.entries] == [
         (f"Demo/{i}", 0, i) for i in range(4)
     ]
-    assert [s.text for s in sample_set.samples] == [
-        p.canonical_solution for p in problem_set.problems.values()
-    ]
-    assert not any(s.is_solution for s in sample_set.samples)
+    samples = read_all(sample_set)
+    assert [s.text for s in samples] == [p.canonical_solution for p in problem_set.problems.values()]
+    assert not any(s.is_solution for s in samples)
 
 
 @pytest.mark.parametrize(
@@ -464,7 +473,7 @@ def test_load_problems_missing_file(tmp_path: Path) -> None:
 def test_load_samples_crlf(tmp_path: Path) -> None:
     path = tmp_path / "s.jsonl"
     path.write_bytes("\r\n".join(demo_sample_lines()).encode() + b"\r\n")
-    samples = load_samples(str(path), load_problems(str(DEMO_PROBLEMS))).samples
+    samples = read_all(load_samples(str(path), load_problems(str(DEMO_PROBLEMS))))
     assert [s.text for s in samples] == [json.loads(line)["completion"] for line in demo_sample_lines()]
 
 
@@ -506,11 +515,11 @@ def test_file_labels_are_names_made_unique_with_directories() -> None:
 def test_positions_and_labels_of_a_later_file() -> None:
     problem_set = load_problems(str(DEMO_PROBLEMS))
     sample_set = load_samples(str(DEMO_SAMPLES), problem_set, first_position=5, file_label="m.jsonl")
-    first = sample_set.samples[0]
+    first = sample_set.entries[0]
     assert sample_set.label == "m.jsonl"
-    assert [s.position for s in sample_set.samples] == list(range(5, 17))
+    assert [e.position for e in sample_set.entries] == list(range(5, 17))
     assert first.nodeid == "m.jsonl::Demo/0::Demo/0[0]"
     assert first.param_id == "m.jsonl:Demo/0[0]"
     alone = load_samples(str(DEMO_SAMPLES), problem_set)
     assert alone.label == "demo-samples.jsonl"
-    assert alone.samples[0].nodeid == "Demo/0::Demo/0[0]"
+    assert alone.entries[0].nodeid == "Demo/0::Demo/0[0]"

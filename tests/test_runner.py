@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from pytest_humaneval.execution import Limits, SandboxRunner
-from pytest_humaneval.loading import Problem, Sample
+from pytest_humaneval.loading import Problem, Sample, SampleEntry
 
 LIMITS = Limits(timeout=2.0, memory=1 << 30)
 
@@ -109,7 +109,7 @@ def test_extra_calls_beyond_the_expected_ones_are_sent(runner: SandboxRunner) ->
 
 
 def completion(index: int, body: str) -> Sample:
-    return Sample(index, "calls/0", index, body, False, index + 1, {})
+    return Sample(SampleEntry(index, "calls/0", index, index + 1), body, False, {})
 
 
 def test_a_sample_started_ahead_gets_its_own_verdict(runner: SandboxRunner) -> None:

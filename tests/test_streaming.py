@@ -1,0 +1,215 @@
+"""Samples files are streamed: a sample's text is read back from its file when needed.
+
+The end-to-end tests run real pytest processes (``pytester.runpytest_subprocess``) at
+``-n 0`` and ``-n 2``: a file with large completions gives the demo verdicts while
+no process's peak memory grows with the file's size; a file changed during the
+session stops it with a usage error; gzip files still work. The unit tests cover the
+read-back and the compact form sent to xdist workers.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import DEMO_PROBLEMS, DEMO_SAMPLES
+from pytest_humaneval.loading import SampleSet, SamplesFileChanged, load_problems, load_samples
+
+SUBPROCESS_TIMEOUT = 300
+DEMO_OUTCOMES = [
+    *("passed", "failed", "passed", "passed", "error", "passed"),
+    *("passed", "timed out", "failed", "failed", "passed", "error"),
+]
+MIB = 1024 * 1024
+
+# Each process of the session writes its peak resident memory (KiB) to <directory>/<name>.
+PEAK_MEMORY_CONFTEST = """
+import resource
+from pathlib import Path
+
+def pytest_unconfigure(config):
+    name = getattr(config, "workerinput", {{}}).get("workerid", "controller")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    Path({directory!r}, name).write_text(str(peak))
+"""
+
+
+def demo_lines() -> list[str]:
+    return DEMO_SAMPLES.read_text(encoding="utf-8").splitlines()
+
+
+def padded_samples(path: Path, copies: int, padding: int) -> Path:
+    """The demo samples ``copies`` times over, each completion followed by ``padding`` bytes of comments."""
+    comment = "    # " + "x" * 90 + "\n"
+    block = "\n" + comment * (padding // len(comment))
+    with path.open("w", encoding="utf-8") as stream:
+        for _ in range(copies):
+            for line in demo_lines():
+                record = json.loads(line)
+                record["completion"] += block
+                stream.write(json.dumps(record) + "\n")
+    return path
+
+
+def run_demo(pytester: pytest.Pytester, samples: Path, *extra: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess(
+        f"--humaneval-problems={DEMO_PROBLEMS}",
+        f"--humaneval-samples={samples}",
+        "--humaneval-timeout=1",
+        "-p",
+        "no:cacheprovider",
+        *extra,
+        timeout=SUBPROCESS_TIMEOUT,
+    )
+
+
+def text_of(result: pytest.RunResult) -> str:
+    return "\n".join(result.outlines + result.errlines)
+
+
+def read_results(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def peak_memory(
+    pytester: pytest.Pytester, samples: Path, results: Path, worker_args: list[str]
+) -> dict[str, int]:
+    """Run the samples; check their verdicts; return each process's peak memory in bytes."""
+    directory = pytester.mkdir(f"peaks-{samples.stem}")
+    pytester.makeconftest(PEAK_MEMORY_CONFTEST.format(directory=str(directory)))
+    result = run_demo(pytester, samples, f"--humaneval-results={results}", *worker_args)
+    assert result.ret == 0, text_of(result)
+    copies = len(read_results(results)) // len(DEMO_OUTCOMES)
+    assert [r["outcome"] for r in read_results(results)] == DEMO_OUTCOMES * copies
+    return {path.name: int(path.read_text()) * 1024 for path in directory.iterdir()}
+
+
+def test_large_completions_do_not_grow_memory(pytester: pytest.Pytester, worker_args: list[str]) -> None:
+    """36 samples of 1 MiB each: the same verdicts as the small demo file, and neither the
+    controller nor a worker holds the file (peak memory grows by far less than its size)."""
+    small = padded_samples(pytester.path / "small.jsonl", copies=3, padding=0)
+    large = padded_samples(pytester.path / "large.jsonl", copies=3, padding=MIB)
+    size = large.stat().st_size
+    assert size > 36 * MIB
+    baseline = peak_memory(pytester, small, pytester.path / "small-results.jsonl", worker_args)
+    peaks = peak_memory(pytester, large, pytester.path / "large-results.jsonl", worker_args)
+    expected = {"controller", "gw0", "gw1"} if worker_args[-1] == "2" else {"controller"}
+    assert set(peaks) == set(baseline) == expected
+    growth = {name: peaks[name] - baseline[name] for name in peaks}
+    assert all(grown < size // 2 for grown in growth.values()), (growth, size)
+    results = read_results(pytester.path / "large-results.jsonl")
+    assert [r["completion"] for r in results] == [json.loads(line)["completion"] for line in large.open()]
+
+
+# Changes every line's text (same size) when a given item starts, then restores the
+# file's modification time, so only the lines' digests can tell.
+CHANGING_CONFTEST = """
+import os
+from pathlib import Path
+
+SAMPLES = Path({samples!r})
+
+def pytest_runtest_setup(item):
+    if item.nodeid != "Demo/1::Demo/1[0]":
+        return
+    stat = SAMPLES.stat()
+    SAMPLES.write_bytes(SAMPLES.read_bytes().replace(b"return", b"retorn"))
+    os.utime(SAMPLES, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+"""
+
+
+def test_file_changed_during_the_session_stops_it(pytester: pytest.Pytester, worker_args: list[str]) -> None:
+    """A samples file changed under the session: a usage error naming file and line, and
+    no verdict from the changed lines (the results hold only verdicts of unchanged lines)."""
+    samples = pytester.path / "samples.jsonl"
+    samples.write_bytes(DEMO_SAMPLES.read_bytes())
+    pytester.makeconftest(CHANGING_CONFTEST.format(samples=str(samples)))
+    results = pytester.path / "results.jsonl"
+    result = run_demo(pytester, samples, f"--humaneval-results={results}", *worker_args)
+    output = text_of(result)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, output
+    assert f"{samples}:" in output and "changed during the session" in output, output
+    assert "FAIL: " in output, output
+    expected = {
+        json.loads(line)["completion"]: kind for line, kind in zip(demo_lines(), DEMO_OUTCOMES, strict=True)
+    }
+    written = read_results(results)
+    assert len(written) < len(DEMO_OUTCOMES)
+    assert all(expected[r["completion"]] == r["outcome"] for r in written), written
+
+
+def test_gzip_samples_file(pytester: pytest.Pytester, worker_args: list[str]) -> None:
+    """A gzip file is read whole into memory, as before: same verdicts, ids and results fields."""
+    samples = pytester.path / "samples.jsonl.gz"
+    samples.write_bytes(gzip.compress(DEMO_SAMPLES.read_bytes()))
+    results = pytester.path / "results.jsonl"
+    pytester.makepyfile(
+        test_text="def test_text(humaneval_sample):\n    assert humaneval_sample.text.startswith('    ')\n"
+    )
+    result = run_demo(pytester, samples, f"--humaneval-results={results}", *worker_args)
+    assert result.ret == 0, text_of(result)
+    written = read_results(results)
+    assert [r["outcome"] for r in written] == DEMO_OUTCOMES
+    assert [{k: r[k] for k in ("task_id", "completion")} for r in written] == [
+        json.loads(line) for line in demo_lines()
+    ]
+    assert set(written[0]) == {"task_id", "completion", "result", "passed", "outcome", "message", "duration"}
+    assert result.parseoutcomes()["passed"] == len(DEMO_OUTCOMES) + DEMO_OUTCOMES.count("passed")
+
+
+# -- read-back and the workers' copy -------------------------------------------------------------
+
+
+def load_copy(tmp_path: Path) -> tuple[Path, SampleSet]:
+    path = tmp_path / "samples.jsonl"
+    path.write_bytes(DEMO_SAMPLES.read_bytes())
+    return path, load_samples(str(path), load_problems(str(DEMO_PROBLEMS)))
+
+
+def test_samples_are_read_back_by_offset(tmp_path: Path) -> None:
+    path, sample_set = load_copy(tmp_path)
+    assert sample_set.records is None
+    lines = path.read_bytes().splitlines(keepends=True)
+    assert [(e.offset, e.size) for e in sample_set.entries] == [
+        (sum(map(len, lines[:number])), len(line)) for number, line in enumerate(lines)
+    ]
+    assert [sample_set.read(e).record for e in sample_set.entries] == [json.loads(line) for line in lines]
+    sample_set.close()
+
+
+def test_a_file_grown_or_touched_is_changed(tmp_path: Path) -> None:
+    path, sample_set = load_copy(tmp_path)
+    entry = sample_set.entries[5]
+    with path.open("a") as stream:
+        stream.write(demo_lines()[0] + "\n")
+    with pytest.raises(SamplesFileChanged) as info:
+        sample_set.read(entry)
+    assert (info.value.source, info.value.line) == (str(path), 6)
+    assert "changed during the session" in str(info.value)
+    sample_set.close()
+
+
+def test_a_file_gone_is_changed(tmp_path: Path) -> None:
+    path, sample_set = load_copy(tmp_path)
+    os.unlink(path)
+    with pytest.raises(SamplesFileChanged, match="cannot read it again"):
+        sample_set.read(sample_set.entries[0])
+
+
+@pytest.mark.parametrize("gzipped", [False, True], ids=["plain", "gzip"])
+def test_workers_copy_reads_the_same_samples(tmp_path: Path, gzipped: bool) -> None:
+    """What xdist workers get (``to_plain``, then JSON-like data) rebuilds the same entries and samples."""
+    path = tmp_path / ("samples.jsonl.gz" if gzipped else "samples.jsonl")
+    path.write_bytes(gzip.compress(DEMO_SAMPLES.read_bytes()) if gzipped else DEMO_SAMPLES.read_bytes())
+    problem_set = load_problems(str(DEMO_PROBLEMS))
+    sample_set = load_samples(str(path), problem_set, first_position=7, file_label="m.jsonl")
+    copy = SampleSet.from_plain(sample_set.to_plain())
+    assert copy.entries == sample_set.entries
+    assert (copy.source, copy.label) == (sample_set.source, sample_set.label)
+    assert [copy.read(e) for e in copy.entries] == [sample_set.read(e) for e in sample_set.entries]
+    assert (copy.records is None) == (not gzipped)
