@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from pytest_humaneval import execution
 from pytest_humaneval.execution import Limits, SandboxRunner
 from pytest_humaneval.loading import Problem, Sample, SampleEntry
 
@@ -135,3 +137,29 @@ def test_a_sample_started_ahead_survives_a_server_restart(runner: SandboxRunner)
     runner.prefetch(TWO_ASSERTS, right, LIMITS)
     runner.close()
     assert runner.run(TWO_ASSERTS, right, LIMITS).kind == "passed"
+
+
+@pytest.fixture
+def runner_without_clone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxRunner]:
+    """A runner whose server forks sample processes as on a machine where clone(2) is
+    unknown: fork() twice, the server adopting each sample process as a subreaper."""
+    wrapper = tmp_path / "sandbox_without_clone.py"
+    wrapper.write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(execution.SANDBOX_SCRIPT.parent)!r})\n"
+        "import _sandbox\n"
+        "_sandbox._SYS_CLONE = None\n"
+        "_sandbox.main()\n"
+    )
+    monkeypatch.setattr(execution, "SANDBOX_SCRIPT", wrapper)
+    sandbox_runner = SandboxRunner()
+    yield sandbox_runner
+    sandbox_runner.close()
+
+
+def test_sample_processes_forked_without_clone(runner_without_clone: SandboxRunner) -> None:
+    assert judge(runner_without_clone, TWO_ASSERTS, "def f(n):\n    return n\n") == "passed"
+    assert runner_without_clone.isolation["processes"] == "process group"
+    assert judge(runner_without_clone, TWO_ASSERTS, "def f(n):\n    return 0\n").startswith("failed")
+    exits = "import os\ndef f(n):\n    os._exit(0)\n"
+    assert judge(runner_without_clone, TWO_ASSERTS, exits).startswith("error")
