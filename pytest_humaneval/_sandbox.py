@@ -59,6 +59,7 @@ PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_SECCOMP, PR_SET_NO_NEW_PRIVS = 1, 4, 2
 PR_SET_CHILD_SUBREAPER = 36
 CLONE_PARENT = 0x8000
 PID = struct.Struct("!i")
+FD = struct.Struct("i")
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
@@ -327,13 +328,15 @@ class _CapData(ctypes.Structure):
     ]
 
 
-_NO_CAPABILITIES = (_CapHeader(0x20080522, 0), (_CapData * 2)())  # _LINUX_CAPABILITY_VERSION_3
+_NO_CAPABILITIES = (ctypes.byref(_CapHeader(0x20080522, 0)), (_CapData * 2)())  # _LINUX_CAPABILITY_VERSION_3
+# Looked up here, not first in each sample process: a lookup creates objects, and every
+# page a sample process writes is copied from the zygote.
+_capset = _libc.capset
 
 
 def _drop_capabilities() -> None:
     """Clear every capability: a sample run by root cannot override permissions or limits."""
-    header, data = _NO_CAPABILITIES
-    _libc.capset(ctypes.byref(header), data)
+    _capset(*_NO_CAPABILITIES)
 
 
 class _RulesetAttr(ctypes.Structure):
@@ -780,17 +783,19 @@ class Zygote:
         gc.disable()
         socket.send_fds(self.control, [pickle.dumps(self.info)], [])
         flags = self.clone_flags | CLONE_PARENT
-        while True:
+        control_space = socket.CMSG_SPACE(FD.size)
+        while True:  # as few objects as possible: after each fork, every page written is copied
             try:
-                _, fds, _, _ = socket.recv_fds(self.control, 1, 1)
+                _, ancillary, _, _ = self.control.recvmsg(1, control_space)
             except OSError:
                 return
-            if not fds:
+            if not ancillary or len(ancillary[0][2]) < FD.size:
                 return
+            (channel_fd,) = FD.unpack_from(ancillary[0][2])
             pid = self._clone(flags) if _SYS_CLONE is not None else self._fork_orphan()
             if pid == 0:
-                self._sample_main(fds[0])
-            os.close(fds[0])
+                self._sample_main(channel_fd)
+            os.close(channel_fd)
             self.control.send(PID.pack(pid))
 
     def _fork_orphan(self) -> int:
@@ -815,7 +820,7 @@ class Zygote:
         """Confine the sample process before it learns which sample it runs."""
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         self._os_setsid()
-        self.control.close()
+        os.close(self.control.fileno())  # not the socket object: fewer pages written
         _drop_capabilities()
         if self.landlock is not None:
             self.landlock.restrict_self()
