@@ -43,7 +43,7 @@ import sys
 import sysconfig
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 # Started as a script: do not let the plugin's own modules shadow the standard library.
@@ -804,9 +804,14 @@ class Zygote:
         middle = _os_fork()
         if middle == 0:
             os.close(reader)
+            middle_pid = os.getpid()
             grandchild = _os_fork()
             if grandchild == 0:
                 os.close(writer)
+                # Wait to be adopted by the server: the death signal set next is for the
+                # parent at that time, and must be the server, not the exiting middle.
+                while os.getppid() == middle_pid:
+                    time.sleep(0.0001)
                 return 0
             os.write(writer, PID.pack(grandchild))
             os._exit(0)
@@ -1060,12 +1065,12 @@ class SampleProcess:
 class CandidateProxy:
     """What ``check`` receives as ``candidate``: each call runs in the sample process.
 
-    The calls the test made for an earlier sample of the problem were sent with the
-    program (``expected``); the sample answers them in order without waiting to be
+    The calls the test makes whatever the answers (``expected``, see :func:`probe_calls`)
+    were sent with the program; the sample answers them in order without waiting to be
     asked. While the test makes exactly those calls, their replies are read from the
-    stream; a call beyond them is sent. A call that differs from the expected one
-    (a test whose calls depend on the sample's answers) sets ``diverged``: the sample
-    has made calls the test did not, so the server runs it again, call by call.
+    stream; a call beyond them is sent. A call that differs from the expected one (the
+    test took another path on the sample's answers) sets ``diverged``: the sample has
+    made calls the test did not, so the server judges it again, call by call.
     """
 
     def __init__(self, sample: SampleProcess, name: str, expected: list[bytes]) -> None:
@@ -1098,6 +1103,108 @@ class CandidateProxy:
                 raise
         self._sample.send(payload)
         return decode_reply(self._sample.receive())
+
+
+class _DependsOnAnswers(Exception):
+    """A call whose arguments are made from a placeholder answer."""
+
+
+class _ProbeOver(BaseException):
+    """Ends a probe: too many calls, too long, or arguments made from an answer."""
+
+
+class _Placeholder:
+    """The probe's answer to every call: equal to anything, true, closed under arithmetic,
+    so that ``assert candidate(x) == y`` and ``abs(candidate(x) - y) < eps`` go on to the
+    next call. It cannot be pickled: a call whose arguments hold one depends on answers."""
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    def __ne__(self, other: object) -> bool:
+        return False
+
+    def __hash__(self) -> int:
+        return 0
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __lt__(self, other: object) -> bool:
+        return True
+
+    __le__ = __gt__ = __ge__ = __lt__
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        raise _DependsOnAnswers
+
+    def __iter__(self) -> Iterator[Any]:  # not the endless one ``__getitem__`` would give
+        return iter(())
+
+    def _same(self, *args: Any) -> _Placeholder:
+        return self
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _same
+    __truediv__ = __rtruediv__ = __floordiv__ = __rfloordiv__ = __mod__ = __pow__ = _same
+    __neg__ = __pos__ = __abs__ = __round__ = __getitem__ = _same
+
+
+class _CallRecorder:
+    """The probe's ``candidate``: records each call's pickled arguments."""
+
+    def __init__(self, name: str) -> None:
+        self.__name__ = name
+        self.calls: list[bytes] = []
+        self.over = False
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.over or len(self.calls) >= MAX_EXPECTED_CALLS:
+            self.over = True
+            raise _ProbeOver
+        try:
+            self.calls.append(pickle.dumps((args, kwargs), protocol=4))
+        except Exception:  # made from an answer, or not picklable: the calls end here
+            self.over = True
+            raise _ProbeOver from None
+        return _Placeholder()
+
+
+MAX_EXPECTED_CALLS = 10_000
+PROBE_SECONDS = 1.0
+
+
+def _end_probe(number: int, frame: Any) -> None:
+    raise _ProbeOver
+
+
+def probe_calls(prompt_code: Any, test_code: Any, entry_point: str) -> list[bytes]:
+    """The calls a problem's test makes whatever the answers: ``check`` run in the judge
+    against placeholder answers, up to the first call made from an answer (or the
+    first failed assertion, or any error, or a second).
+
+    Only the test's own data go into these calls, never another sample's answers, so
+    sending them to a sample ahead tells it nothing it would not be asked anyway.
+    """
+    random.seed(0)
+    namespace: dict[str, Any] = {}
+    recorder = _CallRecorder(entry_point)
+    previous = signal.signal(signal.SIGALRM, _end_probe)
+    try:
+        try:
+            signal.setitimer(signal.ITIMER_REAL, PROBE_SECONDS)
+            if prompt_code is not None:
+                exec(prompt_code, namespace)
+            exec(test_code, namespace)
+            namespace[entry_point] = recorder
+            namespace["check"](recorder)
+        except (Exception, _ProbeOver):
+            pass
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    except _ProbeOver:  # the timer fired as the probe ended (it fires once)
+        pass
+    signal.signal(signal.SIGALRM, previous)
+    return recorder.calls
 
 
 def _describe(exc: BaseException) -> tuple[str, str]:
@@ -1152,8 +1259,8 @@ class Server:
         self.isolation: dict[str, Any] = pickle.loads(data)
         self._problem_code: dict[tuple[str, str], tuple[Any, Any]] = {}
         self.own_schedstat = open_schedstat("self")
-        self._expected_calls: dict[tuple[str, str, str], list[bytes] | None] = {}
-        """Per problem, the test's calls for an earlier sample (None: they depend on the answers)."""
+        self._expected_calls: dict[tuple[str, str, str], list[bytes]] = {}
+        """Per problem, the calls its test makes whatever the answers (see :func:`probe_calls`)."""
         self.spare: SampleProcess | None = None
         """The next sample process, confined and waiting."""
         self.killed: SampleProcess | None = None
@@ -1212,10 +1319,11 @@ class Server:
                 "duration": 0.0,
             }
         problem = (request["prompt"], request["test"], request["entry_point"])
-        expected = self._expected_calls.get(problem, [])
-        verdict = self._run_program(program, request, prompt_code, test_code, expected or [])
+        if problem not in self._expected_calls:
+            self._expected_calls[problem] = probe_calls(prompt_code, test_code, request["entry_point"])
+        verdict = self._run_program(program, request, prompt_code, test_code, self._expected_calls[problem])
         if verdict is None:  # the test's calls depend on the answers: call by call from now on
-            self._expected_calls[problem] = None
+            self._expected_calls[problem] = []
             verdict = self._run_program(program, request, prompt_code, test_code, [])
         assert verdict is not None
         return verdict
@@ -1245,9 +1353,6 @@ class Server:
         if candidate.diverged:
             self._end(sample)
             return None
-        problem = (request["prompt"], request["test"], request["entry_point"])
-        if self._expected_calls.get(problem, []) is not None and len(candidate.calls) > len(expected):
-            self._expected_calls[problem] = candidate.calls
         if kind == "gone":
             status = self._end(sample)
             kind, message = ("error", message) if message else _ended_verdict(status)

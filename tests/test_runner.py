@@ -1,19 +1,23 @@
-"""The runner's shortcuts must not change a verdict.
+"""The runner's shortcuts must not change a verdict, nor tell a sample anything.
 
-* A sample answers the calls the test made for an earlier sample of its problem without
-  waiting to be asked: verdicts stay exactly those of call-by-call judging.
+* A sample answers, without waiting to be asked, the calls its problem's test makes
+  whatever the answers (found by running the test against placeholder answers):
+  verdicts stay exactly those of call-by-call judging, and no sample learns what
+  another answered.
 * A sample can be started ahead (``prefetch``) while pytest reports the previous one.
 """
 
 from __future__ import annotations
 
+import pickle
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from pytest_humaneval import execution
+from pytest_humaneval import _sandbox, execution
 from pytest_humaneval.execution import Limits, SandboxRunner
 from pytest_humaneval.loading import Problem, Sample, SampleEntry
 
@@ -49,21 +53,101 @@ DEPENDENT_CALLS = make_problem("""
 """)
 
 
-def test_calls_that_depend_on_answers_are_judged_call_by_call(runner: SandboxRunner) -> None:
-    # Teaches the server the calls (1, then 2).
-    assert judge(runner, DEPENDENT_CALLS, "def f(n):\n    return 2 if n == 1 else 10\n") == "passed"
-    # Passes only when its second call is f(5) right after f(1): had it answered the
-    # expected f(2) first, a call-by-call retry in the same process would see [1, 2, 5].
+def probe(problem: Problem) -> list[tuple[tuple[object, ...], dict[str, object]]]:
+    prompt = compile(problem.prompt + "    pass\n", "<prompt>", "exec")
+    calls = _sandbox.probe_calls(prompt, compile(problem.test, "<test>", "exec"), problem.entry_point)
+    return [pickle.loads(call) for call in calls]
+
+
+def test_expected_calls_never_hold_answers() -> None:
+    """The second call's argument is the first answer: a sample must not be told it."""
+    assert probe(DEPENDENT_CALLS) == [((1,), {})]
+
+
+def test_expected_calls_go_past_comparisons_of_answers() -> None:
+    problem = make_problem("""
+        def check(candidate):
+            assert candidate(1) == [1, 2]
+            assert abs(candidate(2.5) - 0.1) < 1e-6
+            assert round(candidate(3), 2) == 1.25 and candidate(n=4)
+            assert not candidate(5) != 7
+            assert candidate("x") is True
+            assert candidate("never") == 0
+    """)
+    assert probe(problem) == [
+        ((1,), {}),
+        ((2.5,), {}),
+        ((3,), {}),
+        ((), {"n": 4}),
+        ((5,), {}),
+        (("x",), {}),
+    ]
+
+
+@pytest.mark.parametrize(
+    "test",
+    [
+        "def check(candidate):\n    while True:\n        candidate(1)\n",
+        "def check(candidate):\n    candidate(1)\n    while True:\n        pass\n",
+    ],
+    ids=["endless calls", "endless loop"],
+)
+def test_probing_a_test_ends(test: str) -> None:
+    started = time.monotonic()
+    calls = probe(make_problem(test))
+    assert 1 <= len(calls) <= _sandbox.MAX_EXPECTED_CALLS
+    assert time.monotonic() - started < 5 * _sandbox.PROBE_SECONDS
+
+
+def test_iterating_an_answer_ends_the_probe_at_once() -> None:
+    """``tuple(answer)`` must not iterate a placeholder for ever (until the probe's timer)."""
+    problem = make_problem("""
+        def check(candidate):
+            assert tuple(candidate([1, 2])) == (1, 2)
+            assert candidate([3]) == [3]
+    """)
+    started = time.monotonic()
+    assert probe(problem) == [(([1, 2],), {})]
+    assert time.monotonic() - started < _sandbox.PROBE_SECONDS / 2
+
+
+BRANCHING = make_problem("""
+    def check(candidate):
+        if candidate(0) == 0:
+            assert candidate(1) == 1
+        else:
+            assert candidate(2) == 10
+""")
+
+
+def test_a_test_that_takes_another_path_is_judged_call_by_call(runner: SandboxRunner) -> None:
+    assert judge(runner, BRANCHING, "def f(n):\n    return n\n") == "passed"
+    # Passes only when its second call is f(2) right after f(0). It first answers the
+    # expected f(1) too, so it must be judged again in a fresh process: in the same one
+    # it would have seen [0, 1, 2].
+    stateful = """
+        seen = []
+        def f(n):
+            seen.append(n)
+            return 7 if n == 0 else (10 if seen == [0, 2] else 0)
+    """
+    assert judge(runner, BRANCHING, stateful) == "passed"
+    assert judge(runner, BRANCHING, "def f(n):\n    return 7 if n == 0 else 9\n").startswith("failed")
+    # From then on the problem is judged call by call: same verdicts.
+    assert judge(runner, BRANCHING, stateful) == "passed"
+    assert judge(runner, BRANCHING, "def f(n):\n    return n\n") == "passed"
+
+
+def test_calls_that_depend_on_answers_are_sent_when_made(runner: SandboxRunner) -> None:
     stateful = """
         seen = []
         def f(n):
             seen.append(n)
             return 5 if n == 1 else (10 if seen == [1, 5] else 0)
     """
-    assert judge(runner, DEPENDENT_CALLS, stateful) == "passed"
+    for _ in range(2):
+        assert judge(runner, DEPENDENT_CALLS, stateful) == "passed"
     assert judge(runner, DEPENDENT_CALLS, "def f(n):\n    return n + 2\n").startswith("failed")
-    # Once diverged, the problem is judged call by call: the stateful sample still passes.
-    assert judge(runner, DEPENDENT_CALLS, stateful) == "passed"
 
 
 CAUGHT_EXCEPTION = make_problem("""
@@ -104,7 +188,8 @@ def test_extra_calls_beyond_the_expected_ones_are_sent(runner: SandboxRunner) ->
             for n in range(candidate(0)):
                 assert candidate(n + 1) == n + 1
     """)
-    # A first sample that fails early teaches only two calls; a later one makes four.
+    # Only f(0) is expected (range() of a placeholder answer ends the probe); the rest are sent.
+    assert probe(growing) == [((0,), {})]
     assert judge(runner, growing, "def f(n):\n    return 3 if n == 0 else 0\n").startswith("failed")
     assert judge(runner, growing, "def f(n):\n    return 3 if n == 0 else n\n") == "passed"
     assert judge(runner, growing, "def f(n):\n    return 3 if n == 0 else n\n") == "passed"
