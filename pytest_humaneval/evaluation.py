@@ -66,6 +66,8 @@ class Evaluation:
     """Each sample's verdict key, by position (on the controller; see :meth:`compute_keys`)."""
     entries: list[SampleEntry] = field(init=False, repr=False)
     """Every sample of every file, by position."""
+    _started_ahead: Sample | None = field(default=None, init=False, repr=False)
+    """The sample :meth:`prefetch` read back from its file, until :meth:`run` takes it."""
 
     def __post_init__(self) -> None:
         self.entries = []
@@ -137,7 +139,10 @@ class Evaluation:
 
     def run(self, entry: SampleEntry) -> Verdict:
         """Run the entry's sample in the sandbox (or reuse a known verdict) and return its verdict."""
-        return self.runner.run(self.problem(entry), self.sample(entry), self.limits(entry.task_id))
+        sample, self._started_ahead = self._started_ahead, None
+        if sample is None or sample.entry is not entry:
+            sample = self.sample(entry)
+        return self.runner.run(self.problem(entry), sample, self.limits(entry.task_id))
 
     def prefetch(self, entry: SampleEntry) -> None:
         """Start the entry's sample in the sandbox now; :meth:`run` collects its verdict later.
@@ -146,7 +151,8 @@ class Evaluation:
         its own item: the sample asking for the prefetch is not affected.
         """
         try:
-            self.runner.prefetch(self.problem(entry), self.sample(entry), self.limits(entry.task_id))
+            sample = self._started_ahead = self.sample(entry)
+            self.runner.prefetch(self.problem(entry), sample, self.limits(entry.task_id))
         except (OSError, SandboxError, SamplesFileChanged):
             pass
 
