@@ -967,14 +967,19 @@ class Bench:
             cacheprovider,
         )
         log(f"- {name}: {' '.join(cmd[1:])}")
+        run = self.run_writing(name, cmd, cwd, results)
+        if run.ok:
+            log(f"    {run.wall:.2f} s; {outcome_counts(results)}; {duration_sum(results)}")
+        return run, results
+
+    def run_writing(self, name: str, cmd: list[str], cwd: Path, results: Path) -> Run:
+        """Run a command that must write ``results``; a failure is counted and reported."""
         run = run_command(name, cmd, cwd, self.args.command_timeout)
         if run.ok and not results.exists():
             run.error = "finished but wrote no results file"
             report_failure(run)
         self.failures += not run.ok
-        if run.ok:
-            log(f"    {run.wall:.2f} s; {outcome_counts(results)}; {duration_sum(results)}")
-        return run, results
+        return run
 
     def reference_run(self, name: str, samples: Path) -> tuple[Run | None, Path | None]:
         if self.args.skip_reference:
@@ -984,12 +989,8 @@ class Bench:
         shutil.copyfile(samples, copy)
         cmd = [self.reference_cmd, copy.name, f"--n_workers={self.workers}", f"--timeout={SAMPLE_CAP}"]
         log(f"- {name}: {' '.join(cmd)}")
-        run = run_command(name, cmd, cwd, self.args.command_timeout)
         results = cwd / (copy.name + "_results.jsonl")
-        if run.ok and not results.exists():
-            run.error = "finished but wrote no results file"
-            report_failure(run)
-        self.failures += not run.ok
+        run = self.run_writing(name, cmd, cwd, results)
         if run.ok:
             log(f"    {run.wall:.2f} s; {outcome_counts(results)}")
         return run, results

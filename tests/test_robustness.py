@@ -404,6 +404,23 @@ def wait_all(together: Iterable[Run], timeout: float = RUN_TIMEOUT) -> None:
         time.sleep(POLL)
 
 
+def start_with_outputs(
+    runs: list[Run], cwd: Path, rows: list[dict[str, Any]], *extra: str
+) -> tuple[Run, Path, Path]:
+    """Start a run over ``rows`` (no verdict cache) writing results and summary; the run
+    and the two paths."""
+    samples = write_rows(cwd / "samples.jsonl", rows)
+    results, summary_path = cwd / "results.jsonl", cwd / "summary.json"
+    args = humaneval_args(
+        samples,
+        f"--humaneval-results={results}",
+        f"--humaneval-json={summary_path}",
+        "--humaneval-no-cache",
+        *extra,
+    )
+    return start(runs, cwd, args), results, summary_path
+
+
 def run_to_end(runs: list[Run], cwd: Path, args: Sequence[str], name: str = "run") -> Run:
     run = start(runs, cwd, args, name)
     run.wait()
@@ -504,19 +521,7 @@ def test_signal_in_the_middle_of_a_run(
     tmp_path: Path, runs: list[Run], worker_args: list[str], signal_number: int, target: str
 ) -> None:
     rows = correct_rows(INTERRUPT_SAMPLES, tag=tmp_path.name)
-    samples = write_rows(tmp_path / "samples.jsonl", rows)
-    results, summary_path = tmp_path / "results.jsonl", tmp_path / "summary.json"
-    run = start(
-        runs,
-        tmp_path,
-        humaneval_args(
-            samples,
-            f"--humaneval-results={results}",
-            f"--humaneval-json={summary_path}",
-            "--humaneval-no-cache",
-            *worker_args,
-        ),
-    )
+    run, results, summary_path = start_with_outputs(runs, tmp_path, rows, *worker_args)
     seen = run.wait_for_verdicts(results, FINISHED_BEFORE_SIGNAL)
     if target == "group":
         run.signal_group(signal_number)
@@ -586,20 +591,7 @@ def test_rerun_after_interrupt_runs_only_what_is_missing(
 
 def test_killed_worker_gets_its_sample_counted_as_crashed(tmp_path: Path, runs: list[Run]) -> None:
     rows = correct_rows(24, tag=tmp_path.name)
-    samples = write_rows(tmp_path / "samples.jsonl", rows)
-    results, summary_path = tmp_path / "results.jsonl", tmp_path / "summary.json"
-    run = start(
-        runs,
-        tmp_path,
-        humaneval_args(
-            samples,
-            f"--humaneval-results={results}",
-            f"--humaneval-json={summary_path}",
-            "--humaneval-no-cache",
-            "-n",
-            "2",
-        ),
-    )
+    run, results, summary_path = start_with_outputs(runs, tmp_path, rows, "-n", "2")
     run.wait_for_verdicts(results, 4)
     workers = run.workers()
     assert len(workers) == 2, workers
