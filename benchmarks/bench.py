@@ -323,7 +323,7 @@ class TreeMonitor(threading.Thread):
             words = record.cmdline.split()
             if record.pid == self.root:
                 groups["controller"].append(record)
-            elif "_sandbox.py" in record.cmdline or not record.cmdline:
+            elif "_sandbox_main.py" in record.cmdline or not record.cmdline:
                 # A server is started by a pytest process; everything forked below a server
                 # (or whose parent was never seen) is a per-sample process.
                 parent = by_pid.get(record.ppid)
@@ -332,11 +332,11 @@ class TreeMonitor(threading.Thread):
                     and parent is not None
                     and parent is not record
                     and parent.cmdline
-                    and "_sandbox.py" not in parent.cmdline
+                    and "_sandbox_main.py" not in parent.cmdline
                 )
                 if is_server:
                     groups["server"].append(record)
-                elif parent is None or not parent.cmdline or "_sandbox.py" in parent.cmdline:
+                elif parent is None or not parent.cmdline or "_sandbox_main.py" in parent.cmdline:
                     groups["sample"].append(record)
                 else:
                     groups["other"].append(record)

@@ -1,6 +1,6 @@
 """The sandbox server: runs untrusted samples, each in a fresh confined process.
 
-Started by :mod:`pytest_humaneval.execution` as ``python -s _sandbox.py`` with a
+Started by :mod:`pytest_humaneval.execution` as ``python -s _sandbox_main.py`` with a
 clean environment; it imports nothing of pytest or of the plugin. Requests
 arrive on stdin and verdicts leave on stdout, each a length-prefixed pickle.
 
@@ -46,7 +46,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-# Started as a script: do not let the plugin's own modules shadow the standard library.
+# Imported by the _sandbox_main script: do not let the plugin's own modules shadow the
+# standard library.
 if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
     del sys.path[0]
 
@@ -523,7 +524,7 @@ class Seccomp:
     LOAD, JEQ, JGE, JSET, RET = 0x20, 0x15, 0x35, 0x45, 0x06
     ALLOW, KILL = 0x7FFF0000, 0x80000000
 
-    def __init__(self, machine: str) -> None:
+    def __init__(self, machine: str, zygote_clone_flags: int | None = None) -> None:
         arch, clone, prctl = _SECCOMP_ARCH[machine]
         eperm, enosys = 0x00050000 | errno.EPERM, 0x00050000 | errno.ENOSYS
         program = [
@@ -537,16 +538,23 @@ class Seccomp:
         for number in _SECCOMP_DENIED[machine].values():
             program += [(self.JEQ, 0, 1, number), (self.RET, 0, 0, eperm)]
         program += [(self.JEQ, 0, 1, _CLONE3), (self.RET, 0, 0, enosys)]
-        # clone: threads only. prctl: not PR_SET_PDEATHSIG (the sample must die with the server).
+        # clone: threads only, and the zygote's own flags when it is filtered too (they
+        # include CLONE_PARENT, which the kernel refuses to a PID namespace's first
+        # process, the sample). prctl: PR_SET_PDEATHSIG to SIGKILL only (the sample must
+        # die with the server).
+        zygote_rule = [] if zygote_clone_flags is None else [(self.JEQ, 2, 0, zygote_clone_flags)]
         program += [
-            (self.JEQ, 0, 4, clone),
+            (self.JEQ, 0, 4 + len(zygote_rule), clone),
             (self.LOAD, 0, 0, 16),
+            *zygote_rule,
             (self.JSET, 1, 0, CLONE_THREAD),
             (self.RET, 0, 0, eperm),
             (self.RET, 0, 0, self.ALLOW),
-            (self.JEQ, 0, 3, prctl),
+            (self.JEQ, 0, 5, prctl),
             (self.LOAD, 0, 0, 16),
-            (self.JEQ, 0, 1, PR_SET_PDEATHSIG),
+            (self.JEQ, 0, 3, PR_SET_PDEATHSIG),
+            (self.LOAD, 0, 0, 24),
+            (self.JEQ, 1, 0, signal.SIGKILL),
             (self.RET, 0, 0, eperm),
             (self.RET, 0, 0, self.ALLOW),
         ]
@@ -554,9 +562,11 @@ class Seccomp:
         self.program = _SockFprog(len(program), self.instructions)
 
     @classmethod
-    def for_this_machine(cls) -> Seccomp | None:
+    def for_this_machine(cls, zygote_clone_flags: int | None = None) -> Seccomp | None:
+        """The filter for this machine (None where it has none); with ``zygote_clone_flags``,
+        the zygote itself can apply it and still fork sample processes with those flags."""
         machine = os.uname().machine
-        return cls(machine) if machine in _SECCOMP_ARCH else None
+        return cls(machine, zygote_clone_flags) if machine in _SECCOMP_ARCH else None
 
     def install(self) -> None:
         """Apply the filter to the calling process for good (needs no_new_privs)."""
@@ -698,9 +708,14 @@ class Zygote:
         self.network = self._isolate_network(as_root)
         for name in PRELOADED_MODULES:
             __import__(name)
-        self.landlock = Landlock.probe(workdir)
-        self.seccomp = Seccomp.for_this_machine()
         self.clone_flags = CLONE_NEWPID if self._pidns_works() else 0
+        self.confined_once = bool(self.clone_flags)
+        """Apply Landlock and seccomp here, once, for every sample process to inherit: only
+        where each sample has a PID namespace of its own, from which the zygote is invisible."""
+        self.landlock = Landlock.probe(workdir)
+        self.seccomp = Seccomp.for_this_machine(
+            self.clone_flags | CLONE_PARENT | signal.SIGCHLD if self.confined_once else None
+        )
         self.info = {
             "network": self.network,
             "processes": "PID namespace per sample" if self.clone_flags else "process group",
@@ -778,6 +793,8 @@ class Zygote:
         a child subreaper, inherits the grandchild.
         """
         self.exercise()
+        if self.confined_once:
+            self._restrict()
         gc.collect()
         gc.freeze()
         gc.disable()
@@ -827,6 +844,11 @@ class Zygote:
         self._os_setsid()
         os.close(self.control.fileno())  # not the socket object: fewer pages written
         _drop_capabilities()
+        if not self.confined_once:
+            self._restrict()
+
+    def _restrict(self) -> None:
+        """Apply the Landlock ruleset and the seccomp filter to this process for good."""
         if self.landlock is not None:
             self.landlock.restrict_self()
             os.close(self.landlock.ruleset)
@@ -1446,7 +1468,3 @@ def main() -> None:
             server.prepare()
     finally:
         server.close()
-
-
-if __name__ == "__main__":
-    main()

@@ -21,7 +21,7 @@ from typing import Any
 from pytest_humaneval import __version__
 from pytest_humaneval.loading import Problem, Sample
 
-SANDBOX_SCRIPT = Path(__file__).with_name("_sandbox.py")
+SANDBOX_SCRIPT = Path(__file__).with_name("_sandbox_main.py")
 HEADER = struct.Struct("!I")
 
 PASSED, FAILED, ERROR, TIMED_OUT, CRASHED = "passed", "failed", "error", "timed out", "crashed"

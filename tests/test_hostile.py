@@ -745,6 +745,47 @@ def test_process_limit(sb: Sandbox) -> None:
     expect(run)
 
 
+CLONE_NEWPID, CLONE_PARENT, SIGCHLD = 0x20000000, 0x8000, 17
+RAW_CLONES = {
+    "plain": SIGCHLD,
+    "sibling (CLONE_PARENT)": CLONE_PARENT | SIGCHLD,
+    "the zygote's own flags": CLONE_NEWPID | CLONE_PARENT | SIGCHLD,
+}
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="x86-64 system call numbers")
+@pytest.mark.parametrize("flags", list(RAW_CLONES))
+def test_raw_clone(sb: Sandbox, flags: str) -> None:
+    """clone(2) called directly, with the flags the zygote itself may use among them."""
+    code = program(
+        """
+        import ctypes, time
+        libc = ctypes.CDLL(None)
+        pid = libc.syscall(56, @FLAGS@, 0, 0, 0, 0)
+        if pid == 0:
+            libc.prctl(15, @HOSTILE@, 0, 0, 0)
+            time.sleep(1000)
+        def probe():
+            return pid > 0
+    """,
+        FLAGS=RAW_CLONES[flags],
+    )
+    run = sb.run(PROBE, code)
+    sb.assert_clean()
+    expect(run)
+
+
+def test_parent_death_signal_cannot_be_cleared(sb: Sandbox) -> None:
+    code = program("""
+        import ctypes
+        cleared = ctypes.CDLL(None).prctl(1, 0, 0, 0, 0) == 0
+        def probe():
+            return cleared
+    """)
+    expect(sb.run(PROBE, code))
+    sb.assert_works()
+
+
 @pytest.mark.parametrize("daemon", [False, True])
 def test_threads_left_running(sb: Sandbox, daemon: bool) -> None:
     code = program(

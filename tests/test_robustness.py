@@ -150,7 +150,7 @@ class Process:
 
     @property
     def is_sandbox(self) -> bool:
-        return "_sandbox.py" in self.cmdline
+        return "_sandbox_main.py" in self.cmdline
 
     def cwd(self) -> str | None:
         try:
