@@ -7,6 +7,6 @@ An imported module's bytecode is cached. Importing it drops this directory from
 ``sys.path`` again, so the plugin's modules never shadow the standard library.
 """
 
-import _sandbox
+import _sandbox  # type: ignore[import-not-found]  # found beside this script at run time
 
 _sandbox.main()
