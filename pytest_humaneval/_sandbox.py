@@ -798,6 +798,7 @@ class Zygote:
         gc.collect()
         gc.freeze()
         gc.disable()
+        random.seed(0)  # every sample process starts with this state: no seeding of its own
         socket.send_fds(self.control, [pickle.dumps(self.info)], [])
         flags = self.clone_flags | CLONE_PARENT
         control_space = socket.CMSG_SPACE(FD.size)
@@ -905,17 +906,20 @@ def _start_program(channel_fd: int, limit: Callable[[dict[str, Any]], None]) -> 
     expected calls, writing each reply as soon as it is known; return the entry point."""
     program, entry_point, limits, expected_calls = pickle.loads(read_message(channel_fd))
     limit(limits)
-    random.seed(0)
     namespace: dict[str, Any] = {}
     exec(marshal.loads(program), namespace)
     entry = namespace.get(entry_point)
     if entry is None:
         raise NameError(f"name {entry_point!r} is not defined")
-    write_message(channel_fd, pickle.dumps(("P", None), protocol=4))
+    write_message(channel_fd, _PROGRAM_RAN)
     for call in expected_calls:
         if not _make_call(channel_fd, entry, call):
             break
     return entry  # type: ignore[no-any-return]
+
+
+_PROGRAM_RAN = pickle.dumps(("P", None), protocol=4)
+"""The sample's first message: its program ran and defined the entry point."""
 
 
 def _answer_call(channel_fd: int, entry: Callable[..., Any]) -> None:

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import pickle
+import random
 import textwrap
 import time
 from collections.abc import Iterator
@@ -248,3 +249,16 @@ def test_sample_processes_forked_without_clone(runner_without_clone: SandboxRunn
     assert judge(runner_without_clone, TWO_ASSERTS, "def f(n):\n    return 0\n").startswith("failed")
     exits = "import os\ndef f(n):\n    os._exit(0)\n"
     assert judge(runner_without_clone, TWO_ASSERTS, exits).startswith("error")
+
+
+def test_every_sample_process_starts_with_the_same_random_state(runner: SandboxRunner) -> None:
+    """Samples that use ``random`` get reproducible verdicts: each sample process starts
+    as if seeded with 0, not where the last one stopped."""
+    expected = [random.Random(0).random()]
+    draws = make_problem(f"""
+        def check(candidate):
+            assert candidate(0) == {expected!r}
+    """)
+    draw = "import random\ndef f(n):\n    return [random.random()]\n"
+    assert [judge(runner, draws, draw) for _ in range(3)] == ["passed"] * 3
+    assert judge(runner, draws, "import random\nrandom.random()\n" + draw).startswith("failed")
