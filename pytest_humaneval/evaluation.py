@@ -19,7 +19,10 @@ from pytest_humaneval.execution import (
     SandboxError,
     SandboxRunner,
     Verdict,
+    cpu_for_worker,
+    run_codes,
     sample_code,
+    usable_cpus,
     verdict_key,
 )
 from pytest_humaneval.loading import (
@@ -38,6 +41,7 @@ from pytest_humaneval.settings import Settings
 
 AUTO_TIMEOUT_FLOOR = 0.5
 AUTO_TIMEOUT_FACTOR = 20.0
+MAX_CALIBRATION_SERVERS = 4
 
 
 def auto_timeout(canonical_seconds: float, cap: float) -> float:
@@ -159,7 +163,8 @@ class Evaluation:
     def calibrate(self, lookup: Callable[[list[str]], dict[str, Verdict]]) -> dict[str, Verdict]:
         """Set per-problem limits from the canonical solutions' cost; return new measurements.
 
-        ``lookup`` finds earlier measurements by key (in the verdict cache).
+        ``lookup`` finds earlier measurements by key (in the verdict cache). The others
+        are measured on servers side by side, one per usable CPU (nothing else runs yet).
         """
         cap = self.settings.timeout
         limits = _limits(cap, self.settings.memory_mb * 1024 * 1024)
@@ -174,12 +179,18 @@ class Evaluation:
             for task_id, code in programs.items()
         }
         known = lookup(list(keys.values()))
-        measured: dict[str, Verdict] = {}
+        unknown = [task_id for task_id, key in keys.items() if key not in known]
+        servers = min(MAX_CALIBRATION_SERVERS, usable_cpus(), len(unknown))
+        helpers = [SandboxRunner(cpu_for_worker(index)) for index in range(1, servers)]
+        try:
+            jobs = [(self.problem_set.problems[task_id], programs[task_id]) for task_id in unknown]
+            verdicts = run_codes([self.runner, *helpers], jobs, limits)
+            measured = {keys[task_id]: verdict for task_id, verdict in zip(unknown, verdicts, strict=True)}
+        finally:
+            for helper in helpers:
+                helper.close()
         for task_id, key in keys.items():
-            problem = self.problem_set.problems[task_id]
-            verdict = known.get(key)
-            if verdict is None:
-                verdict = measured[key] = self.runner.run_code(problem, programs[task_id], limits)
+            verdict = known.get(key) or measured[key]
             self.timeouts[task_id] = auto_timeout(verdict.duration, cap) if verdict.kind == PASSED else cap
         return measured
 

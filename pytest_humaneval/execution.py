@@ -8,12 +8,14 @@ a pytest process.
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import os
 import pickle
 import struct
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -98,6 +100,14 @@ def verdict_key(problem: Problem, code: str, limits: Limits) -> str:
     return digest.hexdigest()
 
 
+def usable_cpus() -> int:
+    """How many CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return 1
+
+
 def cpu_for_worker(worker_index: int) -> int | None:
     """The CPU for a worker's sandbox server: worker i gets the i-th usable CPU (round robin)."""
     try:
@@ -111,7 +121,7 @@ def join_server_cpu(cpu: int | None, worker_count: int) -> None:
     """Pin this xdist worker to its server's CPU when there are at least as many workers as
     CPUs (each CPU is busy anyway, and hand-offs within a CPU are cheap)."""
     try:
-        if cpu is not None and worker_count >= len(os.sched_getaffinity(0)):
+        if cpu is not None and worker_count >= usable_cpus():
             os.sched_setaffinity(0, {cpu})
     except (AttributeError, OSError):
         pass
@@ -135,19 +145,29 @@ class SandboxRunner:
         self._unreported: dict[str, Verdict] = {}
         """Verdicts of requests sent ahead, collected before their sample asked for them."""
 
-    def _start(self) -> subprocess.Popen[bytes]:
+    def launch(self) -> None:
+        """Start the server if it is not running, without waiting for it to be ready (it
+        is waited for when the first request goes out)."""
+        if self._process is not None:
+            return
         environment = {"PATH": os.defpath, "PYTHONHASHSEED": "0", "LC_ALL": "C.UTF-8"}
         cpu = [] if self.cpu is None else [str(self.cpu)]
-        process = subprocess.Popen(
+        self._process = subprocess.Popen(
             [sys.executable, "-s", str(SANDBOX_SCRIPT), *cpu],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=environment,
             start_new_session=True,
         )
-        self._process = process
-        self.isolation = self._receive()
-        return process
+        self.isolation = {}
+
+    def _ready_server(self) -> subprocess.Popen[bytes]:
+        """The server, started if need be, once it has said how it isolates samples."""
+        self.launch()
+        assert self._process is not None
+        if not self.isolation:
+            self.isolation = self._receive()
+        return self._process
 
     def _receive(self) -> Any:
         assert self._process is not None and self._process.stdout is not None
@@ -196,7 +216,15 @@ class SandboxRunner:
 
     def run_code(self, problem: Problem, code: str, limits: Limits) -> Verdict:
         """Run ``code`` as the sample's program against ``problem``'s tests."""
+        self.start_code(problem, code, limits)
+        return self.collect()
+
+    def start_code(self, problem: Problem, code: str, limits: Limits) -> None:
+        """Send ``code`` to run as the sample's program; :meth:`collect` returns its verdict."""
         self._send(problem, code, limits, None)
+
+    def collect(self) -> Verdict:
+        """The verdict of the request sent last."""
         return self._collect()
 
     def _send(self, problem: Problem, code: str, limits: Limits, key: str | None) -> None:
@@ -213,7 +241,7 @@ class SandboxRunner:
         }
         payload = pickle.dumps(request, protocol=4)
         try:
-            process = self._process or self._start()
+            process = self._ready_server()
             assert process.stdin is not None
             process.stdin.write(HEADER.pack(len(payload)) + payload)
             process.stdin.flush()
@@ -253,3 +281,29 @@ class SandboxRunner:
             process.wait()
         if process.stdout is not None:
             process.stdout.close()
+
+
+def run_codes(
+    runners: Sequence[SandboxRunner], jobs: Sequence[tuple[Problem, str]], limits: Limits
+) -> list[Verdict]:
+    """Run each job's code against its problem's tests, the jobs spread over ``runners``
+    (whose servers work in parallel); the verdicts in job order."""
+    for runner in runners:
+        runner.launch()  # the servers start side by side
+    waiting = iter(range(len(jobs)))
+    busy: collections.deque[tuple[SandboxRunner, int]] = collections.deque()
+    verdicts: dict[int, Verdict] = {}
+
+    def start_next(runner: SandboxRunner) -> None:
+        job = next(waiting, None)
+        if job is not None:
+            runner.start_code(*jobs[job], limits)
+            busy.append((runner, job))
+
+    for runner in runners:
+        start_next(runner)
+    while busy:
+        runner, job = busy.popleft()
+        verdicts[job] = runner.collect()
+        start_next(runner)
+    return [verdicts[job] for job in range(len(jobs))]

@@ -262,3 +262,20 @@ def test_every_sample_process_starts_with_the_same_random_state(runner: SandboxR
     draw = "import random\ndef f(n):\n    return [random.random()]\n"
     assert [judge(runner, draws, draw) for _ in range(3)] == ["passed"] * 3
     assert judge(runner, draws, "import random\nrandom.random()\n" + draw).startswith("failed")
+
+
+def test_jobs_spread_over_several_servers_keep_their_order(runner: SandboxRunner) -> None:
+    """Calibration runs canonical solutions on several servers side by side."""
+    problem = make_problem("""
+        def check(candidate):
+            assert candidate(2) == 2
+    """)
+    bodies = ["def f(n):\n    return n\n", "def f(n):\n    return 0\n", "def f(n):\n    return n\n"] * 3
+    bodies += ["def f(n):\n    raise ValueError(n)\n"]
+    helper = SandboxRunner()
+    try:
+        verdicts = execution.run_codes([runner, helper], [(problem, body) for body in bodies], LIMITS)
+    finally:
+        helper.close()
+    assert [verdict.kind for verdict in verdicts] == ["passed", "failed", "passed"] * 3 + ["error"]
+    assert runner.isolation and helper.isolation
