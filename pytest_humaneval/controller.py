@@ -110,6 +110,7 @@ class Controller:
                 raise pytest.UsageError(str(exc)) from None
         for key, verdict in (cache.lookup(evaluation.keys) if cache else {}).items():
             evaluation.runner.remember(key, verdict)
+        evaluation.runner.repeated_keys = evaluation.repeated_keys()
         _warn_about_missing_tasks(config, evaluation)
         return controller
 

@@ -8,6 +8,7 @@ runs from the same file (local workers see the controller's file system).
 
 from __future__ import annotations
 
+import collections
 import functools
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -106,6 +107,11 @@ class Evaluation:
 
     def _note_key(self, sample: Sample) -> None:
         self.keys.append(self.key(self.prepared(sample)))
+
+    def repeated_keys(self) -> frozenset[str]:
+        """The verdict keys that occur more than once (identical samples)."""
+        counts = collections.Counter(self.keys)
+        return frozenset(key for key, count in counts.items() if count > 1)
 
     def compute_keys(self) -> None:
         """Compute every sample's verdict key, reading the samples back in order."""
@@ -217,12 +223,14 @@ class Evaluation:
         A plain samples file goes as its path and the samples' places in it (workers
         read it themselves); gzip files and ``canonical`` go as their records.
         """
+        repeated = self.runner.repeated_keys
         return {
             "problems_source": self.problem_set.source,
             "problems": [asdict(problem) for problem in self.problem_set.problems.values()],
             "sample_sets": [sample_set.to_plain() for sample_set in self.sample_sets],
             "timeouts": self.timeouts,
             "known": {key: verdict.to_plain() for key, verdict in self.runner.known().items()},
+            "repeated_keys": None if repeated is None else sorted(repeated),
         }
 
     @classmethod
@@ -237,6 +245,8 @@ class Evaluation:
         )
         for key, plain in data["known"].items():
             evaluation.runner.remember(key, Verdict.from_plain(plain))
+        if data["repeated_keys"] is not None:
+            evaluation.runner.repeated_keys = frozenset(data["repeated_keys"])
         return evaluation
 
 

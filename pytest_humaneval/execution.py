@@ -140,6 +140,9 @@ class SandboxRunner:
         self._process: subprocess.Popen[bytes] | None = None
         self.isolation: dict[str, Any] = {}
         self._verdicts: dict[str, Verdict] = {}
+        self.repeated_keys: frozenset[str] | None = None
+        """The keys of samples that occur more than once (None: unknown). Only their
+        verdicts are kept for reuse, so memory does not grow with the distinct samples."""
         self._pending: str | None = None
         """The key of the request sent ahead (:meth:`prefetch`) whose verdict is due."""
         self._unreported: dict[str, Verdict] = {}
@@ -201,7 +204,8 @@ class SandboxRunner:
             return replace(known, reused=True)
         if self._pending != key:
             self._send(problem, code, limits, key)
-        verdict = self._verdicts[key] = self._collect()
+        verdict = self.collect()
+        self._keep(key, verdict)
         return verdict
 
     def prefetch(self, problem: Problem, sample: Sample, limits: Limits) -> None:
@@ -214,6 +218,11 @@ class SandboxRunner:
         if key not in self._verdicts:
             self._send(problem, code, limits, key)
 
+    def _keep(self, key: str, verdict: Verdict) -> None:
+        """Keep a new verdict for identical samples to reuse, if any can follow."""
+        if self.repeated_keys is None or key in self.repeated_keys:
+            self._verdicts[key] = verdict
+
     def run_code(self, problem: Problem, code: str, limits: Limits) -> Verdict:
         """Run ``code`` as the sample's program against ``problem``'s tests."""
         self.start_code(problem, code, limits)
@@ -223,15 +232,12 @@ class SandboxRunner:
         """Send ``code`` to run as the sample's program; :meth:`collect` returns its verdict."""
         self._send(problem, code, limits, None)
 
-    def collect(self) -> Verdict:
-        """The verdict of the request sent last."""
-        return self._collect()
-
     def _send(self, problem: Problem, code: str, limits: Limits, key: str | None) -> None:
         """Send one request; the verdict of any earlier one still due is collected first."""
         if self._pending is not None:
             key_due = self._pending
-            self._unreported[key_due] = self._verdicts[key_due] = self._collect()
+            self._unreported[key_due] = verdict = self.collect()
+            self._keep(key_due, verdict)
         request = {
             "prompt": problem.prompt,
             "test": problem.test,
@@ -250,7 +256,7 @@ class SandboxRunner:
             raise
         self._pending = key
 
-    def _collect(self) -> Verdict:
+    def collect(self) -> Verdict:
         """The verdict for the request sent last."""
         try:
             reply = self._receive()

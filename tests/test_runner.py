@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from pytest_humaneval import _sandbox, execution
-from pytest_humaneval.execution import Limits, SandboxRunner
+from pytest_humaneval.execution import Limits, SandboxRunner, sample_code, verdict_key
 from pytest_humaneval.loading import Problem, Sample, SampleEntry
 
 LIMITS = Limits(timeout=2.0, memory=1 << 30)
@@ -279,3 +279,19 @@ def test_jobs_spread_over_several_servers_keep_their_order(runner: SandboxRunner
         helper.close()
     assert [verdict.kind for verdict in verdicts] == ["passed", "failed", "passed"] * 3 + ["error"]
     assert runner.isolation and helper.isolation
+
+
+@pytest.mark.parametrize("ahead", [False, True])
+def test_only_verdicts_of_repeated_samples_are_kept(runner: SandboxRunner, ahead: bool) -> None:
+    """A runner told which samples repeat keeps only their verdicts: its memory does not
+    grow with the number of distinct samples, and a repeated sample still runs once."""
+    once, twice = completion(0, "    return n\n"), completion(1, "    return n + 1\n")
+    twice_again = completion(2, twice.text)
+    keys = [verdict_key(TWO_ASSERTS, sample_code(TWO_ASSERTS, s), LIMITS) for s in (once, twice)]
+    runner.repeated_keys = frozenset(keys[1:])
+    for sample, following in ((once, twice), (twice, None)):
+        if ahead and following is not None:
+            runner.prefetch(TWO_ASSERTS, following, LIMITS)
+        assert not runner.run(TWO_ASSERTS, sample, LIMITS).reused
+    assert set(runner.known()) == {keys[1]}
+    assert runner.run(TWO_ASSERTS, twice_again, LIMITS).reused

@@ -278,10 +278,11 @@ def test_per_problem_report_and_fail_under_for_each_file(pytester: pytest.Pytest
     )
 
 
-def test_identical_samples_across_files_run_once(pytester: pytest.Pytester) -> None:
+@pytest.mark.parametrize("workers", ["0", "1"])  # one xdist worker: the repeats reach it by the wire
+def test_identical_samples_across_files_run_once(pytester: pytest.Pytester, workers: str) -> None:
     write_files(pytester.path)
     (pytester.path / "copy.jsonl").write_bytes((pytester.path / "good.jsonl").read_bytes())
-    result = run(pytester, "good.jsonl", "copy.jsonl", extra=("-p", "no:cacheprovider", "-n", "0"))
+    result = run(pytester, "good.jsonl", "copy.jsonl", extra=("-p", "no:cacheprovider", "-n", workers))
     assert result.ret == 0, text_of(result)
     # 4 distinct programs in 24 samples.
     assert "reused    20 verdicts from the cache or identical samples" in result.outlines, text_of(result)
