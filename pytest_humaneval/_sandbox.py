@@ -1320,14 +1320,17 @@ class Server:
             self.spare = self._spawn()
 
     def _reap_killed(self) -> None:
-        if self.killed is not None:
-            self._end(self.killed)
-            self.killed = None
+        killed, self.killed = self.killed, None  # never reaped twice, even if interrupted
+        if killed is not None:
+            self._end(killed)
 
     def _end(self, sample: SampleProcess) -> int:
         """Kill and reap a sample process and empty the work directory; its wait status."""
         sample.kill()
-        _, status = os.waitpid(sample.pid, 0)
+        try:
+            _, status = os.waitpid(sample.pid, 0)
+        except ChildProcessError:  # reaped already: a SIGTERM interrupted the server just after
+            status = 0
         clean_directory(self.workdir)
         return status
 
@@ -1417,15 +1420,19 @@ class Server:
         return ("passed", "", "")
 
     def close(self) -> None:
-        self._reap_killed()
-        if self.spare is not None:
-            self._end(self.spare)
-        self.control.close()
+        """End every sample process and the zygote; remove the temporary directory."""
         try:
-            os.waitpid(self.zygote_pid, 0)
-        except ChildProcessError:
-            pass
-        remove_tree(self.tmp_root)
+            self._reap_killed()
+            spare, self.spare = self.spare, None
+            if spare is not None:
+                self._end(spare)
+            self.control.close()
+            try:
+                os.waitpid(self.zygote_pid, 0)
+            except ChildProcessError:
+                pass
+        finally:
+            remove_tree(self.tmp_root)
 
 
 def clean_directory(path: str) -> None:

@@ -9,8 +9,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 import random
+import subprocess
+import sys
 import textwrap
 import time
 from collections.abc import Iterator
@@ -295,3 +298,28 @@ def test_only_verdicts_of_repeated_samples_are_kept(runner: SandboxRunner, ahead
         assert not runner.run(TWO_ASSERTS, sample, LIMITS).reused
     assert set(runner.known()) == {keys[1]}
     assert runner.run(TWO_ASSERTS, twice_again, LIMITS).reused
+
+
+def test_server_closes_cleanly_when_a_sample_process_was_reaped_already(tmp_path: Path) -> None:
+    """A SIGTERM can stop the server just after it reaped a sample process, before it noted
+    so: closing must not wait for that process again, and must still remove its directory."""
+    request = {
+        "prompt": TWO_ASSERTS.prompt,
+        "test": TWO_ASSERTS.test,
+        "entry_point": TWO_ASSERTS.entry_point,
+        "code": TWO_ASSERTS.prompt + "    return n\n",
+        "limits": dataclasses.asdict(LIMITS),
+    }
+    script = tmp_path / "reaped_already.py"
+    script.write_text(
+        "import os, sys\n"
+        f"sys.path.insert(0, {str(execution.SANDBOX_SCRIPT.parent)!r})\n"
+        "import _sandbox\n"
+        "server = _sandbox.Server()\n"
+        f"verdict = server.run({request!r})\n"
+        "os.waitpid(server.killed.pid, 0)\n"
+        "server.close()\n"
+        "print(verdict['kind'], os.path.exists(server.tmp_root))\n"
+    )
+    done = subprocess.run([sys.executable, "-s", str(script)], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["passed", "False"], done.stderr
