@@ -1478,4 +1478,5 @@ def main() -> None:
             write_message(stdout, pickle.dumps(server.run(request)))
             server.prepare()
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # stopping already: let the cleanup finish
         server.close()

@@ -145,6 +145,8 @@ class SandboxRunner:
         verdicts are kept for reuse, so memory does not grow with the distinct samples."""
         self._pending: str | None = None
         """The key of the request sent ahead (:meth:`prefetch`) whose verdict is due."""
+        self._verdict_due = False
+        """A request was sent and its verdict not collected: the server is running a sample."""
         self._unreported: dict[str, Verdict] = {}
         """Verdicts of requests sent ahead, collected before their sample asked for them."""
 
@@ -255,6 +257,7 @@ class SandboxRunner:
             self.close()
             raise
         self._pending = key
+        self._verdict_due = True
 
     def collect(self) -> Verdict:
         """The verdict for the request sent last."""
@@ -265,21 +268,22 @@ class SandboxRunner:
             # server died: the next sample gets a fresh server.
             self.close()
             raise
-        self._pending = None
+        self._pending, self._verdict_due = None, False
         return Verdict(reply["kind"], reply["message"], reply["duration"], reply["reference"])
 
     def close(self) -> None:
         """Stop the server (it kills any sample still running)."""
         process, self._process = self._process, None
-        self._pending = None
+        running, self._pending, self._verdict_due = self._verdict_due, None, False
         if process is None:
             return
         assert process.stdin is not None
         try:
-            process.stdin.close()
+            process.stdin.close()  # an idle server cleans up and exits at the end of its input
         except OSError:
             pass
-        process.terminate()  # the server kills the sample it is running, then exits
+        if running:
+            process.terminate()  # the server kills the sample it is running, then exits
         try:
             process.wait(timeout=5)
         except subprocess.TimeoutExpired:

@@ -608,7 +608,10 @@ def test_workers_give_the_same_summary_and_results(pytester: pytest.Pytester, wo
     assert summary == expected_summary_without_versions()
     # Where samples ran is a temporary directory of each run; the rest must agree.
     serial_isolation = serial_summary.pop("isolation")
-    assert isolation.pop("work_directory") != serial_isolation.pop("work_directory")
+    work_directories = [isolation.pop("work_directory"), serial_isolation.pop("work_directory")]
+    assert work_directories[0] != work_directories[1]
+    # Each server removed its temporary directory when its session ended.
+    assert not [path for path in work_directories if Path(path).parent.exists()]
     assert isolation == serial_isolation
     assert summary == serial_summary
 
