@@ -46,12 +46,18 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-# Imported by the _sandbox_main script: do not let the plugin's own modules shadow the
-# standard library.
-if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
+# Imported by the _sandbox_main script (not as part of the package): do not let the
+# plugin's own modules shadow the standard library.
+if (
+    __name__ == "_sandbox"
+    and sys.path
+    and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__))
+):
     del sys.path[0]
 
 HEADER = struct.Struct("!I")
+TEMPORARY_PREFIX = "pytest-humaneval-"
+"""The prefix of each server's temporary directory (its samples' work directory is inside)."""
 MAX_MESSAGE = 64 * 1024 * 1024
 MAX_VALUE_NODES = 2_000_000
 
@@ -1264,7 +1270,7 @@ class Server:
     """Reads requests, has the zygote fork each sample, judges it, writes verdicts."""
 
     def __init__(self) -> None:
-        self.tmp_root = tempfile.mkdtemp(prefix="pytest-humaneval-")
+        self.tmp_root = tempfile.mkdtemp(prefix=TEMPORARY_PREFIX)
         self.workdir = os.path.join(self.tmp_root, "work")
         os.mkdir(self.workdir, 0o700)
         self.control, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -1278,7 +1284,9 @@ class Server:
             finally:
                 os._exit(0)
         zygote_end.close()
-        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        # When the pytest process dies, SIGTERM: the server ends its samples and removes
+        # its directory (the zygote and the samples get SIGKILL when the server exits).
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
         _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
         _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
         data, _, _, _ = socket.recv_fds(self.control, 1 << 16, 0)

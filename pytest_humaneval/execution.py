@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_humaneval import __version__
+from pytest_humaneval._sandbox import TEMPORARY_PREFIX, remove_tree
 from pytest_humaneval.loading import Problem, Sample
 
 SANDBOX_SCRIPT = Path(__file__).with_name("_sandbox_main.py")
@@ -291,6 +292,13 @@ class SandboxRunner:
             process.wait()
         if process.stdout is not None:
             process.stdout.close()
+        self._remove_leftovers()
+
+    def _remove_leftovers(self) -> None:
+        """Remove the temporary directory of a server that could not (it was killed)."""
+        root = os.path.dirname(self.isolation.get("work_directory", ""))
+        if os.path.basename(root).startswith(TEMPORARY_PREFIX) and os.path.isdir(root):
+            remove_tree(root)
 
 
 def run_codes(

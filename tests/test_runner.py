@@ -16,7 +16,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -323,3 +323,44 @@ def test_server_closes_cleanly_when_a_sample_process_was_reaped_already(tmp_path
     )
     done = subprocess.run([sys.executable, "-s", str(script)], capture_output=True, text=True, timeout=60)
     assert done.stdout.split() == ["passed", "False"], done.stderr
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_directory_of_a_killed_server_is_removed(runner: SandboxRunner) -> None:
+    assert judge(runner, TWO_ASSERTS, "def f(n):\n    return n\n") == "passed"
+    root = Path(runner.isolation["work_directory"]).parent
+    assert root.is_dir()
+    process = runner._process
+    assert process is not None
+    process.kill()
+    process.wait()
+    runner.close()
+    assert not root.exists()
+
+
+def test_server_cleans_up_when_its_pytest_process_dies(tmp_path: Path) -> None:
+    """The server's parent-death signal is SIGTERM: it ends its samples, removes its directory."""
+    script = tmp_path / "dies.py"
+    script.write_text(
+        "import os, textwrap\n"
+        "from pytest_humaneval.execution import Limits, SandboxRunner\n"
+        "from pytest_humaneval.loading import Problem\n"
+        "runner = SandboxRunner()\n"
+        f"problem = Problem('calls/0', 'def f(n):\\n', 'f', '', {TWO_ASSERTS.test!r})\n"
+        "limits = Limits(timeout=2.0, memory=1 << 30)\n"
+        "verdict = runner.run_code(problem, 'def f(n):\\n    return n\\n', limits)\n"
+        "print(verdict.kind, runner.isolation['work_directory'], flush=True)\n"
+        "os._exit(0)\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    kind, work_directory = done.stdout.split()
+    assert kind == "passed", done.stderr
+    assert wait_for(lambda: not Path(work_directory).parent.exists()), work_directory
