@@ -1,11 +1,17 @@
-"""pass@k: the unbiased estimator of the Codex paper, per task and over tasks."""
+"""pass@k: the unbiased estimator of the Codex paper, per task and over tasks.
+
+numpy is imported on first use: it costs about 80 ms to import, and xdist workers,
+which import this module with the plugin, never compute pass@k.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -18,6 +24,8 @@ def pass_at_k(n: int, c: int, k: int) -> float:
         raise ValueError(f"pass@k needs 0 <= c <= n and 1 <= k <= n, got n={n}, c={c}, k={k}")
     if n - c < k:
         return 1.0
+    import numpy as np
+
     return float(1.0 - np.prod(1.0 - k / np.arange(n - c + 1, n + 1)))
 
 
@@ -41,6 +49,8 @@ def bootstrap_ci95(per_task: np.ndarray) -> tuple[float, float]:
 
     The seed is fixed, so the same data always give the same interval.
     """
+    import numpy as np
+
     rng = np.random.default_rng(BOOTSTRAP_SEED)
     picks = rng.integers(0, len(per_task), size=(BOOTSTRAP_RESAMPLES, len(per_task)))
     means = per_task[picks].mean(axis=1)
@@ -55,6 +65,8 @@ def _per_task_pass_at_k(rows: list[tuple[str, int, int]], k: int) -> np.ndarray 
     fewest_task, fewest = min(((task, n) for task, n, _ in rows), key=lambda row: row[1])
     if k > fewest:
         return f"needs {k} samples per task, {fewest_task} has {fewest}"
+    import numpy as np
+
     return np.array([pass_at_k(n, c, k) for _, n, c in rows])
 
 
