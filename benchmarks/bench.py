@@ -934,6 +934,27 @@ class Bench:
 
     # -- helpers ---------------------------------------------------------------
 
+    def compile_plugin(self) -> str:
+        """Byte-compile the plugin's modules, as pip does when it installs a package.
+
+        Commands run with PYTHONDONTWRITEBYTECODE=1, so a source checkout (an editable
+        install) would otherwise be compiled afresh in every pytest process of every run,
+        which the reference harness and pytest itself, installed with their bytecode, are not.
+        """
+        locate = "import os, pytest_humaneval; print(os.path.dirname(pytest_humaneval.__file__))"
+        where = subprocess.run(
+            [self.python, "-c", locate],
+            capture_output=True,
+            text=True,
+            env=clean_env(),
+        )
+        package = where.stdout.strip()
+        if where.returncode != 0 or not package:
+            return "not byte-compiled (pytest_humaneval not importable)"
+        compile_all = [self.python, "-m", "compileall", "-q", package]
+        done = subprocess.run(compile_all, capture_output=True, env=clean_env())
+        return f"byte-compiled {package}" if done.returncode == 0 else f"could not byte-compile {package}"
+
     def fresh_dir(self, name: str) -> Path:
         path = self.root / name
         path.mkdir(parents=True, exist_ok=False)
@@ -1215,6 +1236,7 @@ class Bench:
         )
         if not self.probe():
             return 2
+        log(f"plugin    {self.compile_plugin()}")
         log(
             f"plugin    --humaneval-no-cache {'accepted' if self.no_cache_flag else 'rejected (dropped)'}; "
             "--humaneval-timeout=auto "
