@@ -108,8 +108,10 @@ class Controller:
                 evaluation.compute_keys()
             except InputError as exc:
                 raise pytest.UsageError(str(exc)) from None
-        for key, verdict in (cache.lookup(evaluation.keys) if cache else {}).items():
-            evaluation.runner.remember(key, verdict)
+        cached = cache.lookup(evaluation.keys) if cache else {}
+        evaluation.known_at = {
+            position: cached[key] for position, key in enumerate(evaluation.keys) if key in cached
+        }
         evaluation.runner.repeated_keys = evaluation.repeated_keys()
         _warn_about_missing_tasks(config, evaluation)
         return controller

@@ -11,7 +11,7 @@ from __future__ import annotations
 import collections
 import functools
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from pytest_humaneval.execution import (
@@ -69,6 +69,9 @@ class Evaluation:
     """Per-problem time limits (``--humaneval-timeout=auto``); others use the setting."""
     keys: list[str] = field(default_factory=list)
     """Each sample's verdict key, by position (on the controller; see :meth:`compute_keys`)."""
+    known_at: dict[int, Verdict] = field(default_factory=dict)
+    """Verdicts known before the session (from the verdict cache), by sample position: such
+    a sample is not even read back from its file."""
     entries: list[SampleEntry] = field(init=False, repr=False)
     """Every sample of every file, by position."""
     _started_ahead: Sample | None = field(default=None, init=False, repr=False)
@@ -149,6 +152,9 @@ class Evaluation:
 
     def run(self, entry: SampleEntry) -> Verdict:
         """Run the entry's sample in the sandbox (or reuse a known verdict) and return its verdict."""
+        known = self.known_at.get(entry.position)
+        if known is not None:
+            return replace(known, reused=True)
         sample, self._started_ahead = self._started_ahead, None
         if sample is None or sample.entry is not entry:
             sample = self.sample(entry)
@@ -160,6 +166,8 @@ class Evaluation:
         Whatever fails here (a server, a changed file) fails again in that later run, on
         its own item: the sample asking for the prefetch is not affected.
         """
+        if entry.position in self.known_at:
+            return
         try:
             sample = self._started_ahead = self.sample(entry)
             self.runner.prefetch(self.problem(entry), sample, self.limits(entry.task_id))
@@ -229,7 +237,7 @@ class Evaluation:
             "problems": [asdict(problem) for problem in self.problem_set.problems.values()],
             "sample_sets": [sample_set.to_plain() for sample_set in self.sample_sets],
             "timeouts": self.timeouts,
-            "known": {key: verdict.to_plain() for key, verdict in self.runner.known().items()},
+            "known_at": {position: verdict.to_plain() for position, verdict in self.known_at.items()},
             "repeated_keys": None if repeated is None else sorted(repeated),
         }
 
@@ -243,8 +251,9 @@ class Evaluation:
             [SampleSet.from_plain(plain) for plain in data["sample_sets"]],
             timeouts=dict(data["timeouts"]),
         )
-        for key, plain in data["known"].items():
-            evaluation.runner.remember(key, Verdict.from_plain(plain))
+        evaluation.known_at = {
+            int(position): Verdict.from_plain(plain) for position, plain in data["known_at"].items()
+        }
         if data["repeated_keys"] is not None:
             evaluation.runner.repeated_keys = frozenset(data["repeated_keys"])
         return evaluation

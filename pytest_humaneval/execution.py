@@ -187,14 +187,6 @@ class SandboxRunner:
             raise SandboxError("the sandbox server exited unexpectedly")
         return pickle.loads(payload)
 
-    def known(self) -> dict[str, Verdict]:
-        """The verdicts this runner can reuse, by key."""
-        return dict(self._verdicts)
-
-    def remember(self, key: str, verdict: Verdict) -> None:
-        """Use ``verdict`` for any sample with this key (e.g. from the verdict cache)."""
-        self._verdicts[key] = verdict
-
     def run(self, problem: Problem, sample: Sample, limits: Limits) -> Verdict:
         """Run one sample (or reuse the verdict of an identical one) and return its verdict."""
         code = sample_code(problem, sample)

@@ -844,9 +844,9 @@ def test_sandbox_start_failure_is_reported_for_every_sample(pytester: pytest.Pyt
 # -- the verdict cache ---------------------------------------------------------------------------------------
 
 
-def test_second_run_reuses_cached_verdicts(pytester: pytest.Pytester) -> None:
-    first = run(pytester, *demo_args("--humaneval-results=first.jsonl"))
-    second = run(pytester, *demo_args("--humaneval-results=second.jsonl"))
+def test_second_run_reuses_cached_verdicts(pytester: pytest.Pytester, worker_args: list[str]) -> None:
+    first = run(pytester, *demo_args("--humaneval-results=first.jsonl", *worker_args))
+    second = run(pytester, *demo_args("--humaneval-results=second.jsonl", *worker_args))
     assert first.ret == 0 and second.ret == 0, text_of(second)
     assert not [line for line in first.outlines if line.startswith("reused ")]
     assert "reused    12 verdicts from the cache or identical samples" in second.outlines
