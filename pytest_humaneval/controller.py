@@ -211,7 +211,7 @@ class Controller:
             if self.results is not None:
                 self.results.close()
         elif self.results is not None:
-            self.results.finish(self.evaluation.samples_in_order(), self.tally.verdicts)
+            self.results.finish(self.evaluation.entries, self.tally.verdicts, self.evaluation.sample)
         if self.settings.json:
             write_summary(self.settings.json, summaries, self.comparisons, self.settings, self.isolation)
         if self.settings.plot:

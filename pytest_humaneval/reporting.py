@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import array
 import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 from pytest_humaneval.execution import OUTCOME_KINDS, Verdict
-from pytest_humaneval.loading import Sample
+from pytest_humaneval.loading import Sample, SampleEntry
 from pytest_humaneval.metrics import PassAtK
 from pytest_humaneval.settings import Settings
 from pytest_humaneval.summary import Comparison, Summary
@@ -236,7 +237,8 @@ def check_output_path(path: str, option: str) -> None:
 class ResultsStream:
     """The results file while the run goes on: one complete line per verdict, as they arrive.
 
-    ``finish`` replaces it, atomically, with every sample in input order.
+    ``finish`` replaces it, atomically, with every sample in input order, copying each
+    line written during the run (by its place in the file) instead of encoding it again.
     """
 
     def __init__(self, path: str, sources: dict[str, str] | None = None) -> None:
@@ -244,14 +246,43 @@ class ResultsStream:
         self.sources = sources or {}
         """The samples files by file label, when the session has several."""
         self._stream = open(path, "w", encoding="utf-8")
+        self._written = 0
+        self._offsets = array.array("q")
+        """Where the line of each sample position starts in the file (-1: none yet)."""
+        self._sizes = array.array("q")
 
     def add(self, sample: Sample, verdict: Verdict) -> None:
-        self._stream.write(_result_line(sample, verdict, self.sources))
+        line = _result_line(sample, verdict, self.sources)  # ASCII: as many bytes as characters
+        self._stream.write(line)
         self._stream.flush()
+        position = sample.entry.position
+        if position >= len(self._offsets):
+            grow = position + 1 - len(self._offsets)
+            self._offsets.extend([-1] * grow)
+            self._sizes.extend([0] * grow)
+        self._offsets[position], self._sizes[position] = self._written, len(line)
+        self._written += len(line)
 
-    def finish(self, samples: Iterable[Sample], verdicts: Iterable[Verdict | None]) -> None:
+    def finish(
+        self,
+        entries: Iterable[SampleEntry],
+        verdicts: Iterable[Verdict | None],
+        read: Callable[[SampleEntry], Sample],
+    ) -> None:
+        """Rewrite the file in input order; ``read`` gives a sample that has no line yet."""
         self.close()
-        write_results(self.path, samples, verdicts, self.sources)
+        with open(self.path, "rb") as streamed:
+
+            def lines() -> Iterator[str]:
+                for entry, verdict in zip(entries, verdicts, strict=True):
+                    position = entry.position
+                    if verdict is not None and position < len(self._offsets) and self._offsets[position] >= 0:
+                        line = os.pread(streamed.fileno(), self._sizes[position], self._offsets[position])
+                        yield line.decode("ascii")
+                    else:
+                        yield _result_line(read(entry), verdict, self.sources)
+
+            _write_atomically(self.path, lines())
 
     def close(self) -> None:
         """Stop writing, leaving the lines written so far (in arrival order)."""
