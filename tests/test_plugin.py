@@ -852,3 +852,17 @@ def test_second_run_reuses_cached_verdicts(pytester: pytest.Pytester, worker_arg
     assert "reused    12 verdicts from the cache or identical samples" in second.outlines
     assert read_results(pytester.path / "second.jsonl") == read_results(pytester.path / "first.jsonl")
     assert table_counts(second) == DEMO_COUNTS
+
+
+@pytest.mark.parametrize("bypass", ["--cache-clear", "--humaneval-no-cache"])
+def test_cache_bypassed(pytester: pytest.Pytester, bypass: str) -> None:
+    """Either option makes every sample run again; ``--cache-clear`` empties the cache (the
+    run then fills it anew), ``--humaneval-no-cache`` leaves it as it was."""
+    first = run(pytester, *demo_args())
+    bypassed = run(pytester, *demo_args("--humaneval-results=bypassed.jsonl", bypass))
+    after = run(pytester, *demo_args())
+    assert first.ret == bypassed.ret == after.ret == 0, text_of(bypassed)
+    assert not [line for line in bypassed.outlines if line.startswith("reused ")], text_of(bypassed)
+    measured = [record["outcome"] for record in read_results(pytester.path / "bypassed.jsonl")]
+    assert measured == DEMO_OUTCOMES
+    assert "reused    12 verdicts from the cache or identical samples" in after.outlines
