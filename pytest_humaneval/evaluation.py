@@ -116,6 +116,17 @@ class Evaluation:
         counts = collections.Counter(self.keys)
         return frozenset(key for key, count in counts.items() if count > 1)
 
+    def copy_groups(self) -> dict[str, int]:
+        """For the samples that have identical copies: a group number by node id, the same
+        for all copies of a sample (xdist sends a group to one worker, which runs it once)."""
+        repeated = self.runner.repeated_keys or frozenset()
+        numbers: dict[str, int] = {}
+        return {
+            entry.nodeid: numbers.setdefault(key, len(numbers))
+            for entry in self.entries
+            if (key := self.keys[entry.position]) in repeated
+        }
+
     def compute_keys(self) -> None:
         """Compute every sample's verdict key, reading the samples back in order."""
         self.keys = [self.key(sample) for sample in self.samples_in_order()]

@@ -71,6 +71,17 @@ class XdistHooks:
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         self.controller.count_selected(ids)
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
+        if config.getvalue("dist") != "load":
+            return None
+        copy_groups = self.controller.evaluation.copy_groups()
+        if not copy_groups:
+            return None
+        from pytest_humaneval.scheduling import IdenticalSamplesTogether
+
+        return IdenticalSamplesTogether(config, log, copy_groups)
+
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         isolation = getattr(node, "workeroutput", {}).get(WIRE_KEY)
         if isolation:

@@ -841,6 +841,27 @@ def test_sandbox_start_failure_is_reported_for_every_sample(pytester: pytest.Pyt
     assert all("SandboxError" in r["result"] for r in records), [r["result"] for r in records]
 
 
+# -- identical samples ---------------------------------------------------------------------------------------
+
+
+def test_identical_samples_run_once_per_session(pytester: pytest.Pytester, worker_args: list[str]) -> None:
+    """Copies spread over the file (and, with xdist's chunks, over the workers) run once:
+    xdist sends all copies of a sample to the worker that runs it."""
+    kept = [kind != "timed out" for kind in DEMO_OUTCOMES]
+    distinct = [record for record, keep in zip(demo_records(), kept, strict=True) if keep]
+    rounds = 4
+    samples = pytester.path / "copies.jsonl"
+    samples.write_text("".join(json.dumps(record) + "\n" for record in distinct * rounds))
+    options = ("-p", "no:cacheprovider", "--humaneval-results=results.jsonl", *worker_args)
+    result = run(pytester, *demo_args(*options, samples=samples))
+    assert result.ret == 0, text_of(result)
+    reused = f"reused    {len(distinct) * (rounds - 1)} verdicts from the cache or identical samples"
+    assert reused in result.outlines, text_of(result)
+    outcomes = [record["outcome"] for record in read_results(pytester.path / "results.jsonl")]
+    expected = [kind for kind, keep in zip(DEMO_OUTCOMES, kept, strict=True) if keep]
+    assert outcomes == expected * rounds
+
+
 # -- the verdict cache ---------------------------------------------------------------------------------------
 
 
