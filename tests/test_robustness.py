@@ -589,8 +589,12 @@ def test_rerun_after_interrupt_runs_only_what_is_missing(
 # == 3. a worker killed in the middle of a run =========================================================
 
 
-def test_killed_worker_gets_its_sample_counted_as_crashed(tmp_path: Path, runs: list[Run]) -> None:
-    rows = correct_rows(24, tag=tmp_path.name)
+@pytest.mark.parametrize("copies", [1, 2], ids=["distinct", "each twice"])
+def test_killed_worker_gets_its_sample_counted_as_crashed(
+    tmp_path: Path, runs: list[Run], copies: int
+) -> None:
+    """With copies, the plugin's xdist scheduler (which keeps copies together) is in use."""
+    rows = correct_rows(24 // copies, tag=tmp_path.name) * copies
     run, results, summary_path = start_with_outputs(runs, tmp_path, rows, "-n", "2")
     run.wait_for_verdicts(results, 4)
     workers = run.workers()
