@@ -59,7 +59,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 class XdistHooks:
-    """Hooks that exist only with pytest-xdist: data to workers, facts back from them."""
+    """Hooks that exist only with pytest-xdist: data to workers, facts back from them, and
+    the scheduler that sends identical samples to one worker."""
 
     def __init__(self, controller: Controller) -> None:
         self.controller = controller
@@ -78,7 +79,7 @@ class XdistHooks:
         copy_groups = self.controller.evaluation.copy_groups()
         if not copy_groups:
             return None
-        from pytest_humaneval.scheduling import IdenticalSamplesTogether
+        from pytest_humaneval.scheduling import IdenticalSamplesTogether  # imports xdist
 
         return IdenticalSamplesTogether(config, log, copy_groups)
 

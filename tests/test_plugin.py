@@ -844,22 +844,41 @@ def test_sandbox_start_failure_is_reported_for_every_sample(pytester: pytest.Pyt
 # -- identical samples ---------------------------------------------------------------------------------------
 
 
-def test_identical_samples_run_once_per_session(pytester: pytest.Pytester, worker_args: list[str]) -> None:
-    """Copies spread over the file (and, with xdist's chunks, over the workers) run once:
-    xdist sends all copies of a sample to the worker that runs it."""
+def run_copies(pytester: pytest.Pytester, *options: str) -> tuple[pytest.RunResult, int]:
+    """Run the demo samples that do not hang, 4 times over, and check every verdict; the run
+    and the number of copies (samples that need not run)."""
     kept = [kind != "timed out" for kind in DEMO_OUTCOMES]
     distinct = [record for record, keep in zip(demo_records(), kept, strict=True) if keep]
     rounds = 4
     samples = pytester.path / "copies.jsonl"
     samples.write_text("".join(json.dumps(record) + "\n" for record in distinct * rounds))
-    options = ("-p", "no:cacheprovider", "--humaneval-results=results.jsonl", *worker_args)
-    result = run(pytester, *demo_args(*options, samples=samples))
+    outputs = ("-p", "no:cacheprovider", "--humaneval-results=results.jsonl")
+    result = run(pytester, *demo_args(*outputs, *options, samples=samples))
     assert result.ret == 0, text_of(result)
-    reused = f"reused    {len(distinct) * (rounds - 1)} verdicts from the cache or identical samples"
-    assert reused in result.outlines, text_of(result)
     outcomes = [record["outcome"] for record in read_results(pytester.path / "results.jsonl")]
     expected = [kind for kind, keep in zip(DEMO_OUTCOMES, kept, strict=True) if keep]
     assert outcomes == expected * rounds
+    return result, len(distinct) * (rounds - 1)
+
+
+def reused_line(count: int) -> str:
+    return f"reused    {count} verdicts from the cache or identical samples"
+
+
+def test_identical_samples_run_once_per_session(pytester: pytest.Pytester, worker_args: list[str]) -> None:
+    """Copies spread over the file (and, with xdist's chunks, over the workers) run once:
+    the plugin's scheduler sends all copies of a sample to the worker that runs it."""
+    result, copies = run_copies(pytester, *worker_args)
+    assert reused_line(copies) in result.outlines, text_of(result)
+
+
+@pytest.mark.parametrize("dist", ["loadscope", "loadfile", "worksteal"])
+def test_identical_samples_with_other_dist_modes(pytester: pytest.Pytester, dist: str) -> None:
+    """Other ``--dist`` modes are xdist's own: the same verdicts; ``loadscope`` and ``loadfile``
+    keep a problem's samples on one worker, so copies run once there too."""
+    result, copies = run_copies(pytester, "-n", "2", "--dist", dist)
+    if dist != "worksteal":
+        assert reused_line(copies) in result.outlines, text_of(result)
 
 
 # -- the verdict cache ---------------------------------------------------------------------------------------
