@@ -278,7 +278,8 @@ def test_per_problem_report_and_fail_under_for_each_file(pytester: pytest.Pytest
     )
 
 
-@pytest.mark.parametrize("workers", ["0", "1"])  # one xdist worker: the repeats reach it by the wire
+# One xdist worker: the repeats reach it by the wire; two: the scheduler keeps copies together.
+@pytest.mark.parametrize("workers", ["0", "1", "2"])
 def test_identical_samples_across_files_run_once(pytester: pytest.Pytester, workers: str) -> None:
     write_files(pytester.path)
     (pytester.path / "copy.jsonl").write_bytes((pytester.path / "good.jsonl").read_bytes())
