@@ -94,30 +94,37 @@ class SampleItem(pytest.Item):
         return source, self.entry.line - 1, self.entry.test_id
 
 
+_POSITION = PROPERTY_PREFIX + "position"
+_OUTCOME = PROPERTY_PREFIX + "outcome"
+_MESSAGE = PROPERTY_PREFIX + "message"
+_DURATION = PROPERTY_PREFIX + "duration"
+_RESULT = PROPERTY_PREFIX + "result"
+_REUSED = PROPERTY_PREFIX + "reused"
+_VERDICT_PROPERTIES = frozenset((_POSITION, _OUTCOME, _MESSAGE, _DURATION, _RESULT, _REUSED))
+
+
 def outcome_properties(entry: SampleEntry, verdict: Verdict) -> list[tuple[str, Any]]:
     """The verdict as ``user_properties``: plain values that travel from xdist workers."""
     return [
-        (PROPERTY_PREFIX + "position", entry.position),
-        (PROPERTY_PREFIX + "outcome", verdict.kind),
-        (PROPERTY_PREFIX + "message", verdict.message),
-        (PROPERTY_PREFIX + "duration", verdict.duration),
-        (PROPERTY_PREFIX + "result", verdict.reference_result),
-        (PROPERTY_PREFIX + "reused", verdict.reused),
+        (_POSITION, entry.position),
+        (_OUTCOME, verdict.kind),
+        (_MESSAGE, verdict.message),
+        (_DURATION, verdict.duration),
+        (_RESULT, verdict.reference_result),
+        (_REUSED, verdict.reused),
     ]
 
 
 def verdict_from_properties(properties: list[tuple[str, Any]]) -> tuple[int, Verdict] | None:
     """The (position, verdict) recorded by :func:`outcome_properties`, if any."""
     found = {
-        name[len(PROPERTY_PREFIX) :]: value
-        for name, value in properties
-        if isinstance(name, str) and name.startswith(PROPERTY_PREFIX)
+        name: value for name, value in properties if isinstance(name, str) and name in _VERDICT_PROPERTIES
     }
-    if "outcome" not in found:
+    if _OUTCOME not in found:
         return None
-    plain = (found["outcome"], found["message"], found["duration"], found.get("result", ""))
-    verdict = Verdict.from_plain(plain, reused=bool(found.get("reused")))
-    return found["position"], verdict
+    plain = (found[_OUTCOME], found[_MESSAGE], found[_DURATION], found.get(_RESULT, ""))
+    verdict = Verdict.from_plain(plain, reused=bool(found.get(_REUSED)))
+    return found[_POSITION], verdict
 
 
 def input_change_from_properties(properties: list[tuple[str, Any]]) -> str | None:

@@ -104,6 +104,8 @@ class Controller:
             for key, verdict in evaluation.calibrate(cache.lookup if cache else _nothing_known).items():
                 if cache is not None:
                     cache.store(key, verdict)
+            if config.getoption("dist", "no") != "no":
+                evaluation.runner.close(wait=False)  # samples run on the xdist workers' servers
             try:
                 evaluation.compute_keys()
             except InputError as exc:
@@ -151,6 +153,8 @@ class Controller:
             self.other_failures += 1
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call" and not report.failed:
+            return  # a verdict comes with the call; setup and teardown matter if they fail
         changed = input_change_from_properties(report.user_properties)
         if changed is not None:
             self._stop_on_changed_input(changed)
@@ -213,7 +217,14 @@ class Controller:
         elif self.results is not None:
             self.results.finish(self.evaluation.entries, self.tally.verdicts, self.evaluation.sample)
         if self.settings.json:
-            write_summary(self.settings.json, summaries, self.comparisons, self.settings, self.isolation)
+            write_summary(
+                self.settings.json,
+                summaries,
+                self.comparisons,
+                self.settings,
+                self.isolation,
+                self.evaluation.timeouts,
+            )
         if self.settings.plot:
             curves = [(summary.label, pass_at_k_curve(summary.task_counts)) for summary in summaries]
             write_plot(self.settings.plot, curves)

@@ -74,8 +74,11 @@ class Evaluation:
     a sample is not even read back from its file."""
     entries: list[SampleEntry] = field(init=False, repr=False)
     """Every sample of every file, by position."""
-    _started_ahead: Sample | None = field(default=None, init=False, repr=False)
-    """The sample :meth:`prefetch` read back from its file, until :meth:`run` takes it."""
+    _calibration_helpers: list[SandboxRunner] = field(default_factory=list, init=False, repr=False)
+    """The servers that measured canonical solutions beside :attr:`runner` (stopping)."""
+    _started_ahead: tuple[Sample, str] | None = field(default=None, init=False, repr=False)
+    """The sample :meth:`prefetch` read back from its file and its verdict key, until
+    :meth:`run` takes them."""
 
     def __post_init__(self) -> None:
         self.entries = []
@@ -161,15 +164,23 @@ class Evaluation:
         problem = self.problem(sample.entry)
         return verdict_key(problem, sample_code(problem, sample), self.limits(problem.task_id))
 
+    def _key_to_run(self, sample: Sample) -> str:
+        """The sample's key: as computed on loading (on the controller), else computed now."""
+        position = sample.entry.position
+        return self.keys[position] if position < len(self.keys) else self.key(sample)
+
     def run(self, entry: SampleEntry) -> Verdict:
         """Run the entry's sample in the sandbox (or reuse a known verdict) and return its verdict."""
         known = self.known_at.get(entry.position)
         if known is not None:
             return replace(known, reused=True)
-        sample, self._started_ahead = self._started_ahead, None
-        if sample is None or sample.entry is not entry:
+        started, self._started_ahead = self._started_ahead, None
+        if started is not None and started[0].entry is entry:
+            sample, key = started
+        else:
             sample = self.sample(entry)
-        return self.runner.run(self.problem(entry), sample, self.limits(entry.task_id))
+            key = self._key_to_run(sample)
+        return self.runner.run(self.problem(entry), sample, self.limits(entry.task_id), key)
 
     def prefetch(self, entry: SampleEntry) -> None:
         """Start the entry's sample in the sandbox now; :meth:`run` collects its verdict later.
@@ -180,8 +191,10 @@ class Evaluation:
         if entry.position in self.known_at:
             return
         try:
-            sample = self._started_ahead = self.sample(entry)
-            self.runner.prefetch(self.problem(entry), sample, self.limits(entry.task_id))
+            sample = self.sample(entry)
+            key = self._key_to_run(sample)
+            self._started_ahead = (sample, key)
+            self.runner.prefetch(self.problem(entry), sample, self.limits(entry.task_id), key)
         except (OSError, SandboxError, SamplesFileChanged):
             pass
 
@@ -213,7 +226,8 @@ class Evaluation:
             measured = {keys[task_id]: verdict for task_id, verdict in zip(unknown, verdicts, strict=True)}
         finally:
             for helper in helpers:
-                helper.close()
+                helper.close(wait=False)  # each exits on its own; waited for in close()
+            self._calibration_helpers = helpers
         for task_id, key in keys.items():
             verdict = known.get(key) or measured[key]
             self.timeouts[task_id] = auto_timeout(verdict.duration, cap) if verdict.kind == PASSED else cap
@@ -231,8 +245,10 @@ class Evaluation:
         return self._sets_by_file_label[entry.file_label]
 
     def close(self) -> None:
-        """Stop the sandbox server and close the samples files."""
+        """Stop the sandbox servers and close the samples files."""
         self.runner.close()
+        for helper in self._calibration_helpers:
+            helper.close()
         for sample_set in self.sample_sets:
             sample_set.close()
 

@@ -8,10 +8,10 @@ a pytest process.
 
 from __future__ import annotations
 
-import collections
 import hashlib
 import os
 import pickle
+import select
 import struct
 import subprocess
 import sys
@@ -150,6 +150,8 @@ class SandboxRunner:
         """A request was sent and its verdict not collected: the server is running a sample."""
         self._unreported: dict[str, Verdict] = {}
         """Verdicts of requests sent ahead, collected before their sample asked for them."""
+        self._stopping: list[tuple[subprocess.Popen[bytes], str]] = []
+        """Servers told to stop and not yet waited for, with their temporary directories."""
 
     def launch(self) -> None:
         """Start the server if it is not running, without waiting for it to be ready (it
@@ -187,10 +189,13 @@ class SandboxRunner:
             raise SandboxError("the sandbox server exited unexpectedly")
         return pickle.loads(payload)
 
-    def run(self, problem: Problem, sample: Sample, limits: Limits) -> Verdict:
-        """Run one sample (or reuse the verdict of an identical one) and return its verdict."""
+    def run(self, problem: Problem, sample: Sample, limits: Limits, key: str | None = None) -> Verdict:
+        """Run one sample (or reuse the verdict of an identical one) and return its verdict.
+
+        ``key``: the sample's :func:`verdict_key`, if the caller has it already.
+        """
         code = sample_code(problem, sample)
-        key = verdict_key(problem, code, limits)
+        key = key or verdict_key(problem, code, limits)
         verdict = self._unreported.pop(key, None)
         if verdict is not None:
             return verdict
@@ -203,13 +208,13 @@ class SandboxRunner:
         self._keep(key, verdict)
         return verdict
 
-    def prefetch(self, problem: Problem, sample: Sample, limits: Limits) -> None:
+    def prefetch(self, problem: Problem, sample: Sample, limits: Limits, key: str | None = None) -> None:
         """Have the server start the sample that runs next while pytest reports the last one
         (its verdict is collected by :meth:`run`). Does nothing if a verdict is known or due."""
         if self._pending is not None:
             return
         code = sample_code(problem, sample)
-        key = verdict_key(problem, code, limits)
+        key = key or verdict_key(problem, code, limits)
         if key not in self._verdicts:
             self._send(problem, code, limits, key)
 
@@ -264,56 +269,72 @@ class SandboxRunner:
         self._pending, self._verdict_due = None, False
         return Verdict(reply["kind"], reply["message"], reply["duration"], reply["reference"])
 
-    def close(self) -> None:
-        """Stop the server (it kills any sample still running)."""
+    def reply_descriptor(self) -> int:
+        """The descriptor the server's replies arrive on (readable when a verdict is ready)."""
+        assert self._process is not None and self._process.stdout is not None
+        return self._process.stdout.fileno()
+
+    def close(self, wait: bool = True) -> None:
+        """Stop the server (it kills any sample still running) and wait for it to exit.
+
+        With ``wait=False`` the server is only told to stop: it cleans up and exits on its
+        own while this process goes on, and the next :meth:`close` waits for it.
+        """
         process, self._process = self._process, None
         running, self._pending, self._verdict_due = self._verdict_due, None, False
-        if process is None:
-            return
-        assert process.stdin is not None
-        try:
-            process.stdin.close()  # an idle server cleans up and exits at the end of its input
-        except OSError:
-            pass
-        if running:
-            process.terminate()  # the server kills the sample it is running, then exits
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
-        self._remove_leftovers()
+        if process is not None:
+            assert process.stdin is not None
+            try:
+                process.stdin.close()  # an idle server cleans up and exits at the end of its input
+            except OSError:
+                pass
+            if running:
+                process.terminate()  # the server kills the sample it is running, then exits
+            self._stopping.append((process, os.path.dirname(self.isolation.get("work_directory", ""))))
+        if wait:
+            for stopping, work_root in self._stopping:
+                _wait_for_server(stopping, work_root)
+            self._stopping.clear()
 
-    def _remove_leftovers(self) -> None:
-        """Remove the temporary directory of a server that could not (it was killed)."""
-        root = os.path.dirname(self.isolation.get("work_directory", ""))
-        if os.path.basename(root).startswith(TEMPORARY_PREFIX) and os.path.isdir(root):
-            remove_tree(root)
+
+def _wait_for_server(process: subprocess.Popen[bytes], work_root: str) -> None:
+    """Wait for a stopping server; remove its temporary directory if it could not (killed)."""
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
+    if os.path.basename(work_root).startswith(TEMPORARY_PREFIX) and os.path.isdir(work_root):
+        remove_tree(work_root)
 
 
 def run_codes(
     runners: Sequence[SandboxRunner], jobs: Sequence[tuple[Problem, str]], limits: Limits
 ) -> list[Verdict]:
     """Run each job's code against its problem's tests, the jobs spread over ``runners``
-    (whose servers work in parallel); the verdicts in job order."""
+    (whose servers work in parallel, each taking the next job as soon as it is free);
+    the verdicts in job order."""
     for runner in runners:
         runner.launch()  # the servers start side by side
     waiting = iter(range(len(jobs)))
-    busy: collections.deque[tuple[SandboxRunner, int]] = collections.deque()
+    running: dict[int, tuple[SandboxRunner, int]] = {}
+    """By reply descriptor: the runner and the job it runs."""
     verdicts: dict[int, Verdict] = {}
 
     def start_next(runner: SandboxRunner) -> None:
         job = next(waiting, None)
         if job is not None:
             runner.start_code(*jobs[job], limits)
-            busy.append((runner, job))
+            running[runner.reply_descriptor()] = (runner, job)
 
     for runner in runners:
         start_next(runner)
-    while busy:
-        runner, job = busy.popleft()
-        verdicts[job] = runner.collect()
-        start_next(runner)
+    while running:
+        ready, _, _ = select.select(list(running), [], [])
+        for descriptor in ready:
+            runner, job = running.pop(descriptor)
+            verdicts[job] = runner.collect()
+            start_next(runner)
     return [verdicts[job] for job in range(len(jobs))]

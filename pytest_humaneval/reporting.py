@@ -347,11 +347,16 @@ def comparison_document(comparison: Comparison) -> dict[str, Any]:
 
 
 def summary_document(
-    summaries: list[Summary], comparisons: list[Comparison], settings: Settings, isolation: dict[str, Any]
+    summaries: list[Summary],
+    comparisons: list[Comparison],
+    settings: Settings,
+    isolation: dict[str, Any],
+    time_limits: dict[str, float],
 ) -> dict[str, Any]:
     """The JSON summary of a session.
 
     With one samples file, its summary is also at the top level (as before ``runs`` existed).
+    ``time_limits`` are the per-problem limits of ``--humaneval-timeout=auto`` (else empty).
     """
     runs = [run_document(summary) for summary in summaries]
     top = (
@@ -368,6 +373,7 @@ def summary_document(
         "comparisons": [comparison_document(comparison) for comparison in comparisons],
         "problems_file": summaries[0].problems_source,
         "settings": settings.as_dict(),
+        "time_limits": time_limits,
         "isolation": isolation,
         "versions": {
             "python": sys.version.split()[0],
@@ -384,7 +390,8 @@ def write_summary(
     comparisons: list[Comparison],
     settings: Settings,
     isolation: dict[str, Any],
+    time_limits: dict[str, float],
 ) -> None:
     """Write the JSON summary atomically."""
-    document = summary_document(summaries, comparisons, settings, isolation)
+    document = summary_document(summaries, comparisons, settings, isolation, time_limits)
     _write_atomically(path, [json.dumps(document, indent=2) + "\n"])

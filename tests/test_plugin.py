@@ -574,6 +574,7 @@ def expected_summary_without_versions() -> dict[str, Any]:
             "stop": [],
             "extract": "none",
         },
+        "time_limits": {},
     }
 
 

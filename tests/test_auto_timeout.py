@@ -1,0 +1,135 @@
+"""``--humaneval-timeout=auto``: each problem's limit from its canonical solution's cost.
+
+A problem gets max(0.5 s, 20 x its canonical solution's CPU time), at most the 3 s cap;
+a problem whose canonical solution does not pass gets the cap. The same slow completion
+therefore passes on a problem whose canonical solution is slow and times out on one whose
+canonical solution is instant.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_time_limits import SUMMING, iterations_for
+
+from pytest_humaneval.evaluation import AUTO_TIMEOUT_FACTOR, AUTO_TIMEOUT_FLOOR, auto_timeout
+
+CAP = 3.0
+SAMPLE_CPU_SECONDS = 0.7
+"""What the slow completion needs: above the floor, well below 20 x the slow canonical."""
+
+
+@pytest.mark.parametrize(
+    ("canonical", "limit"),
+    [
+        (0.0, AUTO_TIMEOUT_FLOOR),
+        (0.001, AUTO_TIMEOUT_FLOOR),
+        (0.05, 0.05 * AUTO_TIMEOUT_FACTOR),
+        (0.0712, 1.4),  # two significant digits
+        (10.0, CAP),
+    ],
+)
+def test_limit_is_the_floor_or_a_multiple_of_the_canonical_cost_at_most_the_cap(
+    canonical: float, limit: float
+) -> None:
+    assert auto_timeout(canonical, CAP) == pytest.approx(limit)
+
+
+def _problem(task_id: str, canonical_body: str, count: int) -> dict[str, Any]:
+    return {
+        "task_id": task_id,
+        "prompt": "def total(n):\n",
+        "entry_point": "total",
+        "canonical_solution": canonical_body,
+        "test": f"def check(candidate):\n    assert candidate({count}) == {count * (count - 1) // 2}\n",
+    }
+
+
+@pytest.fixture(scope="module")
+def count() -> int:
+    """The argument for which the summing loop takes about ``SAMPLE_CPU_SECONDS``."""
+    return iterations_for(SAMPLE_CPU_SECONDS)
+
+
+def write_files(directory: Path, count: int) -> None:
+    """Three problems: an instant canonical solution, one about 20 times cheaper than the
+    slow completion (so about 1.4 s of limit), and one that fails its own test."""
+    summing_body = SUMMING.split("\n", 1)[1]
+    tenth_of_the_loop = summing_body.replace("range(n)", "range(n // 10)").replace(
+        "return result", "return n * (n - 1) // 2"
+    )
+    problems = [
+        _problem("Auto/instant", "    return n * (n - 1) // 2\n", count),
+        _problem("Auto/slow", tenth_of_the_loop, count),
+        _problem("Auto/broken", "    return None\n", count),
+    ]
+    samples = [
+        ("Auto/instant", summing_body),
+        ("Auto/instant", "    while True:\n        pass\n"),
+        ("Auto/slow", summing_body),
+        ("Auto/broken", "    return n * (n - 1) // 2\n"),
+    ]
+    (directory / "problems.jsonl").write_text("".join(json.dumps(p) + "\n" for p in problems))
+    (directory / "samples.jsonl").write_text(
+        "".join(json.dumps({"task_id": task, "completion": text}) + "\n" for task, text in samples)
+    )
+
+
+def run_auto(
+    pytester: pytest.Pytester, *extra: str
+) -> tuple[pytest.RunResult, list[dict[str, Any]], dict[str, Any]]:
+    run = pytester.runpytest_subprocess(
+        "--humaneval-problems=problems.jsonl",
+        "--humaneval-samples=samples.jsonl",
+        "--humaneval-timeout=auto",
+        "--humaneval-results=results.jsonl",
+        "--humaneval-json=summary.json",
+        *extra,
+        timeout=120,
+    )
+    results = [json.loads(line) for line in (pytester.path / "results.jsonl").read_text().splitlines()]
+    summary = json.loads((pytester.path / "summary.json").read_text())
+    return run, results, summary
+
+
+def test_each_problem_gets_its_own_limit(
+    pytester: pytest.Pytester, count: int, worker_args: list[str]
+) -> None:
+    write_files(pytester.path, count)
+    run, results, summary = run_auto(pytester, "-p", "no:cacheprovider", *worker_args)
+    assert run.ret == 0, run.outlines[-10:]
+    limits = summary["time_limits"]
+    assert limits["Auto/instant"] == AUTO_TIMEOUT_FLOOR
+    assert 1.0 <= limits["Auto/slow"] <= 2.5, limits
+    assert limits["Auto/broken"] == CAP
+    assert summary["settings"]["timeout"] == "auto"
+    outcomes = [(r["task_id"], r["outcome"]) for r in results]
+    assert outcomes == [
+        ("Auto/instant", "timed out"),  # the slow completion: over the 0.5 s floor
+        ("Auto/instant", "timed out"),  # a hang ends at the floor, not at the 3 s cap
+        ("Auto/slow", "passed"),  # the same slow completion, within 20 x its canonical cost
+        ("Auto/broken", "passed"),
+    ], results
+    hang = results[1]["duration"]
+    assert AUTO_TIMEOUT_FLOOR <= hang < 1.0, results[1]
+
+
+def test_canonical_measurements_come_from_the_verdict_cache(pytester: pytest.Pytester, count: int) -> None:
+    write_files(pytester.path, count)
+    first, _, summary = run_auto(pytester)
+    assert first.ret == 0, first.outlines[-10:]
+    assert summary["time_limits"]["Auto/instant"] == AUTO_TIMEOUT_FLOOR
+    [database] = (pytester.path / ".pytest_cache").rglob("verdicts*.sqlite3")
+    with sqlite3.connect(database) as connection:
+        changed = connection.execute(
+            "UPDATE verdicts SET duration = 0.1 WHERE key LIKE 'canonical:%' AND kind = 'passed'"
+        ).rowcount
+    assert changed == 2  # the instant and the slow canonical solutions; the broken one failed
+    second, results, summary = run_auto(pytester)
+    assert second.ret == 0, second.outlines[-10:]
+    assert summary["time_limits"] == {"Auto/instant": 2.0, "Auto/slow": 2.0, "Auto/broken": CAP}
+    assert [r["outcome"] for r in results] == ["passed", "timed out", "passed", "passed"], results
