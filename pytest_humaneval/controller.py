@@ -21,6 +21,7 @@ from pytest_humaneval.metrics import mean_pass_at_k
 from pytest_humaneval.plotting import MISSING_MATPLOTLIB, matplotlib_available, pass_at_k_curve, write_plot
 from pytest_humaneval.reporting import (
     ResultsStream,
+    auto_limits_line,
     check_output_path,
     comparison_lines,
     problem_report_lines,
@@ -290,6 +291,8 @@ class Controller:
                 terminalreporter.write_sep("-", f"humaneval: per problem{of}")
                 for line in problem_report_lines(summary):
                     terminalreporter.write_line(line)
+        if self.evaluation.timeouts:
+            terminalreporter.write_line("limits    " + auto_limits_line(self.evaluation.timeouts))
         if self.reused:
             terminalreporter.write_line(
                 f"reused    {self.reused} verdicts from the cache or identical samples"

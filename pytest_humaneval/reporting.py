@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import array
+import collections
 import json
 import os
 import sys
@@ -137,6 +138,17 @@ def problem_report_lines(summary: Summary) -> list[str]:
     unsolved = [row.task_id for row in summary.per_problem if row.passed == 0]
     lines.append(f"unsolved ({len(unsolved)}): " + (", ".join(unsolved) if unsolved else "none"))
     return lines
+
+
+def auto_limits_line(time_limits: dict[str, float]) -> str:
+    """How ``--humaneval-timeout=auto`` set the problems' limits, in one line."""
+    counts = collections.Counter(time_limits.values())
+    common, times = counts.most_common(1)[0]
+    slowest = max(time_limits, key=lambda task_id: time_limits[task_id])
+    line = f"--humaneval-timeout=auto: {common:g} s for {times} of {len(time_limits)} problems"
+    if time_limits[slowest] != common:
+        line += f", up to {time_limits[slowest]:g} s ({slowest})"
+    return line
 
 
 def partial_reason(summary: Summary) -> str:

@@ -17,6 +17,7 @@ import pytest
 from test_time_limits import SUMMING, iterations_for
 
 from pytest_humaneval.evaluation import AUTO_TIMEOUT_FACTOR, AUTO_TIMEOUT_FLOOR, auto_timeout
+from pytest_humaneval.reporting import auto_limits_line
 
 CAP = 3.0
 SAMPLE_CPU_SECONDS = 0.7
@@ -116,6 +117,17 @@ def test_each_problem_gets_its_own_limit(
     ], results
     hang = results[1]["duration"]
     assert AUTO_TIMEOUT_FLOOR <= hang < 1.0, results[1]
+    run.stdout.fnmatch_lines(
+        ["limits    --humaneval-timeout=auto: * s for 1 of 3 problems, up to 3 s (Auto/broken)"]
+    )
+
+
+def test_terminal_line_gives_the_usual_limit_and_the_longest() -> None:
+    limits = {"A/0": 0.5, "A/1": 2.2, "A/2": 0.5, "A/3": 0.8}
+    assert (
+        auto_limits_line(limits) == "--humaneval-timeout=auto: 0.5 s for 2 of 4 problems, up to 2.2 s (A/1)"
+    )
+    assert auto_limits_line({"A/0": 0.5}) == "--humaneval-timeout=auto: 0.5 s for 1 of 1 problems"
 
 
 def test_canonical_measurements_come_from_the_verdict_cache(pytester: pytest.Pytester, count: int) -> None:
