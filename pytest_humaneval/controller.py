@@ -14,7 +14,7 @@ import pytest
 
 from pytest_humaneval.cache import VerdictCache
 from pytest_humaneval.collection import input_change_from_properties, verdict_from_properties
-from pytest_humaneval.evaluation import Evaluation
+from pytest_humaneval.evaluation import Evaluation, KnownVerdicts
 from pytest_humaneval.execution import Verdict, cpu_for_worker
 from pytest_humaneval.loading import InputError, SamplesFileChanged
 from pytest_humaneval.metrics import mean_pass_at_k
@@ -112,9 +112,9 @@ class Controller:
             except InputError as exc:
                 raise pytest.UsageError(str(exc)) from None
         cached = cache.lookup(evaluation.keys) if cache else {}
-        evaluation.known_at = {
-            position: cached[key] for position, key in enumerate(evaluation.keys) if key in cached
-        }
+        evaluation.known_at = KnownVerdicts(
+            {position: cached[key] for position, key in enumerate(evaluation.keys) if key in cached}
+        )
         evaluation.runner.repeated_keys = evaluation.repeated_keys()
         _warn_about_missing_tasks(config, evaluation)
         return controller

@@ -8,6 +8,8 @@ runs from the same file (local workers see the controller's file system).
 
 from __future__ import annotations
 
+import array
+import bisect
 import collections
 import functools
 from collections.abc import Callable, Iterator
@@ -56,6 +58,66 @@ def _limits(timeout: float, memory: int) -> Limits:
     return Limits(timeout=timeout, memory=memory)
 
 
+class KnownVerdicts:
+    """Verdicts known before the session (from the verdict cache), by sample position.
+
+    Kept as packed columns, its texts numbered in one table (failure messages repeat
+    a lot): about 30 bytes per verdict instead of several hundred as objects, in the
+    controller and in every xdist worker, which all receive the whole table.
+    """
+
+    def __init__(self, verdicts: dict[int, Verdict] | None = None) -> None:
+        self._positions = array.array("q")
+        self._durations = array.array("d")
+        self._texts: list[str] = []
+        self._text_numbers = array.array("I")
+        """Per verdict, the numbers of its kind, message and reference in ``_texts``."""
+        numbers: dict[str, int] = {}
+        for position, verdict in sorted((verdicts or {}).items()):
+            self._positions.append(position)
+            self._durations.append(verdict.duration)
+            for text in (verdict.kind, verdict.message, verdict.reference):
+                self._text_numbers.append(numbers.setdefault(text, len(numbers)))
+        self._texts = list(numbers)
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    def __contains__(self, position: int) -> bool:
+        return self._index(position) is not None
+
+    def _index(self, position: int) -> int | None:
+        index = bisect.bisect_left(self._positions, position)
+        return index if index < len(self._positions) and self._positions[index] == position else None
+
+    def get(self, position: int) -> Verdict | None:
+        """The verdict known for the sample at ``position``, if any."""
+        index = self._index(position)
+        if index is None:
+            return None
+        kind, message, reference = (self._texts[n] for n in self._text_numbers[3 * index : 3 * index + 3])
+        return Verdict(kind, message, self._durations[index], reference)
+
+    def to_plain(self) -> dict[str, Any]:
+        """The table as plain data (for xdist workers)."""
+        return {
+            "positions": self._positions.tobytes(),
+            "durations": self._durations.tobytes(),
+            "texts": self._texts,
+            "text_numbers": self._text_numbers.tobytes(),
+        }
+
+    @classmethod
+    def from_plain(cls, data: dict[str, Any]) -> KnownVerdicts:
+        """Rebuild a table sent with :meth:`to_plain`."""
+        known = cls()
+        known._positions.frombytes(data["positions"])
+        known._durations.frombytes(data["durations"])
+        known._texts = list(data["texts"])
+        known._text_numbers.frombytes(data["text_numbers"])
+        return known
+
+
 @dataclass
 class Evaluation:
     """The samples to evaluate and how; runs them on demand."""
@@ -69,7 +131,7 @@ class Evaluation:
     """Per-problem time limits (``--humaneval-timeout=auto``); others use the setting."""
     keys: list[str] = field(default_factory=list)
     """Each sample's verdict key, by position (on the controller; see :meth:`compute_keys`)."""
-    known_at: dict[int, Verdict] = field(default_factory=dict)
+    known_at: KnownVerdicts = field(default_factory=KnownVerdicts)
     """Verdicts known before the session (from the verdict cache), by sample position: such
     a sample is not even read back from its file."""
     entries: list[SampleEntry] = field(init=False, repr=False)
@@ -264,7 +326,7 @@ class Evaluation:
             "problems": [asdict(problem) for problem in self.problem_set.problems.values()],
             "sample_sets": [sample_set.to_plain() for sample_set in self.sample_sets],
             "timeouts": self.timeouts,
-            "known_at": {position: verdict.to_plain() for position, verdict in self.known_at.items()},
+            "known_at": self.known_at.to_plain(),
             "repeated_keys": None if repeated is None else sorted(repeated),
         }
 
@@ -278,9 +340,7 @@ class Evaluation:
             [SampleSet.from_plain(plain) for plain in data["sample_sets"]],
             timeouts=dict(data["timeouts"]),
         )
-        evaluation.known_at = {
-            int(position): Verdict.from_plain(plain) for position, plain in data["known_at"].items()
-        }
+        evaluation.known_at = KnownVerdicts.from_plain(data["known_at"])
         if data["repeated_keys"] is not None:
             evaluation.runner.repeated_keys = frozenset(data["repeated_keys"])
         return evaluation

@@ -4,7 +4,7 @@ The end-to-end tests run real pytest processes (``pytester.runpytest_subprocess`
 ``-n 0`` and ``-n 2``: a file with large completions gives the demo verdicts while
 no process's peak memory grows with the file's size; a file changed during the
 session stops it with a usage error; gzip files still work. The unit tests cover the
-read-back and the compact form sent to xdist workers.
+read-back and the compact forms sent to xdist workers (sample places, cached verdicts).
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 
 from conftest import DEMO_PROBLEMS, DEMO_SAMPLES
+from pytest_humaneval.evaluation import KnownVerdicts
+from pytest_humaneval.execution import Verdict
 from pytest_humaneval.loading import SampleSet, SamplesFileChanged, load_problems, load_samples
 
 SUBPROCESS_TIMEOUT = 300
@@ -213,3 +215,21 @@ def test_workers_copy_reads_the_same_samples(tmp_path: Path, gzipped: bool) -> N
     assert (copy.source, copy.label) == (sample_set.source, sample_set.label)
     assert [copy.read(e) for e in copy.entries] == [sample_set.read(e) for e in sample_set.entries]
     assert (copy.records is None) == (not gzipped)
+
+
+def test_known_verdicts_travel_packed_and_come_back_the_same() -> None:
+    verdicts = {
+        7: Verdict("failed", "AssertionError", 0.002, ""),
+        2: Verdict("passed", "", 0.001, ""),
+        30: Verdict("failed", "AssertionError", 0.004, ""),
+        11: Verdict("timed out", "", 3.0, ""),
+        5: Verdict("error", "NameError: name 'x' is not defined", 0.0, "failed: custom"),
+    }
+    packed = KnownVerdicts(verdicts).to_plain()
+    assert packed["texts"].count("AssertionError") == 1  # repeated texts are sent once
+    known = KnownVerdicts.from_plain(packed)
+    assert len(known) == len(verdicts)
+    for position in range(40):
+        assert known.get(position) == verdicts.get(position)
+        assert (position in known) == (position in verdicts)
+    assert len(KnownVerdicts.from_plain(KnownVerdicts().to_plain())) == 0
