@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import select
+import selectors
 import struct
 import subprocess
 import sys
@@ -329,12 +329,14 @@ def run_codes(
             runner.start_code(*jobs[job], limits)
             running[runner.reply_descriptor()] = (runner, job)
 
-    for runner in runners:
-        start_next(runner)
-    while running:
-        ready, _, _ = select.select(list(running), [], [])
-        for descriptor in ready:
-            runner, job = running.pop(descriptor)
-            verdicts[job] = runner.collect()
+    with selectors.DefaultSelector() as selector:
+        for runner in runners:
             start_next(runner)
+            if runner.reply_descriptor() in running:  # a server with no job is left alone
+                selector.register(runner.reply_descriptor(), selectors.EVENT_READ)
+        while running:
+            for ready, _ in selector.select():
+                runner, job = running.pop(ready.fd)
+                verdicts[job] = runner.collect()
+                start_next(runner)
     return [verdicts[job] for job in range(len(jobs))]

@@ -284,6 +284,33 @@ def test_jobs_spread_over_several_servers_keep_their_order(runner: SandboxRunner
     assert runner.isolation and helper.isolation
 
 
+def test_a_free_server_takes_the_next_job_without_waiting_for_the_others(runner: SandboxRunner) -> None:
+    """Two 1 s jobs, the second behind a quick one: the server that did the quick job takes
+    it while the other still runs the first, so both end after about 1 s, not 2 s."""
+    problem = make_problem("""
+        def check(candidate):
+            assert candidate(2) == 2
+    """)
+    sleeper = "import time\ndef f(n):\n    time.sleep(1.0)\n    return n\n"
+    quick = "def f(n):\n    return n\n"
+    helper = SandboxRunner()
+    try:
+        helper.run_code(problem, quick, LIMITS)  # both servers ready before the clock starts
+        runner.run_code(problem, quick, LIMITS)
+        started = time.monotonic()
+        verdicts = execution.run_codes(
+            [runner, helper], [(problem, sleeper), (problem, quick), (problem, sleeper)], LIMITS
+        )
+        elapsed = time.monotonic() - started
+        assert [verdict.kind for verdict in verdicts] == ["passed"] * 3
+        assert elapsed < 1.6, f"{elapsed:.2f} s: the jobs ran one server after the other"
+        assert (
+            execution.run_codes([runner, helper], [(problem, quick)], LIMITS)[0].kind == "passed"
+        )  # a server idle
+    finally:
+        helper.close()
+
+
 @pytest.mark.parametrize("ahead", [False, True])
 def test_only_verdicts_of_repeated_samples_are_kept(runner: SandboxRunner, ahead: bool) -> None:
     """A runner told which samples repeat keeps only their verdicts: its memory does not
