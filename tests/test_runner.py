@@ -391,3 +391,23 @@ def test_server_cleans_up_when_its_pytest_process_dies(tmp_path: Path) -> None:
     kind, work_directory = done.stdout.split()
     assert kind == "passed", done.stderr
     assert wait_for(lambda: not Path(work_directory).parent.exists()), work_directory
+
+
+def test_a_server_told_to_stop_exits_on_its_own_and_is_waited_for_later(runner: SandboxRunner) -> None:
+    """``close(wait=False)`` (calibration helpers) returns at once; the server cleans up and
+    exits by itself, and the next ``close`` reaps it."""
+    problem = make_problem("""
+        def check(candidate):
+            assert candidate(2) == 2
+    """)
+    assert runner.run_code(problem, "def f(n):\n    return n\n", LIMITS).kind == "passed"
+    process = runner._process
+    assert process is not None
+    work_root = Path(runner.isolation["work_directory"]).parent
+    runner.close(wait=False)
+    assert process.wait(timeout=10) == 0  # it exits without being waited for or signalled
+    assert not work_root.exists()  # having removed its own directory
+    assert process.stdout is not None and not process.stdout.closed
+    runner.close()
+    assert process.stdout.closed
+    assert runner.run_code(problem, "def f(n):\n    return n\n", LIMITS).kind == "passed"  # a new server
