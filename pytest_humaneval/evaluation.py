@@ -318,7 +318,8 @@ class Evaluation:
         """The problems and samples as plain data, for an xdist worker.
 
         A plain samples file goes as its path and the samples' places in it (workers
-        read it themselves); gzip files and ``canonical`` go as their records.
+        read it themselves; a gzip file's decompressed copy, likewise); ``canonical`` goes
+        as its records.
         """
         repeated = self.runner.repeated_keys
         return {

@@ -10,13 +10,16 @@ import hashlib
 import importlib.resources
 import json
 import os
+import tempfile
 import zlib
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePath
-from typing import Any
+from typing import IO, Any
+
+from pytest_humaneval._sandbox import TEMPORARY_PREFIX
 
 DEFAULT_PROBLEMS = "humaneval"
 CANONICAL_SAMPLES = "canonical"
@@ -176,8 +179,9 @@ class LineReader:
 class SampleSet:
     """The samples of one file, in file order, where they came from and the file's label.
 
-    The samples of a plain file are read back from it by offset (``reader``); those of
-    a gzip file or of ``canonical`` are kept in memory (``records``).
+    The samples of a file are read back from it by offset (``reader``): a gzip file's
+    from a decompressed copy made while it was checked. Those of ``canonical`` are kept
+    in memory (``records``).
     """
 
     source: str
@@ -187,6 +191,9 @@ class SampleSet:
     records: list[dict[str, Any]] | None = None
     """The input records, for a set kept in memory; None for a file read back by offset."""
     reader: LineReader | None = None
+    owned_copy: str | None = None
+    """The decompressed copy of a gzip file, which :meth:`close` removes (in the process
+    that made it; xdist workers read it but do not own it)."""
 
     def counts_by_task(self) -> dict[str, int]:
         """Number of samples of each task that has any."""
@@ -206,9 +213,12 @@ class SampleSet:
         return Sample(entry, text, is_solution, record)
 
     def close(self) -> None:
-        """Close the file, if it is read back by offset."""
+        """Close the file, if it is read back by offset, and remove a decompressed copy."""
         if self.reader is not None:
             self.reader.close()
+        if self.owned_copy is not None:
+            _remove_quietly(self.owned_copy)
+            self.owned_copy = None
 
     def to_plain(self) -> dict[str, Any]:
         """The set as plain, compact data (for xdist workers): entries as packed columns."""
@@ -274,16 +284,21 @@ def _lines(path: Path) -> Iterator[bytes]:
         raise InputError(source, None, f"cannot read: {exc.strerror or exc}") from None
 
 
-def _read_records(path: Path) -> Iterator[tuple[int, int, bytes, dict[str, Any]]]:
+def _read_records(
+    path: Path, copy: IO[bytes] | None = None
+) -> Iterator[tuple[int, int, bytes, dict[str, Any]]]:
     """Yield (line number, offset, line, JSON object) for each non-blank line of a JSONL file.
 
-    The offset is in bytes from the start of the (decompressed) file.
+    The offset is in bytes from the start of the (decompressed) file; every line, blank
+    or not, is also written to ``copy`` if given.
     """
     source = str(path)
     seen_any = False
     offset = 0
     for number, line in enumerate(_lines(path), start=1):
         start, offset = offset, offset + len(line)
+        if copy is not None:
+            _write_copy(copy, line, source)
         if not line.strip():
             continue
         seen_any = True
@@ -300,6 +315,30 @@ def _read_records(path: Path) -> Iterator[tuple[int, int, bytes, dict[str, Any]]
         yield number, start, line, record
     if not seen_any:
         raise InputError(source, None, "the file is empty: it holds no JSON lines")
+
+
+def _write_copy(copy: IO[bytes], line: bytes, source: str) -> None:
+    try:
+        copy.write(line)
+    except OSError as exc:
+        raise InputError(
+            source, None, f"cannot write its decompressed copy to {copy.name}: {exc.strerror or exc}"
+        ) from None
+
+
+def _decompressed_copy(source: str) -> IO[bytes]:
+    """A new temporary file for a gzip file's decompressed lines (removed with its set)."""
+    try:
+        return tempfile.NamedTemporaryFile("wb", prefix=TEMPORARY_PREFIX, suffix=".jsonl", delete=False)
+    except OSError as exc:
+        raise InputError(source, None, f"cannot create a temporary file to decompress it: {exc}") from None
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def _string_field(record: dict[str, Any], field: str, source: str, line: int) -> str:
@@ -391,22 +430,47 @@ def load_samples(
 ) -> SampleSet:
     """Load and check samples from a JSONL file, or the problems' canonical solutions for ``canonical``.
 
-    The file is read as a stream and ``on_sample`` sees each sample as it is read. A
-    plain file's samples are then read back from it when needed; a gzip file's records
-    are kept in memory (see :class:`SampleSet`). Positions count from ``first_position``;
-    ``file_label`` goes into the samples' node ids and is the set's label (by default
-    the file's name).
+    The file is read as a stream and ``on_sample`` sees each sample as it is read. Its
+    samples are then read back from it when needed; a gzip file is decompressed, as it
+    is read, to a temporary copy that they are read back from (see :class:`SampleSet`).
+    Positions count from ``first_position``; ``file_label`` goes into the samples' node
+    ids and is the set's label (by default the file's name).
     """
     if spec == CANONICAL_SAMPLES:
         return canonical_samples(problem_set, first_position, file_label, on_sample)
     path = Path(spec)
     source = str(path)
-    in_memory = path.name.endswith(".gz")
-    entries: list[SampleEntry] = []
-    records: list[dict[str, Any]] = []
-    per_task: dict[str, int] = {}
     stamp = _file_stamp(path)
-    for line, offset, raw, record in _read_records(path):
+    label = file_label or file_labels([spec])[0]
+    if not path.name.endswith(".gz"):
+        entries = _load_entries(path, stamp, problem_set, first_position, file_label, on_sample)
+        return SampleSet(source, entries, label, reader=LineReader(os.path.abspath(path), source, stamp))
+    copy = _decompressed_copy(source)
+    try:
+        with copy:
+            entries = _load_entries(path, stamp, problem_set, first_position, file_label, on_sample, copy)
+        reader = LineReader(copy.name, source, _file_stamp(Path(copy.name)))
+    except BaseException:
+        _remove_quietly(copy.name)
+        raise
+    return SampleSet(source, entries, label, reader=reader, owned_copy=copy.name)
+
+
+def _load_entries(
+    path: Path,
+    stamp: FileStamp,
+    problem_set: ProblemSet,
+    first_position: int,
+    file_label: str,
+    on_sample: Callable[[Sample], None] | None,
+    copy: IO[bytes] | None = None,
+) -> list[SampleEntry]:
+    """Check every sample of the file (``stamp``: as it was before) and note where each is
+    (see :func:`load_samples`); with ``copy``, write the decompressed lines to it."""
+    source = str(path)
+    entries: list[SampleEntry] = []
+    per_task: dict[str, int] = {}
+    for line, offset, raw, record in _read_records(path, copy):
         task_id = _string_field(record, "task_id", source, line)
         problem = problem_set.problems.get(task_id)
         if problem is None:
@@ -424,19 +488,14 @@ def load_samples(
             file_label=file_label,
             offset=offset,
             size=len(raw),
-            digest=0 if in_memory else _line_digest(raw),
+            digest=_line_digest(raw),
         )
         entries.append(entry)
-        if in_memory:
-            records.append(record)
         if on_sample is not None:
             on_sample(Sample(entry, text, is_solution, record))
     if _file_stamp(path) != stamp:
         raise SamplesFileChanged(source, None, "the file changed while it was being read")
-    label = file_label or file_labels([spec])[0]
-    if in_memory:
-        return SampleSet(source, entries, label, records)
-    return SampleSet(source, entries, label, reader=LineReader(os.path.abspath(path), source, stamp))
+    return entries
 
 
 def _file_stamp(path: Path) -> FileStamp:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ import pytest
 from conftest import DEMO_PROBLEMS, DEMO_SAMPLES
 from pytest_humaneval.evaluation import KnownVerdicts
 from pytest_humaneval.execution import Verdict
-from pytest_humaneval.loading import SampleSet, SamplesFileChanged, load_problems, load_samples
+from pytest_humaneval.loading import InputError, SampleSet, SamplesFileChanged, load_problems, load_samples
 
 SUBPROCESS_TIMEOUT = 300
 DEMO_OUTCOMES = [
@@ -91,13 +92,28 @@ def peak_memory(
     return {path.name: int(path.read_text()) * 1024 for path in directory.iterdir()}
 
 
-def test_large_completions_do_not_grow_memory(pytester: pytest.Pytester, worker_args: list[str]) -> None:
+def gzipped(path: Path, directory: Path | None = None) -> Path:
+    """A gzip copy of ``path``, beside it or in ``directory``."""
+    packed = (directory or path.parent) / (path.name + ".gz")
+    packed.write_bytes(gzip.compress(path.read_bytes()))
+    return packed
+
+
+@pytest.mark.parametrize("compressed", [False, True], ids=["plain", "gzip"])
+def test_large_completions_do_not_grow_memory(
+    pytester: pytest.Pytester, worker_args: list[str], compressed: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """36 samples of 1 MiB each: the same verdicts as the small demo file, and neither the
-    controller nor a worker holds the file (peak memory grows by far less than its size)."""
+    controller nor a worker holds the file (peak memory grows by far less than its size),
+    plain or gzip (read back from a decompressed copy, which the session removes)."""
     small = padded_samples(pytester.path / "small.jsonl", copies=3, padding=0)
     large = padded_samples(pytester.path / "large.jsonl", copies=3, padding=MIB)
     size = large.stat().st_size
     assert size > 36 * MIB
+    if compressed:
+        small, large = gzipped(small), gzipped(large)
+    temporary = pytester.mkdir("tmp")  # where the sessions put decompressed copies
+    monkeypatch.setenv("TMPDIR", str(temporary))
     baseline = peak_memory(pytester, small, pytester.path / "small-results.jsonl", worker_args)
     peaks = peak_memory(pytester, large, pytester.path / "large-results.jsonl", worker_args)
     expected = {"controller", "gw0", "gw1"} if worker_args[-1] == "2" else {"controller"}
@@ -105,13 +121,16 @@ def test_large_completions_do_not_grow_memory(pytester: pytest.Pytester, worker_
     growth = {name: peaks[name] - baseline[name] for name in peaks}
     assert all(grown < size // 2 for grown in growth.values()), (growth, size)
     results = read_results(pytester.path / "large-results.jsonl")
-    assert [r["completion"] for r in results] == [json.loads(line)["completion"] for line in large.open()]
+    lines = (gzip.open(large, "rt") if compressed else large.open()).read().splitlines()
+    assert [r["completion"] for r in results] == [json.loads(line)["completion"] for line in lines]
+    assert not list(temporary.iterdir())
 
 
 # Changes every line's text (same size) when a given item starts, then restores the
 # file's modification time, so only the lines' digests can tell.
 CHANGING_CONFTEST = """
 import os
+import tempfile
 from pathlib import Path
 
 SAMPLES = Path({samples!r})
@@ -146,7 +165,7 @@ def test_file_changed_during_the_session_stops_it(pytester: pytest.Pytester, wor
 
 
 def test_gzip_samples_file(pytester: pytest.Pytester, worker_args: list[str]) -> None:
-    """A gzip file is read whole into memory, as before: same verdicts, ids and results fields."""
+    """A gzip file gives the same verdicts, ids and results fields as the plain file."""
     samples = pytester.path / "samples.jsonl.gz"
     samples.write_bytes(gzip.compress(DEMO_SAMPLES.read_bytes()))
     results = pytester.path / "results.jsonl"
@@ -214,7 +233,29 @@ def test_workers_copy_reads_the_same_samples(tmp_path: Path, gzipped: bool) -> N
     assert copy.entries == sample_set.entries
     assert (copy.source, copy.label) == (sample_set.source, sample_set.label)
     assert [copy.read(e) for e in copy.entries] == [sample_set.read(e) for e in sample_set.entries]
-    assert (copy.records is None) == (not gzipped)
+    assert copy.records is None and sample_set.records is None  # read back, not held
+    assert copy.owned_copy is None  # a worker never removes the controller's copy
+    decompressed = sample_set.owned_copy
+    assert (decompressed is not None) == gzipped
+    sample_set.close()
+    assert decompressed is None or not Path(decompressed).exists()
+
+
+def test_bad_gzip_file_leaves_no_decompressed_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "samples.jsonl.gz"
+    lines = DEMO_SAMPLES.read_bytes().splitlines(keepends=True)
+    path.write_bytes(gzip.compress(b"".join(lines[:3]) + b'{"task_id": "Demo/0", "completion": 3}\n'))
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    with pytest.raises(InputError, match="field 'completion' must be a string") as raised:
+        load_samples(str(path), load_problems(str(DEMO_PROBLEMS)))
+    assert f"{path}:4:" in str(raised.value)
+    assert not list(temporary.iterdir())
+    sample_set = load_samples(str(gzipped(DEMO_SAMPLES, tmp_path)), load_problems(str(DEMO_PROBLEMS)))
+    assert [p.name for p in temporary.iterdir()] == [Path(str(sample_set.owned_copy)).name]
+    sample_set.close()
+    assert not list(temporary.iterdir())
 
 
 def test_known_verdicts_travel_packed_and_come_back_the_same() -> None:
