@@ -95,12 +95,21 @@ class Controller:
             evaluation = Evaluation.load(settings)
         except InputError as exc:
             raise pytest.UsageError(str(exc)) from None
-        evaluation.runner.cpu = cpu_for_worker(0)
         controller = cls(config, settings, evaluation)
-        if not controller.collect_only:
-            controller._open_outputs()
-        controller.cache = _open_cache(config, settings)
-        cache = controller.cache
+        try:
+            controller._prepare()
+        except BaseException:
+            evaluation.close()  # its sandbox servers, and the copy of a gzip samples file
+            raise
+        return controller
+
+    def _prepare(self) -> None:
+        """Outputs, cache, time limits and known verdicts, before any sample runs."""
+        config, settings, evaluation = self.config, self.settings, self.evaluation
+        evaluation.runner.cpu = cpu_for_worker(0)
+        if not self.collect_only:
+            self._open_outputs()
+        self.cache = cache = _open_cache(config, settings)
         if settings.auto_timeout:
             for key, verdict in evaluation.calibrate(cache.lookup if cache else _nothing_known).items():
                 if cache is not None:
@@ -117,7 +126,6 @@ class Controller:
         )
         evaluation.runner.repeated_keys = evaluation.repeated_keys()
         _warn_about_missing_tasks(config, evaluation)
-        return controller
 
     def _open_outputs(self) -> None:
         settings = self.settings

@@ -166,11 +166,15 @@ class Evaluation:
         specs = list(settings.samples)
         labels = file_labels(specs) if len(specs) > 1 else [""]
         first_position = 0
-        for spec, label in zip(specs, labels, strict=True):
-            sample_set = load_samples(spec, evaluation.problem_set, first_position, label, on_sample)
-            evaluation.sample_sets.append(sample_set)
-            evaluation._index(sample_set)
-            first_position += len(sample_set.entries)
+        try:
+            for spec, label in zip(specs, labels, strict=True):
+                sample_set = load_samples(spec, evaluation.problem_set, first_position, label, on_sample)
+                evaluation.sample_sets.append(sample_set)
+                evaluation._index(sample_set)
+                first_position += len(sample_set.entries)
+        except BaseException:
+            evaluation.close()  # the files loaded before the bad one
+            raise
         return evaluation
 
     def _note_key(self, sample: Sample) -> None:

@@ -274,3 +274,20 @@ def test_known_verdicts_travel_packed_and_come_back_the_same() -> None:
         assert known.get(position) == verdicts.get(position)
         assert (position in known) == (position in verdicts)
     assert len(KnownVerdicts.from_plain(KnownVerdicts().to_plain())) == 0
+
+
+@pytest.mark.parametrize(
+    "trouble",
+    ["--humaneval-results=no-such-directory/results.jsonl", "--humaneval-samples=missing.jsonl"],
+    ids=["bad-output", "bad-second-file"],
+)
+def test_a_usage_error_leaves_no_decompressed_copy(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, trouble: str
+) -> None:
+    """The gzip file was checked and copied before the error: the copy goes with the session."""
+    temporary = pytester.mkdir("tmp")
+    monkeypatch.setenv("TMPDIR", str(temporary))
+    result = run_demo(pytester, gzipped(DEMO_SAMPLES, pytester.path), trouble)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, text_of(result)
+    assert trouble.split("=")[1] in text_of(result)
+    assert not list(temporary.iterdir())
