@@ -298,7 +298,7 @@ def _read_records(
     for number, line in enumerate(_lines(path), start=1):
         start, offset = offset, offset + len(line)
         if copy is not None:
-            _write_copy(copy, line, source)
+            copy.write(line)
         if not line.strip():
             continue
         seen_any = True
@@ -315,15 +315,6 @@ def _read_records(
         yield number, start, line, record
     if not seen_any:
         raise InputError(source, None, "the file is empty: it holds no JSON lines")
-
-
-def _write_copy(copy: IO[bytes], line: bytes, source: str) -> None:
-    try:
-        copy.write(line)
-    except OSError as exc:
-        raise InputError(
-            source, None, f"cannot write its decompressed copy to {copy.name}: {exc.strerror or exc}"
-        ) from None
 
 
 def _decompressed_copy(source: str) -> IO[bytes]:
@@ -447,8 +438,12 @@ def load_samples(
         return SampleSet(source, entries, label, reader=LineReader(os.path.abspath(path), source, stamp))
     copy = _decompressed_copy(source)
     try:
-        with copy:
-            entries = _load_entries(path, stamp, problem_set, first_position, file_label, on_sample, copy)
+        try:
+            with copy:
+                entries = _load_entries(path, stamp, problem_set, first_position, file_label, on_sample, copy)
+        except OSError as exc:  # writing the copy: reading the file raises InputError
+            message = f"cannot write its decompressed copy to {copy.name}: {exc.strerror or exc}"
+            raise InputError(source, None, message) from None
         reader = LineReader(copy.name, source, _file_stamp(Path(copy.name)))
     except BaseException:
         _remove_quietly(copy.name)

@@ -20,7 +20,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -873,31 +873,6 @@ def test_output_in_directory_nobody_can_write(tmp_path: Path, runs: list[Run], o
     value = f"{UNWRITABLE_EVEN_FOR_ROOT}/humaneval-out.json"
     run = run_to_end(runs, tmp_path, humaneval_args(samples, f"{option}={value}", the_other_output(option)))
     assert_fails_early(run, option, value, f"directory {UNWRITABLE_EVEN_FOR_ROOT} is not writable")
-
-
-@pytest.fixture
-def full_disk(tmp_path: Path) -> Iterator[Path]:
-    """A directory on a tiny file system with no space left (a tmpfs: needs root)."""
-    mount_point = tmp_path / "full"
-    mount_point.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=256k", "humaneval-full", str(mount_point)],
-        capture_output=True,
-        check=False,
-    )
-    if os.geteuid() != 0 or mounted.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
-    try:
-        with (mount_point / "filler").open("wb") as filler:
-            try:
-                while True:
-                    filler.write(b"\0" * 65536)
-                    filler.flush()
-            except OSError:
-                pass
-        yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], capture_output=True, check=False)
 
 
 @pytest.mark.parametrize("option", OUTPUT_OPTIONS)

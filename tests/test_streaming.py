@@ -291,3 +291,14 @@ def test_a_usage_error_leaves_no_decompressed_copy(
     assert result.ret == pytest.ExitCode.USAGE_ERROR, text_of(result)
     assert trouble.split("=")[1] in text_of(result)
     assert not list(temporary.iterdir())
+
+
+def test_no_space_for_the_decompressed_copy_is_an_input_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, full_disk: Path
+) -> None:
+    path = gzipped(DEMO_SAMPLES, tmp_path)
+    monkeypatch.setattr(tempfile, "tempdir", str(full_disk))
+    with pytest.raises(InputError, match=r"cannot write its decompressed copy .*: No space left") as raised:
+        load_samples(str(path), load_problems(str(DEMO_PROBLEMS)))
+    assert str(raised.value).startswith(f"{path}: ")
+    assert [entry.name for entry in full_disk.iterdir()] == ["filler"]  # nothing left behind
