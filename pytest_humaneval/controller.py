@@ -116,10 +116,7 @@ class Controller:
                     cache.store(key, verdict)
             if config.getoption("dist", "no") != "no":
                 evaluation.runner.close(wait=False)  # samples run on the xdist workers' servers
-            try:
-                evaluation.compute_keys()
-            except InputError as exc:
-                raise pytest.UsageError(str(exc)) from None
+            evaluation.compute_keys()
         cached = cache.lookup(evaluation.keys) if cache else {}
         evaluation.known_at = KnownVerdicts(
             {position: cached[key] for position, key in enumerate(evaluation.keys) if key in cached}

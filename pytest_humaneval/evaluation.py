@@ -12,7 +12,7 @@ import array
 import bisect
 import collections
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -22,7 +22,9 @@ from pytest_humaneval.execution import (
     SandboxError,
     SandboxRunner,
     Verdict,
+    content_digest,
     cpu_for_worker,
+    limited_key,
     run_codes,
     sample_code,
     usable_cpus,
@@ -136,6 +138,8 @@ class Evaluation:
     a sample is not even read back from its file."""
     entries: list[SampleEntry] = field(init=False, repr=False)
     """Every sample of every file, by position."""
+    _contents: list[bytes] = field(default_factory=list, init=False, repr=False)
+    """Each sample's :func:`content_digest`, by position, until :meth:`compute_keys` (auto)."""
     _calibration_helpers: list[SandboxRunner] = field(default_factory=list, init=False, repr=False)
     """The servers that measured canonical solutions beside :attr:`runner` (stopping)."""
     _started_ahead: tuple[Sample, str] | None = field(default=None, init=False, repr=False)
@@ -156,13 +160,14 @@ class Evaluation:
     def load(cls, settings: Settings) -> Evaluation:
         """Read and check the problem file and every samples file named in ``settings``.
 
-        The files are read as streams. Unless the time limits wait for calibration
-        (``--humaneval-timeout=auto``), each sample's verdict key is computed as it is read.
-        With several samples files, node ids start with each file's label.
+        The files are read as streams, and each sample's verdict key is computed as it is
+        read; when the time limits wait for calibration (``--humaneval-timeout=auto``), all
+        of it but the limits (see :meth:`compute_keys`). With several samples files, node
+        ids start with each file's label.
         """
         assert settings.samples
         evaluation = cls(settings, load_problems(settings.problems), [])
-        on_sample = None if settings.auto_timeout else evaluation._note_key
+        on_sample = evaluation._note_content if settings.auto_timeout else evaluation._note_key
         specs = list(settings.samples)
         labels = file_labels(specs) if len(specs) > 1 else [""]
         first_position = 0
@@ -179,6 +184,11 @@ class Evaluation:
 
     def _note_key(self, sample: Sample) -> None:
         self.keys.append(self.key(self.prepared(sample)))
+
+    def _note_content(self, sample: Sample) -> None:
+        prepared = self.prepared(sample)
+        problem = self.problem(prepared.entry)
+        self._contents.append(content_digest(problem, sample_code(problem, prepared)))
 
     def repeated_keys(self) -> frozenset[str]:
         """The verdict keys that occur more than once (identical samples)."""
@@ -197,8 +207,14 @@ class Evaluation:
         }
 
     def compute_keys(self) -> None:
-        """Compute every sample's verdict key, reading the samples back in order."""
-        self.keys = [self.key(sample) for sample in self.samples_in_order()]
+        """Every sample's verdict key, once the limits are known, from what was noted of it
+        while the files were read (they are not read again)."""
+        contents, self._contents = self._contents, []
+        limits = self.limits
+        self.keys = [
+            limited_key(content, limits(entry.task_id))
+            for entry, content in zip(self.entries, contents, strict=True)
+        ]
 
     def limits(self, task_id: str) -> Limits:
         """The resource limits of the samples of a task."""
@@ -218,12 +234,6 @@ class Evaluation:
     def sample(self, entry: SampleEntry) -> Sample:
         """The entry's sample as it runs, read back from its file if it is not in memory."""
         return self.prepared(self.sample_set_of(entry).read(entry))
-
-    def samples_in_order(self) -> Iterator[Sample]:
-        """Every sample as it runs, by position (each read back in turn)."""
-        for sample_set in self.sample_sets:
-            for entry in sample_set.entries:
-                yield self.prepared(sample_set.read(entry))
 
     def key(self, sample: Sample) -> str:
         """The digest of everything that decides the sample's verdict."""

@@ -93,12 +93,23 @@ def sample_code(problem: Problem, sample: Sample) -> str:
 
 def verdict_key(problem: Problem, code: str, limits: Limits) -> str:
     """A digest of everything that decides a verdict (for deduplication and caching)."""
+    return limited_key(content_digest(problem, code), limits)
+
+
+def content_digest(problem: Problem, code: str) -> bytes:
+    """A digest of what decides a verdict apart from the limits: versions, problem, code."""
     digest = hashlib.sha256()
     versions = f"pytest-humaneval {__version__}; Python {sys.version}"
-    for part in (versions, problem.prompt, problem.test, problem.entry_point, code, repr(limits)):
+    for part in (versions, problem.prompt, problem.test, problem.entry_point, code):
         digest.update(part.encode("utf-8", "surrogatepass"))
         digest.update(b"\0")
-    return digest.hexdigest()
+    return digest.digest()
+
+
+def limited_key(content: bytes, limits: Limits) -> str:
+    """The verdict key of a :func:`content_digest` under ``limits`` (so the limits can be
+    decided after the samples were read, as ``--humaneval-timeout=auto`` does)."""
+    return hashlib.sha256(content + repr(limits).encode()).hexdigest()
 
 
 def usable_cpus() -> int:

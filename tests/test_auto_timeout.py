@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 from test_time_limits import SUMMING, iterations_for
 
-from pytest_humaneval.evaluation import AUTO_TIMEOUT_FACTOR, AUTO_TIMEOUT_FLOOR, auto_timeout
+from pytest_humaneval.evaluation import AUTO_TIMEOUT_FACTOR, AUTO_TIMEOUT_FLOOR, Evaluation, auto_timeout
 from pytest_humaneval.reporting import auto_limits_line
+from pytest_humaneval.settings import Settings
 
 CAP = 3.0
 SAMPLE_CPU_SECONDS = 0.8
@@ -147,3 +148,27 @@ def test_canonical_measurements_come_from_the_verdict_cache(pytester: pytest.Pyt
     assert second.ret == 0, second.outlines[-10:]
     assert summary["time_limits"] == {"Auto/instant": 2.0, "Auto/slow": 2.0, "Auto/broken": CAP}
     assert [r["outcome"] for r in results] == ["passed", "timed out", "passed", "passed"], results
+
+
+def test_keys_from_what_was_noted_while_reading_are_the_keys_workers_compute(tmp_path: Path) -> None:
+    """With ``auto`` the limits come after the file was read: the keys are then finished
+    from a digest noted while reading, and must equal the keys computed from the samples
+    (as workers do), or no cached verdict or identical sample would be found."""
+    write_files(tmp_path, 1000)
+    settings = Settings(
+        samples=(str(tmp_path / "samples.jsonl"),),
+        problems=str(tmp_path / "problems.jsonl"),
+        auto_timeout=True,
+    )
+    evaluation = Evaluation.load(settings)
+    try:
+        assert evaluation.keys == []  # nothing final before the limits are known
+        evaluation.timeouts = {"Auto/instant": 0.5, "Auto/slow": 1.6, "Auto/broken": 3.0}
+        evaluation.compute_keys()
+        expected = [evaluation.key(evaluation.sample(entry)) for entry in evaluation.entries]
+        assert evaluation.keys == expected
+        assert len(set(expected)) == len(expected)
+        evaluation.timeouts["Auto/slow"] = 2.0  # another limit, another key
+        assert evaluation.key(evaluation.sample(evaluation.entries[2])) != expected[2]
+    finally:
+        evaluation.close()
