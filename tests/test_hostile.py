@@ -206,6 +206,22 @@ def wait_until(condition, seconds: float = GRACE) -> bool:
         time.sleep(0.05)
 
 
+def wait_until_emptied(root: str, baseline: int) -> bool:
+    """Wait for the tree at ``root`` to shrink back to ``baseline`` entries; give up when it
+    has not shrunk for ``GRACE`` seconds (a deep tree takes a while to remove on a busy
+    machine, but a removal that makes no progress has stopped)."""
+    count = tree_count(root)
+    deadline = time.monotonic() + GRACE
+    while count > baseline:
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+        count, before = tree_count(root), count
+        if count < before:
+            deadline = time.monotonic() + GRACE
+    return True
+
+
 def _open_dir(name: str, dir_fd: int | None = None) -> int:
     return os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dir_fd)
 
@@ -430,7 +446,7 @@ class Sandbox:
                 problems.append(f"sample processes still running: {sample_processes_of(pid)}")
         # The server empties the work directory right after it sends the verdict.
         for root in dict.fromkeys(self.roots_this_test + ([self.root] if self.root else [])):
-            if not wait_until(lambda root=root: tree_count(root) <= self.baseline):
+            if not wait_until_emptied(root, self.baseline):
                 count = tree_count(root)
                 problems.append(f"{root} holds {count} entries, {self.baseline} when the server started")
         return problems
