@@ -71,7 +71,6 @@ class KnownVerdicts:
     def __init__(self, verdicts: dict[int, Verdict] | None = None) -> None:
         self._positions = array.array("q")
         self._durations = array.array("d")
-        self._texts: list[str] = []
         self._text_numbers = array.array("I")
         """Per verdict, the numbers of its kind, message and reference in ``_texts``."""
         numbers: dict[str, int] = {}
@@ -81,6 +80,7 @@ class KnownVerdicts:
             for text in (verdict.kind, verdict.message, verdict.reference):
                 self._text_numbers.append(numbers.setdefault(text, len(numbers)))
         self._texts = list(numbers)
+        """The distinct texts (kinds, messages, reference results), numbered in order."""
 
     def __len__(self) -> int:
         return len(self._positions)
@@ -186,9 +186,7 @@ class Evaluation:
         self.keys.append(self.key(self.prepared(sample)))
 
     def _note_content(self, sample: Sample) -> None:
-        prepared = self.prepared(sample)
-        problem = self.problem(prepared.entry)
-        self._contents.append(content_digest(problem, sample_code(problem, prepared)))
+        self._contents.append(self._content(self.prepared(sample)))
 
     def repeated_keys(self) -> frozenset[str]:
         """The verdict keys that occur more than once (identical samples)."""
@@ -237,8 +235,11 @@ class Evaluation:
 
     def key(self, sample: Sample) -> str:
         """The digest of everything that decides the sample's verdict."""
+        return limited_key(self._content(sample), self.limits(sample.entry.task_id))
+
+    def _content(self, sample: Sample) -> bytes:
         problem = self.problem(sample.entry)
-        return verdict_key(problem, sample_code(problem, sample), self.limits(problem.task_id))
+        return content_digest(problem, sample_code(problem, sample))
 
     def _key_to_run(self, sample: Sample) -> str:
         """The sample's key: as computed on loading (on the controller), else computed now."""
