@@ -736,7 +736,9 @@ class Zygote:
 
     def _inherited_setup(self, workdir: str) -> None:
         os.environ.clear()
-        os.environ["OMP_NUM_THREADS"] = "1"
+        # One BLAS thread; numpy sets the two *_MAIN_FREE variables itself on import when
+        # they are missing, which the guard (no os.putenv) would turn into an ImportError.
+        os.environ.update(OMP_NUM_THREADS="1", OPENBLAS_MAIN_FREE="1", GOTOBLAS_MAIN_FREE="1")
         for number in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
             signal.signal(number, signal.SIG_DFL)
         devnull = os.open(os.devnull, os.O_RDWR)
