@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import fcntl
 import gc
 import io
 import marshal
@@ -37,6 +38,7 @@ import resource
 import select
 import signal
 import socket
+import stat
 import struct
 import subprocess
 import sys
@@ -57,7 +59,10 @@ if (
 
 HEADER = struct.Struct("!I")
 TEMPORARY_PREFIX = "pytest-humaneval-"
-"""The prefix of each server's temporary directory (its samples' work directory is inside)."""
+"""The prefix of the session's temporary files and directories: each server's (its samples'
+work directory is inside) and the decompressed copy of a gzip samples file."""
+ABANDONED_AFTER = 60.0
+"""Seconds after its last change that an unheld temporary entry counts as abandoned."""
 MAX_MESSAGE = 64 * 1024 * 1024
 MAX_VALUE_NODES = 2_000_000
 
@@ -1273,6 +1278,7 @@ class Server:
 
     def __init__(self) -> None:
         self.tmp_root = tempfile.mkdtemp(prefix=TEMPORARY_PREFIX)
+        self._tmp_root_hold = hold(self.tmp_root)
         self.workdir = os.path.join(self.tmp_root, "work")
         os.mkdir(self.workdir, 0o700)
         self.control, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -1443,6 +1449,7 @@ class Server:
                 pass
         finally:
             remove_tree(self.tmp_root)
+            os.close(self._tmp_root_hold)
 
 
 def clean_directory(path: str) -> None:
@@ -1462,6 +1469,51 @@ def remove_tree(path: str) -> None:
     fix_modes = ["find", "-P", "--", path, "-type", "d", "-exec", "chmod", "u+rwx", "--", "{}", "+"]
     subprocess.run(fix_modes, capture_output=True, check=False)
     subprocess.run(["rm", "-rf", "--", path], capture_output=True, check=False)
+
+
+def hold(path: str) -> int:
+    """A descriptor holding a shared lock on a temporary file or directory of this session:
+    while it is open, :func:`remove_abandoned` leaves the path alone."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    fcntl.flock(descriptor, fcntl.LOCK_SH)
+    return descriptor
+
+
+def remove_abandoned(directory: str, min_age: float = ABANDONED_AFTER) -> list[str]:
+    """Remove this user's ``pytest-humaneval-*`` entries in ``directory`` that no process
+    holds (see :func:`hold`) and that have not changed for ``min_age`` seconds: what
+    sessions killed with SIGKILL left behind. Returns the paths removed."""
+    removed: list[str] = []
+    now = time.time()
+    try:
+        entries = [entry for entry in os.scandir(directory) if entry.name.startswith(TEMPORARY_PREFIX)]
+    except OSError:
+        return removed
+    for entry in entries:
+        try:
+            status = entry.stat(follow_symlinks=False)
+            if status.st_uid != os.geteuid() or now - status.st_mtime < min_age or entry.is_symlink():
+                continue
+            descriptor = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # held: its session is alive
+            os.close(descriptor)
+            continue
+        try:
+            if stat.S_ISDIR(status.st_mode):
+                remove_tree(entry.path)
+            else:
+                os.unlink(entry.path)
+        except OSError:
+            pass
+        finally:
+            os.close(descriptor)
+        if not os.path.lexists(entry.path):
+            removed.append(entry.path)
+    return removed
 
 
 def _exit_on_signal(number: int, frame: Any) -> None:

@@ -7,11 +7,14 @@ files, touches the verdict cache and writes the outputs.
 
 from __future__ import annotations
 
+import os
+import tempfile
 import warnings
 from typing import Any
 
 import pytest
 
+from pytest_humaneval._sandbox import remove_abandoned
 from pytest_humaneval.cache import VerdictCache
 from pytest_humaneval.collection import input_change_from_properties, verdict_from_properties
 from pytest_humaneval.evaluation import Evaluation, KnownVerdicts
@@ -91,11 +94,17 @@ class Controller:
     @classmethod
     def start(cls, config: pytest.Config, settings: Settings) -> Controller:
         """Load and check everything before any sample runs; raise ``pytest.UsageError`` if bad."""
+        abandoned = remove_abandoned(tempfile.gettempdir())  # first: a killed session's copy may be large
         try:
             evaluation = Evaluation.load(settings)
         except InputError as exc:
             raise pytest.UsageError(str(exc)) from None
         controller = cls(config, settings, evaluation)
+        if abandoned:
+            controller.messages.append(
+                f"removed {len(abandoned)} temporary files or directories that killed sessions "
+                f"left in {os.path.dirname(abandoned[0])} (pytest-humaneval-*)"
+            )
         try:
             controller._prepare()
         except BaseException:

@@ -15,6 +15,7 @@ import selectors
 import struct
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -169,7 +170,12 @@ class SandboxRunner:
         is waited for when the first request goes out)."""
         if self._process is not None:
             return
-        environment = {"PATH": os.defpath, "PYTHONHASHSEED": "0", "LC_ALL": "C.UTF-8"}
+        environment = {
+            "PATH": os.defpath,
+            "PYTHONHASHSEED": "0",
+            "LC_ALL": "C.UTF-8",
+            "TMPDIR": tempfile.gettempdir(),  # its directory beside the session's other temporary files
+        }
         cpu = [] if self.cpu is None else [str(self.cpu)]
         self._process = subprocess.Popen(
             [sys.executable, "-s", str(SANDBOX_SCRIPT), *cpu],

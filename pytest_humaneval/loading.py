@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import IO, Any
 
-from pytest_humaneval._sandbox import TEMPORARY_PREFIX
+from pytest_humaneval._sandbox import TEMPORARY_PREFIX, hold
 
 DEFAULT_PROBLEMS = "humaneval"
 CANONICAL_SAMPLES = "canonical"
@@ -194,6 +194,8 @@ class SampleSet:
     owned_copy: str | None = None
     """The decompressed copy of a gzip file, which :meth:`close` removes (in the process
     that made it; xdist workers read it but do not own it)."""
+    copy_hold: int | None = None
+    """The descriptor that holds the owned copy while the session lives (see ``hold``)."""
 
     def counts_by_task(self) -> dict[str, int]:
         """Number of samples of each task that has any."""
@@ -219,6 +221,9 @@ class SampleSet:
         if self.owned_copy is not None:
             _remove_quietly(self.owned_copy)
             self.owned_copy = None
+        if self.copy_hold is not None:
+            os.close(self.copy_hold)
+            self.copy_hold = None
 
     def to_plain(self) -> dict[str, Any]:
         """The set as plain, compact data (for xdist workers): entries as packed columns."""
@@ -437,9 +442,11 @@ def load_samples(
         entries = _load_entries(path, stamp, problem_set, first_position, file_label, on_sample)
         return SampleSet(source, entries, label, reader=LineReader(os.path.abspath(path), source, stamp))
     copy = _decompressed_copy(source)
+    copy_hold: int | None = None
     try:
         try:
             with copy:
+                copy_hold = hold(copy.name)
                 entries = _load_entries(path, stamp, problem_set, first_position, file_label, on_sample, copy)
         except OSError as exc:  # writing the copy: reading the file raises InputError
             message = f"cannot write its decompressed copy to {copy.name}: {exc.strerror or exc}"
@@ -447,8 +454,10 @@ def load_samples(
         reader = LineReader(copy.name, source, _file_stamp(Path(copy.name)))
     except BaseException:
         _remove_quietly(copy.name)
+        if copy_hold is not None:
+            os.close(copy_hold)
         raise
-    return SampleSet(source, entries, label, reader=reader, owned_copy=copy.name)
+    return SampleSet(source, entries, label, reader=reader, owned_copy=copy.name, copy_hold=copy_hold)
 
 
 def _load_entries(

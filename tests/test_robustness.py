@@ -13,6 +13,7 @@ so that a run lasts long enough to be interrupted after a few verdicts.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -25,6 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from pytest_humaneval import _sandbox
+from pytest_humaneval._sandbox import ABANDONED_AFTER, TEMPORARY_PREFIX
 
 try:
     from conftest import DEMO_PROBLEMS
@@ -905,3 +909,131 @@ def test_json_path_that_is_a_directory(tmp_path: Path, runs: list[Run]) -> None:
     errors = error_lines(run)
     assert len(errors) == 1 and "--humaneval-json=outdir" in errors[0], run.output
     assert not (tmp_path / "results.jsonl").exists()
+
+
+# == 7. what a session killed with SIGKILL leaves behind =================================================
+
+
+def temporary_entries(directory: Path) -> list[Path]:
+    return sorted(path for path in directory.iterdir() if path.name.startswith(TEMPORARY_PREFIX))
+
+
+def make_old(paths: Iterable[Path]) -> None:
+    """Date ``paths`` back past the age at which unheld entries count as abandoned."""
+    then = time.time() - ABANDONED_AFTER - 5
+    for path in paths:
+        os.utime(path, (then, then), follow_symlinks=False)
+
+
+def test_only_old_unheld_entries_are_removed(tmp_path: Path) -> None:
+    abandoned_file = tmp_path / f"{TEMPORARY_PREFIX}copy.jsonl"
+    abandoned_file.write_text("{}\n")
+    abandoned_dir = tmp_path / f"{TEMPORARY_PREFIX}server"
+    (abandoned_dir / "work" / "locked").mkdir(parents=True)
+    (abandoned_dir / "work" / "locked" / "file").write_text("x")
+    (abandoned_dir / "work" / "locked").chmod(0o500)  # removed all the same
+    held_file = tmp_path / f"{TEMPORARY_PREFIX}held.jsonl"
+    held_file.write_text("{}\n")
+    held_dir = tmp_path / f"{TEMPORARY_PREFIX}held-server"
+    held_dir.mkdir()
+    young = tmp_path / f"{TEMPORARY_PREFIX}young.jsonl"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep").write_text("x")
+    link = tmp_path / f"{TEMPORARY_PREFIX}link"
+    link.symlink_to(outside)
+    other = tmp_path / "other-prefix"
+    other.write_text("x")
+    make_old([abandoned_file, abandoned_dir, held_file, held_dir, link, other])
+    young.write_text("{}\n")
+    holds = [_sandbox.hold(str(held_file)), _sandbox.hold(str(held_dir))]
+    try:
+        removed = _sandbox.remove_abandoned(str(tmp_path))
+    finally:
+        for descriptor in holds:
+            os.close(descriptor)
+
+    assert sorted(removed) == sorted([str(abandoned_file), str(abandoned_dir)])
+    assert temporary_entries(tmp_path) == sorted([held_file, held_dir, young, link])
+    assert (outside / "keep").exists() and other.exists()
+    # Released, the held entries are abandoned too.
+    assert sorted(_sandbox.remove_abandoned(str(tmp_path))) == sorted([str(held_file), str(held_dir)])
+
+
+def gzip_slow_samples(tmp_path: Path, count: int) -> Path:
+    rows = correct_rows(count, tag=tmp_path.name)
+    path = tmp_path / "samples.jsonl.gz"
+    path.write_bytes(gzip.compress("".join(json.dumps(row) + "\n" for row in rows).encode()))
+    return path
+
+
+@pytest.fixture
+def temporary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The ``TMPDIR`` of the sessions a test starts."""
+    directory = tmp_path / "tmp"
+    directory.mkdir()
+    monkeypatch.setenv("TMPDIR", str(directory))
+    return directory
+
+
+def kill_everything(run: Run) -> None:
+    """SIGKILL the session at once, sandbox servers included: as the OOM killer or a CI
+    runner's job timeout would (stopped first, so that nothing cleans up meanwhile)."""
+    os.killpg(run.process.pid, signal.SIGSTOP)  # the pytest process and its xdist workers
+    table = run.watch()
+    servers = [table[p.pid] for p in run.tracked.values() if p.is_sandbox and p.pid in table]
+    assert servers, run.output
+    for server in servers:
+        os.kill(server.pid, signal.SIGKILL)
+    os.killpg(run.process.pid, signal.SIGKILL)
+    run.process.wait()
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_next_session_removes_what_a_killed_session_left(
+    tmp_path: Path, runs: list[Run], temporary: Path, workers: str
+) -> None:
+    samples = gzip_slow_samples(tmp_path, 20)
+    results = tmp_path / "results.jsonl"
+    args = humaneval_args(samples, "-n", workers, f"--humaneval-results={results}", "--humaneval-no-cache")
+    killed = start(runs, tmp_path, args, name="killed")
+    killed.wait_for_verdicts(results, 2)
+    kill_everything(killed)
+    killed.assert_nothing_left()
+    left = temporary_entries(temporary)
+    copies = [path for path in left if path.is_file()]
+    assert len(copies) == 1 and copies[0].suffix == ".jsonl", left
+    assert [path for path in left if path.is_dir()], left  # the sandbox servers' directories
+
+    young = run_to_end(runs, tmp_path, humaneval_args("canonical", "--humaneval-no-cache"), name="young")
+    assert young.returncode() == 0, young.output
+    assert temporary_entries(temporary) == left  # a killed session's entries are kept a minute
+
+    make_old(left)
+    after = run_to_end(runs, tmp_path, humaneval_args("canonical", "--humaneval-no-cache"), name="after")
+    assert after.returncode() == 0, after.output
+    expected = (
+        f"removed {len(left)} temporary files or directories that killed sessions left in "
+        f"{temporary} (pytest-humaneval-*)"
+    )
+    assert expected in after.lines, after.output
+    assert temporary_entries(temporary) == []
+
+
+def test_a_live_session_keeps_its_temporary_files(tmp_path: Path, runs: list[Run], temporary: Path) -> None:
+    samples = gzip_slow_samples(tmp_path, 12)
+    results = tmp_path / "results.jsonl"
+    args = humaneval_args(samples, f"--humaneval-results={results}", "--humaneval-no-cache")
+    live = start(runs, tmp_path, args, name="live")
+    live.wait_for_verdicts(results, 2)
+    held = temporary_entries(temporary)
+    assert len(held) == 2, held  # the gzip file's copy and the sandbox server's directory
+
+    # Not dated back: that would change the copy under the session (it would stop).
+    assert _sandbox.remove_abandoned(str(temporary), min_age=0) == []
+    assert live.returncode() is None, "the session ended before the check"
+    assert temporary_entries(temporary) == held
+
+    assert live.wait() == 0, live.output
+    assert [record["passed"] for record in read_rows(results)] == [True] * 12
+    assert temporary_entries(temporary) == []
