@@ -663,7 +663,9 @@ def reliability_guard() -> None:
 
 
 # Modules that completions commonly import, loaded once in the zygote so that
-# each sample process finds them already imported (copy-on-write).
+# each sample process finds them already imported (copy-on-write); and
+# multiprocessing, which the reference harness has imported before its guard (here
+# its import would fail under the guard: it calls os.getcwd).
 PRELOADED_MODULES = (
     "math",
     "re",
@@ -686,6 +688,7 @@ PRELOADED_MODULES = (
     "cmath",
     "shutil",
     "faulthandler",
+    "multiprocessing",
 )
 
 
@@ -717,6 +720,7 @@ class Zygote:
     def __init__(self, control: socket.socket, workdir: str, as_root: bool) -> None:
         self.control = control
         self.network = self._isolate_network(as_root)
+        os.chdir(workdir)  # first: multiprocessing notes the directory it is imported in
         for name in PRELOADED_MODULES:
             __import__(name)
         self.clone_flags = CLONE_NEWPID if self._pidns_works() else 0
@@ -735,11 +739,11 @@ class Zygote:
             "work_directory": workdir,
             "python": sys.version.split()[0],
         }
-        self._inherited_setup(workdir)
+        self._inherited_setup()
         self._os_setsid = os.setsid
         reliability_guard()
 
-    def _inherited_setup(self, workdir: str) -> None:
+    def _inherited_setup(self) -> None:
         os.environ.clear()
         # One BLAS thread; numpy sets the two *_MAIN_FREE variables itself on import when
         # they are missing, which the guard (no os.putenv) would turn into an ImportError.
@@ -751,7 +755,6 @@ class Zygote:
             os.dup2(devnull, fd)
         control = self.control.fileno()
         _close_all_but(control, self.landlock.ruleset if self.landlock else control)
-        os.chdir(workdir)
         os.umask(0o077)
         _set_limit(resource.RLIMIT_CORE, 0)
         _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)

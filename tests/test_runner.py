@@ -267,17 +267,29 @@ def test_every_sample_process_starts_with_the_same_random_state(runner: SandboxR
     assert judge(runner, draws, "import random\nrandom.random()\n" + draw).startswith("failed")
 
 
-def test_a_sample_may_import_and_use_numpy(runner: SandboxRunner) -> None:
-    """The reference harness imports numpy before its guard, so completions that use it pass
-    there; here it is imported by the sample, under the guard, and must work as well."""
+@pytest.mark.parametrize(
+    "module, use",
+    [
+        ("numpy", "int(numpy.arange(n).sum())"),
+        ("multiprocessing", "multiprocessing.cpu_count() * 0 + n * (n - 1) // 2"),
+    ],
+    ids=["numpy", "multiprocessing"],
+)
+def test_a_sample_may_import_what_the_reference_imported_before_its_guard(
+    runner: SandboxRunner, module: str, use: str
+) -> None:
+    """The reference harness's samples find these modules imported, so completions that
+    import them pass there; here their import must work under the guard as well."""
     sums = make_problem("""
         def check(candidate):
             assert candidate(4) == 6
             assert candidate(3) == 3
     """)
-    with_numpy = "import numpy as np\ndef f(n):\n    return int(np.arange(n).sum())\n"
-    assert judge(runner, sums, with_numpy) == "passed"
-    assert judge(runner, sums, with_numpy.replace("sum()", "prod()")).startswith("failed")
+    program = f"import {module}\ndef f(n):\n    return {use}\n"
+    assert judge(runner, sums, program) == "passed"
+    assert judge(runner, sums, program.replace("n - 1", "n + 1").replace("sum()", "prod()")).startswith(
+        "failed"
+    )
 
 
 def test_jobs_spread_over_several_servers_keep_their_order(runner: SandboxRunner) -> None:
