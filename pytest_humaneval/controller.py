@@ -52,20 +52,34 @@ def _open_cache(config: pytest.Config, settings: Settings) -> VerdictCache | Non
     return VerdictCache(pytest_cache.mkdir("humaneval") / "verdicts.sqlite3")
 
 
-def _warn_about_missing_tasks(config: pytest.Config, evaluation: Evaluation) -> None:
-    """A warning, located at the samples file, for each file that leaves problems without samples."""
+def _warn(config: pytest.Config, text: str, source: str) -> None:
+    """A :class:`HumanEvalWarning` located at the start of an input file."""
+    record = warnings.WarningMessage(HumanEvalWarning(text), HumanEvalWarning, source, 1)
+    config.hook.pytest_warning_recorded.call_historic(
+        kwargs=dict(warning_message=record, when="config", nodeid="", location=None)
+    )
+
+
+def _warn_about_the_input(config: pytest.Config, evaluation: Evaluation) -> None:
+    """Warnings for samples files that leave problems without samples, and for EvalPlus
+    problems, whose extra inputs are not run."""
+    problem_set = evaluation.problem_set
+    if problem_set.evalplus_inputs:
+        _warn(
+            config,
+            "the problems have EvalPlus's 'plus_input': only each problem's 'test' code runs "
+            "(for HumanEval+, HumanEval's original tests), so pass@k is not EvalPlus's",
+            problem_set.source,
+        )
     for sample_set in evaluation.sample_sets:
         missing = [task for task, entries in evaluation.entries_by_task(sample_set).items() if not entries]
-        if not missing:
-            continue
-        message = HumanEvalWarning(
-            f"{len(missing)} of {len(evaluation.problem_set.problems)} problems have no samples "
-            f"(first: {missing[0]}); pass@k is over the others"
-        )
-        record = warnings.WarningMessage(message, HumanEvalWarning, sample_set.source, 1)
-        config.hook.pytest_warning_recorded.call_historic(
-            kwargs=dict(warning_message=record, when="config", nodeid="", location=None)
-        )
+        if missing:
+            _warn(
+                config,
+                f"{len(missing)} of {len(problem_set.problems)} problems have no samples "
+                f"(first: {missing[0]}); pass@k is over the others",
+                sample_set.source,
+            )
 
 
 class Controller:
@@ -131,7 +145,7 @@ class Controller:
             {position: cached[key] for position, key in enumerate(evaluation.keys) if key in cached}
         )
         evaluation.runner.repeated_keys = evaluation.repeated_keys()
-        _warn_about_missing_tasks(config, evaluation)
+        _warn_about_the_input(config, evaluation)
 
     def _open_outputs(self) -> None:
         settings = self.settings

@@ -54,6 +54,8 @@ class ProblemSet:
 
     source: str
     problems: dict[str, Problem]
+    evalplus_inputs: bool = False
+    """The file has EvalPlus's extra test inputs (``plus_input``), which are not run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,14 +358,23 @@ def load_problems(spec: str) -> ProblemSet:
     path = default_problems_path() if spec == DEFAULT_PROBLEMS else Path(spec)
     source = spec if spec == DEFAULT_PROBLEMS else str(path)
     problems: dict[str, Problem] = {}
+    evalplus_inputs = False
     for line, _, _, record in _read_records(path):
+        evalplus_inputs = evalplus_inputs or "plus_input" in record
+        if "test" not in record and "plus_input" in record:
+            raise InputError(
+                str(path),
+                line,
+                "an EvalPlus problem without a 'test' field: a problem's tests are its 'test' "
+                "code ('base_input' and 'plus_input' are not turned into tests)",
+            )
         fields = {name: _string_field(record, name, str(path), line) for name in PROBLEM_FIELDS}
         if fields["task_id"] in problems:
             raise InputError(str(path), line, f"duplicate task_id {fields['task_id']!r}")
         if not fields["entry_point"].isidentifier():
             raise InputError(str(path), line, f"entry_point {fields['entry_point']!r} is not an identifier")
         problems[fields["task_id"]] = Problem(**fields)
-    return ProblemSet(source=source, problems=problems)
+    return ProblemSet(source=source, problems=problems, evalplus_inputs=evalplus_inputs)
 
 
 def file_labels(specs: list[str]) -> list[str]:
