@@ -667,6 +667,16 @@ FORK_ROUTES = {
     "posix.fork": "import posix\nfork = posix.fork\n",
     "importlib.reload(os).fork": "import importlib, os\nfork = importlib.reload(os).fork\n",
     "ctypes fork": "import ctypes\nfork = ctypes.CDLL(None).fork\n",
+    # multiprocessing is preloaded in the zygote (the reference has it imported too)
+    "multiprocessing fork": (
+        "import multiprocessing, time\n"
+        "def fork():\n    multiprocessing.Process(target=time.sleep, args=(1000,)).start()\n"
+    ),
+    "multiprocessing spawn": (
+        "import multiprocessing, time\n"
+        "def fork():\n"
+        "    multiprocessing.get_context('spawn').Process(target=time.sleep, args=(1000,)).start()\n"
+    ),
 }
 
 
