@@ -1495,10 +1495,18 @@ def remove_abandoned(directory: str, min_age: float = ABANDONED_AFTER) -> list[s
     for entry in entries:
         try:
             status = entry.stat(follow_symlinks=False)
-            if status.st_uid != os.geteuid() or now - status.st_mtime < min_age or entry.is_symlink():
+            if (
+                status.st_uid != os.geteuid()
+                or now - status.st_mtime < min_age
+                or not (stat.S_ISDIR(status.st_mode) or stat.S_ISREG(status.st_mode))  # no link, no FIFO
+            ):
                 continue
-            descriptor = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            descriptor = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError:
+            continue
+        opened = os.fstat(descriptor)
+        if (opened.st_dev, opened.st_ino) != (status.st_dev, status.st_ino):  # replaced meanwhile
+            os.close(descriptor)
             continue
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)

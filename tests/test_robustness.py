@@ -925,6 +925,7 @@ def make_old(paths: Iterable[Path]) -> None:
         os.utime(path, (then, then), follow_symlinks=False)
 
 
+@pytest.mark.timeout(30)  # opening the FIFO to read would wait for ever
 def test_only_old_unheld_entries_are_removed(tmp_path: Path) -> None:
     abandoned_file = tmp_path / f"{TEMPORARY_PREFIX}copy.jsonl"
     abandoned_file.write_text("{}\n")
@@ -944,7 +945,9 @@ def test_only_old_unheld_entries_are_removed(tmp_path: Path) -> None:
     link.symlink_to(outside)
     other = tmp_path / "other-prefix"
     other.write_text("x")
-    make_old([abandoned_file, abandoned_dir, held_file, held_dir, link, other])
+    fifo = tmp_path / f"{TEMPORARY_PREFIX}fifo"
+    os.mkfifo(fifo)  # opening it to read would wait for a writer
+    make_old([abandoned_file, abandoned_dir, held_file, held_dir, link, other, fifo])
     young.write_text("{}\n")
     holds = [_sandbox.hold(str(held_file)), _sandbox.hold(str(held_dir))]
     try:
@@ -954,7 +957,7 @@ def test_only_old_unheld_entries_are_removed(tmp_path: Path) -> None:
             os.close(descriptor)
 
     assert sorted(removed) == sorted([str(abandoned_file), str(abandoned_dir)])
-    assert temporary_entries(tmp_path) == sorted([held_file, held_dir, young, link])
+    assert temporary_entries(tmp_path) == sorted([held_file, held_dir, young, link, fifo])
     assert (outside / "keep").exists() and other.exists()
     # Released, the held entries are abandoned too.
     assert sorted(_sandbox.remove_abandoned(str(tmp_path))) == sorted([str(held_file), str(held_dir)])
