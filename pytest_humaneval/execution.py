@@ -92,15 +92,29 @@ def sample_code(problem: Problem, sample: Sample) -> str:
     return sample.text if sample.is_solution else problem.prompt + sample.text
 
 
+def harness_digest(paths: Sequence[Path]) -> str:
+    """A digest of the harness's own source: a verdict depends on it as much as on the
+    version number, which a development install keeps while its code changes."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+HARNESS_DIGEST = harness_digest([Path(__file__), Path(__file__).with_name("_sandbox.py")])
+"""Of this module (the program sent, the limits) and of the sandbox (the judge and the sample process)."""
+
+
 def verdict_key(problem: Problem, code: str, limits: Limits) -> str:
     """A digest of everything that decides a verdict (for deduplication and caching)."""
     return limited_key(content_digest(problem, code), limits)
 
 
 def content_digest(problem: Problem, code: str) -> bytes:
-    """A digest of what decides a verdict apart from the limits: versions, problem, code."""
+    """A digest of what decides a verdict apart from the limits: versions (the harness's
+    source included), problem, code."""
     digest = hashlib.sha256()
-    versions = f"pytest-humaneval {__version__}; Python {sys.version}"
+    versions = f"pytest-humaneval {__version__} ({HARNESS_DIGEST}); Python {sys.version}"
     for part in (versions, problem.prompt, problem.test, problem.entry_point, code):
         digest.update(part.encode("utf-8", "surrogatepass"))
         digest.update(b"\0")

@@ -352,6 +352,25 @@ def test_only_verdicts_of_repeated_samples_are_kept(runner: SandboxRunner, ahead
     assert not runner.run(TWO_ASSERTS, completion(3, once.text), LIMITS).reused  # not kept: runs again
 
 
+def test_verdict_keys_change_with_the_harness_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cached verdict is not reused once the judge or the sample process changed, even
+    under the same version number (a development install)."""
+    sources = [tmp_path / "execution.py", tmp_path / "_sandbox.py"]
+    for path in sources:
+        path.write_text("# the harness\n")
+    before = execution.harness_digest(sources)
+    sources[1].write_text("# the harness, changed\n")
+    assert execution.harness_digest(sources) != before
+    assert execution.HARNESS_DIGEST == execution.harness_digest(
+        [Path(execution.__file__), Path(_sandbox.__file__)]
+    )
+
+    code = sample_code(TWO_ASSERTS, completion(0, "    return n\n"))
+    key = verdict_key(TWO_ASSERTS, code, LIMITS)
+    monkeypatch.setattr(execution, "HARNESS_DIGEST", before)
+    assert verdict_key(TWO_ASSERTS, code, LIMITS) != key
+
+
 def test_server_closes_cleanly_when_a_sample_process_was_reaped_already(tmp_path: Path) -> None:
     """A SIGTERM can stop the server just after it reaped a sample process, before it noted
     so: closing must not wait for that process again, and must still remove its directory."""
