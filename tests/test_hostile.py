@@ -1528,6 +1528,21 @@ def test_environment_secret(sb: Sandbox, victim: subprocess.Popen[bytes], source
     sb.assert_clean()
 
 
+def test_environment_holds_only_the_harness_variables(sb: Sandbox) -> None:
+    names = make_problem(
+        "names",
+        "names",
+        """
+        def check(candidate):
+            assert candidate() == ["GOTOBLAS_MAIN_FREE", "OMP_NUM_THREADS", "OPENBLAS_MAIN_FREE"]
+    """,
+    )
+    code = "import os\ndef names():\n    return sorted(os.environ)\n"
+    run = sb.run(names, code)
+    expect(run, passed_ok=True)
+    assert run.kind == "passed", str(run)
+
+
 # -- the network --------------------------------------------------------------------------
 
 
