@@ -232,6 +232,10 @@ class Controller:
             self.cache.close()
         if self.collect_only:
             return
+        if exitstatus == pytest.ExitCode.INTERRUPTED and session.shouldfail:
+            # -x or --maxfail under xdist, which stops its workers as for an interrupt:
+            # the run stopped early, as it does without xdist (exit status 1, not 2).
+            exitstatus = session.exitstatus = pytest.ExitCode.TESTS_FAILED
         self.isolation = self.isolation or self.evaluation.runner.isolation
         summaries = self.tally.summaries(self.settings.k, exitstatus == pytest.ExitCode.INTERRUPTED)
         self.summaries = summaries
