@@ -58,6 +58,11 @@ def demo_args(*extra: str, samples: str | Path = DEMO_SAMPLES) -> list[str]:
     ]
 
 
+def serial(worker_args: list[str]) -> bool:
+    """Whether ``worker_args`` (the fixture) run the session without xdist workers."""
+    return worker_args == ["-n", "0"]
+
+
 def run(pytester: pytest.Pytester, *args: str | Path) -> pytest.RunResult:
     return pytester.runpytest_subprocess(*args, timeout=SUBPROCESS_TIMEOUT)
 
@@ -100,10 +105,11 @@ def test_collect_only_lists_sample_node_ids(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["12 tests collected*"])
 
 
-def test_keyword_selects_one_task(pytester: pytest.Pytester) -> None:
-    result = run(pytester, *demo_args("-k", "Demo/1", "-rA", "--humaneval-json=summary.json"))
+def test_keyword_selects_one_task(pytester: pytest.Pytester, worker_args: list[str]) -> None:
+    result = run(pytester, *demo_args("-k", "Demo/1", "-rA", "--humaneval-json=summary.json", *worker_args))
     assert result.ret == 0, text_of(result)
-    result.stdout.fnmatch_lines(["collected 12 items / 9 deselected / 3 selected"])
+    if serial(worker_args):  # xdist's workers collect and deselect, and print no such line
+        result.stdout.fnmatch_lines(["collected 12 items / 9 deselected / 3 selected"])
     shown = sorted(line.split()[1] for line in result.outlines if line.startswith("PASSED "))
     assert shown == ["Demo/1::Demo/1[0]", "Demo/1::Demo/1[2]"]
     summary = read_json(pytester.path / "summary.json")
@@ -114,10 +120,13 @@ def test_keyword_selects_one_task(pytester: pytest.Pytester) -> None:
     assert summary["pass_at_k"]["pass@1"] == pytest.approx(2 / 3, abs=1e-12)
 
 
-def test_nothing_selected_exits_5(pytester: pytest.Pytester) -> None:
-    result = run(pytester, *demo_args("-k", "no_such_sample", "--humaneval-fail-under", "pass@1=0.1"))
+def test_nothing_selected_exits_5(pytester: pytest.Pytester, worker_args: list[str]) -> None:
+    result = run(
+        pytester, *demo_args("-k", "no_such_sample", "--humaneval-fail-under", "pass@1=0.1", *worker_args)
+    )
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED, text_of(result)
-    assert re.search(r"\b12 deselected\b", result.outlines[-1]), result.outlines[-1]
+    if serial(worker_args):
+        assert re.search(r"\b12 deselected\b", result.outlines[-1]), result.outlines[-1]
 
 
 def test_marker_separates_the_evaluation_from_user_tests(pytester: pytest.Pytester) -> None:
@@ -161,10 +170,14 @@ def test_per_problem_report(pytester: pytest.Pytester) -> None:
     )
 
 
-def test_deselect_one_sample(pytester: pytest.Pytester) -> None:
-    result = run(pytester, *demo_args("--deselect", "Demo/0::Demo/0[1]", "--humaneval-results=results.jsonl"))
+def test_deselect_one_sample(pytester: pytest.Pytester, worker_args: list[str]) -> None:
+    result = run(
+        pytester,
+        *demo_args("--deselect", "Demo/0::Demo/0[1]", "--humaneval-results=results.jsonl", *worker_args),
+    )
     assert result.ret == 0, text_of(result)
-    assert re.search(r"\b1 deselected\b", result.outlines[-1]), result.outlines[-1]
+    if serial(worker_args):
+        assert re.search(r"\b1 deselected\b", result.outlines[-1]), result.outlines[-1]
     records = read_results(pytester.path / "results.jsonl")
     assert len(records) == 12
     assert records[1]["outcome"] == "not run"
@@ -198,7 +211,7 @@ def test_exitfirst_stops_after_first_failing_sample(
     summary = read_json(pytester.path / "summary.json")
     assert summary["partial"] is True and summary["interrupted"] is False
     assert summary["finished"] == 12 - not_run
-    if worker_args == ["-n", "0"]:
+    if serial(worker_args):
         assert outcomes == ["passed", "failed"] + ["not run"] * 10
     else:
         assert 1 <= not_run <= 10 and set(outcomes) - {"passed", "not run"}
@@ -210,20 +223,21 @@ def test_exitfirst_with_strict_exits_1(pytester: pytest.Pytester, worker_args: l
     result.stdout.fnmatch_lines(["*stopping after * failures*"])
     failed = [line for line in result.outlines if line.startswith("FAILED ")]
     # pytest 9 adds " - <message>" after the id; pytest 8.0 does not for a string longrepr.
-    if worker_args == ["-n", "0"]:
+    if serial(worker_args):
         assert [line.split(" - ")[0] for line in failed] == ["FAILED Demo/0::Demo/0[1]"], text_of(result)
     else:
         assert failed, text_of(result)
 
 
-def test_last_failed_reruns_only_failing_samples(pytester: pytest.Pytester) -> None:
-    first = run(pytester, *demo_args())
+def test_last_failed_reruns_only_failing_samples(pytester: pytest.Pytester, worker_args: list[str]) -> None:
+    first = run(pytester, *demo_args(*worker_args))
     assert first.ret == 0, text_of(first)
     lastfailed = read_json(pytester.path / ".pytest_cache" / "v" / "cache" / "lastfailed")
     assert sorted(lastfailed) == sorted(DEMO_FAILING)
-    second = run(pytester, *demo_args("--lf", "--humaneval-results=results.jsonl"))
+    second = run(pytester, *demo_args("--lf", "--humaneval-results=results.jsonl", *worker_args))
     assert second.ret == 0, text_of(second)
-    second.stdout.fnmatch_lines(["run-last-failure: rerun previous 6 failures*"])
+    if serial(worker_args):
+        second.stdout.fnmatch_lines(["run-last-failure: rerun previous 6 failures*"])
     outcomes = [r["outcome"] for r in read_results(pytester.path / "results.jsonl")]
     assert outcomes == [kind if kind != "passed" else "not run" for kind in DEMO_OUTCOMES]
 
@@ -231,18 +245,13 @@ def test_last_failed_reruns_only_failing_samples(pytester: pytest.Pytester) -> N
 # -- outcomes and the summary table ------------------------------------------------------------------
 
 
-def test_every_outcome_kind_is_counted(pytester: pytest.Pytester) -> None:
-    result = run(pytester, *demo_args())
+def test_every_outcome_kind_is_counted(pytester: pytest.Pytester, worker_args: list[str]) -> None:
+    result = run(pytester, *demo_args(*worker_args))
     assert result.ret == 0, text_of(result)
     assert table_counts(result) == DEMO_COUNTS
+    progress = ["Demo/0 .F. *", "Demo/1 .E. *", "Demo/2 .TF *", "Demo/3 F.E *"]  # xdist: one line
     result.stdout.fnmatch_lines(
-        [
-            "Demo/0 .F. *",
-            "Demo/1 .E. *",
-            "Demo/2 .TF *",
-            "Demo/3 F.E *",
-            "pass@k    pass@1 0.5000  pass@10 n/a  pass@100 n/a",
-        ]
+        [*(progress if serial(worker_args) else []), "pass@k    pass@1 0.5000  pass@10 n/a  pass@100 n/a"]
     )
     final = result.outlines[-1]
     for part in ("6 passed", "3 sample failed", "2 sample error", "1 sample timeout"):
@@ -253,7 +262,7 @@ def test_every_outcome_kind_is_counted(pytester: pytest.Pytester) -> None:
     assert not [line for line in result.outlines if line.startswith(("FAILED", "ERROR"))]
 
 
-def test_crashed_and_solution_samples(pytester: pytest.Pytester) -> None:
+def test_crashed_and_solution_samples(pytester: pytest.Pytester, worker_args: list[str]) -> None:
     """A sample that kills its own process is 'crashed'; a 'solution' sample is a whole program."""
     rows = [
         {"task_id": "Demo/0", "completion": "    import ctypes\n    return ctypes.string_at(0)\n"},
@@ -261,7 +270,9 @@ def test_crashed_and_solution_samples(pytester: pytest.Pytester) -> None:
         {"task_id": "Demo/0", "solution": "def add(a, b):\n    return a * b\n"},
     ]
     (pytester.path / "samples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    result = run(pytester, *demo_args("--humaneval-results=results.jsonl", samples="samples.jsonl"))
+    result = run(
+        pytester, *demo_args("--humaneval-results=results.jsonl", *worker_args, samples="samples.jsonl")
+    )
     assert result.ret == 0, text_of(result)
     assert [r["outcome"] for r in read_results(pytester.path / "results.jsonl")] == [
         "crashed",
@@ -269,14 +280,17 @@ def test_crashed_and_solution_samples(pytester: pytest.Pytester) -> None:
         "failed",
     ]
     assert table_counts(result) == {"passed": 1, "failed": 1, "error": 0, "timed out": 0, "crashed": 1}
-    result.stdout.fnmatch_lines(["Demo/0 C.F *"])
+    if serial(worker_args):  # xdist prints one line of letters, in the order verdicts arrive
+        result.stdout.fnmatch_lines(["Demo/0 C.F *"])
 
 
 # -- exit status -----------------------------------------------------------------------------------------
 
 
-def test_strict_reports_failing_samples_as_failures(pytester: pytest.Pytester) -> None:
-    result = run(pytester, *demo_args("--humaneval-strict"))
+def test_strict_reports_failing_samples_as_failures(
+    pytester: pytest.Pytester, worker_args: list[str]
+) -> None:
+    result = run(pytester, *demo_args("--humaneval-strict", *worker_args))
     assert result.ret == 1, text_of(result)
     assert any("FAILURES" in line for line in result.outlines)
     failed = sorted(line.split()[1] for line in result.outlines if line.startswith("FAILED "))
@@ -286,36 +300,36 @@ def test_strict_reports_failing_samples_as_failures(pytester: pytest.Pytester) -
     assert table_counts(result) == DEMO_COUNTS
 
 
-def test_fail_under_not_met_exits_1(pytester: pytest.Pytester) -> None:
-    result = run(pytester, *demo_args("--humaneval-fail-under", "pass@1=0.9"))
+def test_fail_under_not_met_exits_1(pytester: pytest.Pytester, worker_args: list[str]) -> None:
+    result = run(pytester, *demo_args("--humaneval-fail-under", "pass@1=0.9", *worker_args))
     assert result.ret == 1, text_of(result)
     result.stdout.fnmatch_lines(["FAIL: pass@1 = 0.5000 is below --humaneval-fail-under 0.9"])
     assert "FAILURES" not in text_of(result)
 
 
-def test_fail_under_met_exits_0(pytester: pytest.Pytester) -> None:
-    result = run(pytester, *demo_args("--humaneval-fail-under", "pass@1=0.4"))
+def test_fail_under_met_exits_0(pytester: pytest.Pytester, worker_args: list[str]) -> None:
+    result = run(pytester, *demo_args("--humaneval-fail-under", "pass@1=0.4", *worker_args))
     assert result.ret == 0, text_of(result)
     result.stdout.fnmatch_lines(["pass@1 = 0.5000 meets --humaneval-fail-under 0.4"])
     assert not [line for line in result.outlines if line.startswith("FAIL:")]
 
 
-def test_fail_under_not_computable_exits_1(pytester: pytest.Pytester) -> None:
-    result = run(pytester, *demo_args("--humaneval-fail-under", "pass@10=0.1"))
+def test_fail_under_not_computable_exits_1(pytester: pytest.Pytester, worker_args: list[str]) -> None:
+    result = run(pytester, *demo_args("--humaneval-fail-under", "pass@10=0.1", *worker_args))
     assert result.ret == 1, text_of(result)
     result.stdout.fnmatch_lines(["FAIL: pass@10 = not computable (*) is below --humaneval-fail-under 0.1"])
 
 
-def test_failing_ordinary_user_test_fails_the_run(pytester: pytest.Pytester) -> None:
+def test_failing_ordinary_user_test_fails_the_run(pytester: pytest.Pytester, worker_args: list[str]) -> None:
     pytester.makepyfile(test_user="def test_ok():\n    pass\n\ndef test_user():\n    assert 1 + 1 == 3\n")
-    result = run(pytester, *demo_args())
+    result = run(pytester, *demo_args(*worker_args))
     assert result.ret == 1, text_of(result)
     assert table_counts(result) == DEMO_COUNTS
     failed = [line for line in result.outlines if line.startswith("FAILED ")]
     assert failed == ["FAILED test_user.py::test_user - assert (1 + 1) == 3"]
 
 
-def test_failing_user_fixture_setup_fails_the_run(pytester: pytest.Pytester) -> None:
+def test_failing_user_fixture_setup_fails_the_run(pytester: pytest.Pytester, worker_args: list[str]) -> None:
     pytester.makepyfile(
         test_user="""
         import pytest
@@ -328,14 +342,14 @@ def test_failing_user_fixture_setup_fails_the_run(pytester: pytest.Pytester) -> 
             pass
     """
     )
-    result = run(pytester, *demo_args(samples="canonical"))
+    result = run(pytester, *demo_args(*worker_args, samples="canonical"))
     assert result.ret == 1, text_of(result)
     assert table_counts(result)["passed"] == 4
 
 
-def test_user_collection_error_fails_the_run(pytester: pytest.Pytester) -> None:
+def test_user_collection_error_fails_the_run(pytester: pytest.Pytester, worker_args: list[str]) -> None:
     pytester.makepyfile(test_broken="import a_module_that_does_not_exist_xyz\n")
-    result = run(pytester, *demo_args("--continue-on-collection-errors", samples="canonical"))
+    result = run(pytester, *demo_args("--continue-on-collection-errors", *worker_args, samples="canonical"))
     result.stdout.fnmatch_lines(["ERROR test_broken.py*"])
     assert result.ret == 1, text_of(result)
 
@@ -684,11 +698,13 @@ def test_user_test_runs_alongside_sample_items(pytester: pytest.Pytester, worker
     assert summary["samples"] == 12
 
 
-def test_failing_user_test_over_samples_fails_the_run(pytester: pytest.Pytester) -> None:
+def test_failing_user_test_over_samples_fails_the_run(
+    pytester: pytest.Pytester, worker_args: list[str]
+) -> None:
     write_user_test(
         pytester, extra="\ndef test_passes(humaneval_sample):\n    assert humaneval_sample.run().passed\n"
     )
-    result = run(pytester, *demo_args())
+    result = run(pytester, *demo_args(*worker_args))
     assert result.ret == 1, text_of(result)
     failed = sorted(line.split()[1] for line in result.outlines if line.startswith("FAILED "))
     assert failed == sorted(
@@ -775,8 +791,8 @@ def test_problems_without_samples_warn_and_are_partial(pytester: pytest.Pytester
 # -- junit xml -----------------------------------------------------------------------------------------------
 
 
-def test_junitxml_has_outcome_properties(pytester: pytest.Pytester) -> None:
-    result = run(pytester, *demo_args("--junitxml=junit.xml"))
+def test_junitxml_has_outcome_properties(pytester: pytest.Pytester, worker_args: list[str]) -> None:
+    result = run(pytester, *demo_args("--junitxml=junit.xml", *worker_args))
     assert result.ret == 0, text_of(result)
     root = ET.parse(pytester.path / "junit.xml").getroot()
     cases = {case.get("name"): case for case in root.iter("testcase")}
@@ -807,9 +823,11 @@ def write_many_failing_samples(path: Path, per_task: int = 75) -> None:
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
 
 
-def test_many_failing_samples_do_not_flood_the_terminal(pytester: pytest.Pytester) -> None:
+def test_many_failing_samples_do_not_flood_the_terminal(
+    pytester: pytest.Pytester, worker_args: list[str]
+) -> None:
     write_many_failing_samples(pytester.path / "samples.jsonl")
-    result = run(pytester, *demo_args("--humaneval-json=summary.json", samples="samples.jsonl"))
+    result = run(pytester, *demo_args("--humaneval-json=summary.json", *worker_args, samples="samples.jsonl"))
     assert result.ret == 0, text_of(result)
     summary = read_json(pytester.path / "summary.json")
     assert summary["counts"] == {"passed": 0, "failed": 225, "error": 75, "timed out": 0, "crashed": 0}
@@ -821,10 +839,12 @@ def test_many_failing_samples_do_not_flood_the_terminal(pytester: pytest.Pyteste
     assert len(result.outlines) < 60, text
 
 
-def test_many_failing_samples_with_strict_are_listed(pytester: pytest.Pytester) -> None:
+def test_many_failing_samples_with_strict_are_listed(
+    pytester: pytest.Pytester, worker_args: list[str]
+) -> None:
     """The counterpart of the test above: --humaneval-strict lists every failing sample."""
     write_many_failing_samples(pytester.path / "samples.jsonl", per_task=25)
-    result = run(pytester, *demo_args("--humaneval-strict", samples="samples.jsonl"))
+    result = run(pytester, *demo_args("--humaneval-strict", *worker_args, samples="samples.jsonl"))
     assert result.ret == 1, text_of(result)
     assert len([line for line in result.outlines if line.startswith("FAILED Demo/")]) == 100
 
@@ -843,16 +863,18 @@ execution.SANDBOX_SCRIPT = broken
 """
 
 
-def test_sandbox_that_cannot_start_fails_the_run(pytester: pytest.Pytester) -> None:
+def test_sandbox_that_cannot_start_fails_the_run(pytester: pytest.Pytester, worker_args: list[str]) -> None:
     pytester.makeconftest(BROKEN_SANDBOX_CONFTEST)
-    result = run(pytester, *demo_args(samples="canonical"))
+    result = run(pytester, *demo_args(*worker_args, samples="canonical"))
     assert "SandboxError" in text_of(result)  # the setup works: the server cannot start
     assert result.ret != 0, text_of(result)
 
 
-def test_sandbox_start_failure_is_reported_for_every_sample(pytester: pytest.Pytester) -> None:
+def test_sandbox_start_failure_is_reported_for_every_sample(
+    pytester: pytest.Pytester, worker_args: list[str]
+) -> None:
     pytester.makeconftest(BROKEN_SANDBOX_CONFTEST)
-    run(pytester, *demo_args("--humaneval-results=results.jsonl", samples="canonical"))
+    run(pytester, *demo_args("--humaneval-results=results.jsonl", *worker_args, samples="canonical"))
     records = read_results(pytester.path / "results.jsonl")
     assert [r["outcome"] for r in records] == ["crashed"] * 4
     assert all("SandboxError" in r["result"] for r in records), [r["result"] for r in records]
