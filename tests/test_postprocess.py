@@ -71,7 +71,9 @@ def _run(pytester: pytest.Pytester, samples: Path, *extra: str) -> tuple[pytest.
     return result, summary, results
 
 
-def test_raw_completions_cut_with_codex_match_clean_ones(pytester: pytest.Pytester) -> None:
+def test_raw_completions_cut_with_codex_match_clean_ones(
+    pytester: pytest.Pytester, worker_args: list[str]
+) -> None:
     clean = [json.loads(line) for line in DEMO_SAMPLES.read_text().splitlines()]
     raw = [
         {**record, "completion": record["completion"] + RAW_TAILS[number % len(RAW_TAILS)]}
@@ -80,9 +82,9 @@ def test_raw_completions_cut_with_codex_match_clean_ones(pytester: pytest.Pytest
     raw_path = pytester.path / "raw.jsonl"
     raw_path.write_text("".join(json.dumps(record) + "\n" for record in raw))
 
-    _, clean_summary, clean_results = _run(pytester, DEMO_SAMPLES)
-    uncut_result, uncut_summary, _ = _run(pytester, raw_path)
-    cut_result, cut_summary, cut_results = _run(pytester, raw_path, "--humaneval-stop=codex")
+    _, clean_summary, clean_results = _run(pytester, DEMO_SAMPLES, *worker_args)
+    uncut_result, uncut_summary, _ = _run(pytester, raw_path, *worker_args)
+    cut_result, cut_summary, cut_results = _run(pytester, raw_path, "--humaneval-stop=codex", *worker_args)
 
     assert cut_result.ret == 0 and uncut_result.ret == 0
     # Without cutting, the tails break samples: the measurement differs.
@@ -161,16 +163,16 @@ def _chat(record: dict, number: int, prompt: str) -> dict:
     return {**record, "completion": f"Sure! Here is my solution.\n\n{body}\n\nHope this helps."}
 
 
-def test_chat_outputs_give_the_plain_verdicts(pytester: pytest.Pytester) -> None:
+def test_chat_outputs_give_the_plain_verdicts(pytester: pytest.Pytester, worker_args: list[str]) -> None:
     prompts = {p["task_id"]: p["prompt"] for p in map(json.loads, DEMO_PROBLEMS.read_text().splitlines())}
     plain = [json.loads(line) for line in DEMO_SAMPLES.read_text().splitlines()]
     chat = [_chat(record, number, prompts[record["task_id"]]) for number, record in enumerate(plain)]
     chat_path = pytester.path / "chat.jsonl"
     chat_path.write_text("".join(json.dumps(record) + "\n" for record in chat))
 
-    _, plain_summary, plain_results = _run(pytester, DEMO_SAMPLES)
-    raw_result, raw_summary, _ = _run(pytester, chat_path)
-    result, summary, results = _run(pytester, chat_path, "--humaneval-extract=auto")
+    _, plain_summary, plain_results = _run(pytester, DEMO_SAMPLES, *worker_args)
+    raw_result, raw_summary, _ = _run(pytester, chat_path, *worker_args)
+    result, summary, results = _run(pytester, chat_path, "--humaneval-extract=auto", *worker_args)
 
     assert result.ret == 0 and raw_result.ret == 0
     assert raw_summary["counts"]["passed"] == 0  # prose is not Python

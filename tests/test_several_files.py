@@ -103,7 +103,7 @@ def test_one_file_keeps_its_node_ids(pytester: pytest.Pytester) -> None:
     ]
 
 
-def test_keyword_and_deselect_select_by_file(pytester: pytest.Pytester) -> None:
+def test_keyword_and_deselect_select_by_file(pytester: pytest.Pytester, worker_args: list[str]) -> None:
     result = run(
         pytester,
         "good.jsonl",
@@ -115,10 +115,12 @@ def test_keyword_and_deselect_select_by_file(pytester: pytest.Pytester) -> None:
             "mixed.jsonl::Demo/0::Demo/0[2]",
             "-rA",
             "--humaneval-results=results.jsonl",
+            *worker_args,
         ),
     )
     assert result.ret == 0, text_of(result)
-    result.stdout.fnmatch_lines(["collected 24 items / 22 deselected / 2 selected"])
+    if worker_args == ["-n", "0"]:  # xdist's workers collect and deselect, and print no such line
+        result.stdout.fnmatch_lines(["collected 24 items / 22 deselected / 2 selected"])
     records = [json.loads(line) for line in (pytester.path / "results.jsonl").read_text().splitlines()]
     ran = [(r["samples_file"], r["task_id"], r["outcome"]) for r in records if r["outcome"] != "not run"]
     assert ran == [("mixed.jsonl", "Demo/0", "passed"), ("mixed.jsonl", "Demo/0", "failed")]
@@ -212,9 +214,13 @@ def test_two_files_table_comparison_json_and_results(
     assert [r["outcome"] for r in records[:12]] == ["passed"] * 12
 
 
-def test_three_files_compare_with_the_first(pytester: pytest.Pytester) -> None:
+def test_three_files_compare_with_the_first(pytester: pytest.Pytester, worker_args: list[str]) -> None:
     result = run(
-        pytester, "good.jsonl", "mixed.jsonl", "nearly.jsonl", extra=("--humaneval-json=summary.json",)
+        pytester,
+        "good.jsonl",
+        "mixed.jsonl",
+        "nearly.jsonl",
+        extra=("--humaneval-json=summary.json", *worker_args),
     )
     assert result.ret == 0, text_of(result)
     low, high = interval(NEARLY_MINUS_GOOD)
@@ -239,11 +245,11 @@ def test_three_files_compare_with_the_first(pytester: pytest.Pytester) -> None:
     }
 
 
-def test_comparison_pairs_only_the_shared_problems(pytester: pytest.Pytester) -> None:
+def test_comparison_pairs_only_the_shared_problems(pytester: pytest.Pytester, worker_args: list[str]) -> None:
     """B has samples for Demo/0 and Demo/1 only: the difference is over those two."""
     lines = DEMO_SAMPLES.read_text().splitlines()
     (pytester.path / "half.jsonl").write_text("\n".join(lines[:6]) + "\n")
-    result = run(pytester, "good.jsonl", "half.jsonl", extra=("--humaneval-json=summary.json",))
+    result = run(pytester, "good.jsonl", "half.jsonl", extra=("--humaneval-json=summary.json", *worker_args))
     assert result.ret == 0, text_of(result)
     result.stdout.fnmatch_lines(
         [
@@ -257,12 +263,14 @@ def test_comparison_pairs_only_the_shared_problems(pytester: pytest.Pytester) ->
     assert summary["runs"][0]["partial"] is False
 
 
-def test_per_problem_report_and_fail_under_for_each_file(pytester: pytest.Pytester) -> None:
+def test_per_problem_report_and_fail_under_for_each_file(
+    pytester: pytest.Pytester, worker_args: list[str]
+) -> None:
     result = run(
         pytester,
         "good.jsonl",
         "mixed.jsonl",
-        extra=("--humaneval-report=problems", "--humaneval-fail-under", "pass@1=0.9"),
+        extra=("--humaneval-report=problems", "--humaneval-fail-under", "pass@1=0.9", *worker_args),
     )
     assert result.ret == 1, text_of(result)
     result.stdout.fnmatch_lines(
@@ -289,9 +297,9 @@ def test_identical_samples_across_files_run_once(pytester: pytest.Pytester, work
     assert "reused    20 verdicts from the cache or identical samples" in result.outlines, text_of(result)
 
 
-def test_plot_draws_one_curve_per_file(pytester: pytest.Pytester) -> None:
+def test_plot_draws_one_curve_per_file(pytester: pytest.Pytester, worker_args: list[str]) -> None:
     pytest.importorskip("matplotlib")
-    result = run(pytester, "good.jsonl", "mixed.jsonl", extra=("--humaneval-plot=curves.png",))
+    result = run(pytester, "good.jsonl", "mixed.jsonl", extra=("--humaneval-plot=curves.png", *worker_args))
     assert result.ret == 0, text_of(result)
     assert (pytester.path / "curves.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
