@@ -221,11 +221,8 @@ class SampleSet:
         if self.reader is not None:
             self.reader.close()
         if self.owned_copy is not None:
-            _remove_quietly(self.owned_copy)
-            self.owned_copy = None
-        if self.copy_hold is not None:
-            os.close(self.copy_hold)
-            self.copy_hold = None
+            _discard_copy(self.owned_copy, self.copy_hold)
+            self.owned_copy = self.copy_hold = None
 
     def to_plain(self) -> dict[str, Any]:
         """The set as plain, compact data (for xdist workers): entries as packed columns."""
@@ -332,11 +329,14 @@ def _decompressed_copy(source: str) -> IO[bytes]:
         raise InputError(source, None, f"cannot create a temporary file to decompress it: {exc}") from None
 
 
-def _remove_quietly(path: str) -> None:
+def _discard_copy(path: str, copy_hold: int | None) -> None:
+    """Remove a decompressed copy, then let go of its hold (see ``hold``)."""
     try:
         os.unlink(path)
     except OSError:
         pass
+    if copy_hold is not None:
+        os.close(copy_hold)
 
 
 def _string_field(record: dict[str, Any], field: str, source: str, line: int) -> str:
@@ -464,9 +464,7 @@ def load_samples(
             raise InputError(source, None, message) from None
         reader = LineReader(copy.name, source, _file_stamp(Path(copy.name)))
     except BaseException:
-        _remove_quietly(copy.name)
-        if copy_hold is not None:
-            os.close(copy_hold)
+        _discard_copy(copy.name, copy_hold)
         raise
     return SampleSet(source, entries, label, reader=reader, owned_copy=copy.name, copy_hold=copy_hold)
 
