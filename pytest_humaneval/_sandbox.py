@@ -1016,6 +1016,8 @@ class SampleProcess:
         self.slowdown_cap = 1.0
         self.started = 0.0
         self.waits_at_start = 0.0
+        self.measured = 0.0
+        """The sample's time at the last look: what :meth:`elapsed` returns never decreases."""
         self.received = bytearray()
         """Bytes read from the sample but not yet taken as a message."""
         channel.setblocking(False)
@@ -1035,10 +1037,14 @@ class SampleProcess:
         return _schedstat_wait(self.schedstat) + _schedstat_wait(self.judge_schedstat)
 
     def elapsed(self) -> float:
-        """Wall time less CPU waits of the sample and the judge; at least wall / slowdown cap."""
+        """Wall time less CPU waits of the sample and the judge; at least wall / slowdown cap,
+        and at least what it was at the last look (waits can grow faster than the wall time
+        while the judge and the sample queue for a CPU: a sample that timed out must not
+        then report less than its limit)."""
         wall = time.monotonic() - self.started
         waited = self._waits() - self.waits_at_start
-        return max(wall - waited, wall / self.slowdown_cap, 0.0)
+        self.measured = max(self.measured, wall - waited, wall / self.slowdown_cap)
+        return self.measured
 
     def _wait(self, events: int) -> None:
         poller = select.poll()
@@ -1452,7 +1458,9 @@ class Server:
                 pass
         finally:
             remove_tree(self.tmp_root)
-            os.close(self._tmp_root_hold)
+            hold, self._tmp_root_hold = self._tmp_root_hold, -1  # closed once, however often close() runs
+            if hold >= 0:
+                os.close(hold)
 
 
 def clean_directory(path: str) -> None:
@@ -1528,7 +1536,21 @@ def remove_abandoned(directory: str, min_age: float = ABANDONED_AFTER) -> list[s
 
 
 def _exit_on_signal(number: int, frame: Any) -> None:
+    signal.signal(number, signal.SIG_IGN)  # once: the cleanup it leads to must not be cut short again
     raise SystemExit(128 + number)
+
+
+def _serve(server: Server) -> None:
+    """Answer the requests on stdin until it closes."""
+    stdin, stdout = sys.stdin.fileno(), sys.stdout.fileno()
+    write_message(stdout, pickle.dumps(server.isolation))
+    while True:
+        try:
+            request = pickle.loads(read_message(stdin))
+        except EOFError:
+            return
+        write_message(stdout, pickle.dumps(server.run(request)))
+        server.prepare()
 
 
 def main() -> None:
@@ -1540,16 +1562,22 @@ def main() -> None:
         # cost microseconds on one CPU, and far more between CPUs (wake-ups).
         os.sched_setaffinity(0, {int(sys.argv[1])})
     server = Server()
-    stdin, stdout = sys.stdin.fileno(), sys.stdout.fileno()
-    write_message(stdout, pickle.dumps(server.isolation))
-    try:
-        while True:
-            try:
-                request = pickle.loads(read_message(stdin))
-            except EOFError:
-                break
-            write_message(stdout, pickle.dumps(server.run(request)))
-            server.prepare()
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # stopping already: let the cleanup finish
-        server.close()
+    # When the pytest process dies, its SIGTERM and the end of stdin come together: the
+    # handler's one SystemExit may land anywhere, even just after serving ended on its
+    # own. Every step is inside this try, so the server always gets closed (again, if
+    # the SystemExit cut a first close short).
+    serving, error = True, None
+    while True:
+        try:
+            if serving:
+                serving = False
+                try:
+                    _serve(server)
+                except Exception as exc:  # closed first, raised after
+                    error = exc
+            server.close()
+            break
+        except SystemExit:
+            pass
+    if error is not None:
+        raise error
