@@ -1512,22 +1512,17 @@ def remove_abandoned(directory: str, min_age: float = ABANDONED_AFTER) -> list[s
             descriptor = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError:
             continue
-        opened = os.fstat(descriptor)
-        if (opened.st_dev, opened.st_ino) != (status.st_dev, status.st_ino):  # replaced meanwhile
-            os.close(descriptor)
-            continue
         try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:  # held: its session is alive
-            os.close(descriptor)
-            continue
-        try:
+            opened = os.fstat(descriptor)
+            if (opened.st_dev, opened.st_ino) != (status.st_dev, status.st_ino):  # replaced meanwhile
+                continue
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)  # OSError if held: its session lives
             if stat.S_ISDIR(status.st_mode):
                 remove_tree(entry.path)
             else:
                 os.unlink(entry.path)
         except OSError:
-            pass
+            continue
         finally:
             os.close(descriptor)
         if not os.path.lexists(entry.path):
