@@ -142,6 +142,20 @@ def test_marker_separates_the_evaluation_from_user_tests(pytester: pytest.Pytest
     assert not any(line.strip("= ") == "humaneval" for line in only_mine.outlines), text_of(only_mine)
 
 
+def test_runs_with_pytest_timeout_disabled_and_strict_markers(
+    pytester: pytest.Pytester, worker_args: list[str]
+) -> None:
+    """``-p no:timeout`` drops the backstop marker instead of breaking collection."""
+    strict = ("--strict-markers", "-W", "error::pytest.PytestUnknownMarkWarning")
+    result = run(
+        pytester, *demo_args("-p", "no:timeout", *strict, "--humaneval-json=summary.json", *worker_args)
+    )
+    assert result.ret == 0, text_of(result)
+    assert read_json(pytester.path / "summary.json")["counts"] == DEMO_COUNTS
+    with_timeout = run(pytester, *demo_args(*strict, "--collect-only", "-q"))
+    assert with_timeout.ret == 0, text_of(with_timeout)
+
+
 def test_per_problem_report(pytester: pytest.Pytester) -> None:
     samples = pytester.path / "samples.jsonl"
     records = [json.loads(line) for line in DEMO_SAMPLES.read_text().splitlines()]
