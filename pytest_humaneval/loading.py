@@ -307,7 +307,7 @@ def _read_records(
             continue
         seen_any = True
         try:
-            text = line.decode("utf-8")
+            text = line.decode("utf-8-sig" if start == 0 else "utf-8")  # a byte order mark opens some files
         except UnicodeDecodeError as exc:
             raise InputError(source, number, f"not valid UTF-8 (byte {exc.start + 1} of the line)") from None
         try:

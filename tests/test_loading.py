@@ -9,6 +9,7 @@ call :func:`pytest_humaneval.loading.load_problems` and ``load_samples`` directl
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import json
 from pathlib import Path
@@ -518,6 +519,28 @@ def test_load_samples_crlf(tmp_path: Path) -> None:
     path.write_bytes("\r\n".join(demo_sample_lines()).encode() + b"\r\n")
     samples = read_all(load_samples(str(path), load_problems(str(DEMO_PROBLEMS))))
     assert [s.text for s in samples] == [json.loads(line)["completion"] for line in demo_sample_lines()]
+
+
+def test_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    """A UTF-8 byte order mark (as some Windows tools write) opens samples and problems files."""
+    samples = tmp_path / "s.jsonl"
+    samples.write_bytes(codecs.BOM_UTF8 + "\n".join(demo_sample_lines()).encode() + b"\n")
+    problems = tmp_path / "p.jsonl"
+    problems.write_bytes(codecs.BOM_UTF8 + DEMO_PROBLEMS.read_bytes())
+    problem_set = load_problems(str(problems))
+    assert problem_set.problems == load_problems(str(DEMO_PROBLEMS)).problems
+    read = read_all(load_samples(str(samples), problem_set))
+    assert [s.record for s in read] == [json.loads(line) for line in demo_sample_lines()]
+
+
+def test_byte_order_mark_later_in_the_file_is_an_error(tmp_path: Path) -> None:
+    samples = tmp_path / "s.jsonl"
+    lines = demo_sample_lines()
+    samples.write_bytes((lines[0] + "\n").encode() + codecs.BOM_UTF8 + (lines[1] + "\n").encode())
+    with pytest.raises(InputError) as info:
+        load_samples(str(samples), load_problems(str(DEMO_PROBLEMS)))
+    assert info.value.line == 2
+    assert "malformed JSON" in info.value.message
 
 
 def test_lone_surrogate_in_sample(pytester: pytest.Pytester) -> None:
