@@ -7,6 +7,7 @@ import threading
 from typing import Any
 
 import pytest
+from _pytest.runner import runtestprotocol  # no public equivalent; xdist imports it too
 
 from pytest_humaneval.collection import SampleItem, build_items, verdict_from_properties
 from pytest_humaneval.controller import Controller
@@ -114,9 +115,20 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> None:
-    if isinstance(item, SampleItem):
-        item.next_item = nextitem
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
+    """Run a sample item exactly once, as pytest's own protocol does.
+
+    A sample's verdict is one attempt: plugins that rerun failing tests
+    (pytest-rerunfailures' ``--reruns``, flaky) would give a timed-out sample a second
+    chance and bias pass@k, so they do not get the sample items. Other items are theirs.
+    """
+    if not isinstance(item, SampleItem):
+        return None
+    item.next_item = nextitem
+    item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+    runtestprotocol(item, nextitem=nextitem)
+    item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+    return True
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:

@@ -344,6 +344,28 @@ def test_failing_ordinary_user_test_fails_the_run(pytester: pytest.Pytester, wor
     assert failed == ["FAILED test_user.py::test_user - assert (1 + 1) == 3"]
 
 
+def test_reruns_rerun_user_tests_but_not_samples(pytester: pytest.Pytester, worker_args: list[str]) -> None:
+    """pytest-rerunfailures reruns a flaky user test; a sample's verdict stays one attempt."""
+    pytest.importorskip("pytest_rerunfailures")
+    pytester.makepyfile(
+        test_user="""
+        from pathlib import Path
+
+        def test_flaky():
+            attempts = Path("attempts.txt")
+            attempts.write_text(attempts.read_text() + "x" if attempts.exists() else "x")
+            assert attempts.read_text() == "xx"
+    """
+    )
+    result = run(pytester, *demo_args("--reruns=2", "--humaneval-results=results.jsonl", *worker_args))
+    assert result.ret == 0, text_of(result)
+    assert table_counts(result) == DEMO_COUNTS
+    last = result.outlines[-1]
+    for expected in ("7 passed", "3 sample failed", "2 sample error", "1 sample timeout", "1 rerun"):
+        assert expected in last, last
+    assert [record["outcome"] for record in read_results(pytester.path / "results.jsonl")] == DEMO_OUTCOMES
+
+
 def test_failing_user_fixture_setup_fails_the_run(pytester: pytest.Pytester, worker_args: list[str]) -> None:
     pytester.makepyfile(
         test_user="""
