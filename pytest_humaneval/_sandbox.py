@@ -1013,6 +1013,11 @@ class SampleProcess:
         self.schedstat = open_schedstat(str(pid))
         self.judge_schedstat = judge_schedstat
         self.limit = 0.0
+        """Seconds for the whole sample: its program and the test's calls."""
+        self.calls_limit: float | None = None
+        """Seconds for the test's calls alone (``--humaneval-timeout=auto``), if any."""
+        self.calls_from: float | None = None
+        """The sample's time when its program had run (see :meth:`begin_calls`)."""
         self.slowdown_cap = 1.0
         self.started = 0.0
         self.waits_at_start = 0.0
@@ -1028,13 +1033,32 @@ class SampleProcess:
         """Give the (already confined) process its compiled program and the calls it will
         likely get (it answers them without waiting to be asked); its time starts now."""
         self.limit = float(limits["timeout"])
+        self.calls_limit = limits["calls_timeout"]
+        self.calls_from = None
         self.slowdown_cap = float(limits["slowdown_cap"])
         self.started = time.monotonic()
         self.waits_at_start = self._waits()
         self.send(pickle.dumps((program, entry_point, limits, expected_calls), protocol=4))
 
+    def begin_calls(self) -> None:
+        """The program has run (its imports, definitions): the calls' own limit starts now."""
+        self.calls_from = self.elapsed()
+
     def _waits(self) -> float:
         return _schedstat_wait(self.schedstat) + _schedstat_wait(self.judge_schedstat)
+
+    def _budget(self) -> float:
+        """The sample's time at which it times out."""
+        if self.calls_limit is not None and self.calls_from is not None:
+            return min(self.limit, self.calls_from + self.calls_limit)
+        return self.limit
+
+    def overrun(self) -> str:
+        """What a timed-out sample is told: the limit it reached."""
+        if self.calls_limit is not None and self.calls_from is not None:
+            if self.elapsed() - self.calls_from >= self.calls_limit:
+                return f"time limit of {self.calls_limit:g} s for the test's calls exceeded"
+        return f"time limit of {self.limit:g} s exceeded"
 
     def elapsed(self) -> float:
         """Wall time less CPU waits of the sample and the judge; at least wall / slowdown cap,
@@ -1049,14 +1073,14 @@ class SampleProcess:
     def _wait(self, events: int) -> None:
         poller = select.poll()
         poller.register(self.channel.fileno(), events)
-        deadline = self.started + self.limit
+        deadline = self.started + self._budget()  # the sample's time never runs ahead of the wall
         while True:
             if poller.poll(max(0.0, deadline - time.monotonic()) * 1000):
                 return
-            elapsed = self.elapsed()
-            if elapsed >= self.limit:
+            left = self._budget() - self.elapsed()
+            if left <= 0:
                 raise SampleTimeout
-            deadline = time.monotonic() + max(self.limit - elapsed, 0.005)
+            deadline = time.monotonic() + max(left, 0.005)
 
     def receive(self) -> bytes:
         """The next message from the sample; SampleGone if it ended, SampleTimeout if too slow."""
@@ -1429,6 +1453,7 @@ class Server:
         namespace: dict[str, Any] = {}
         try:
             decode_reply(sample.receive())
+            sample.begin_calls()
             if prompt_code is not None:
                 exec(prompt_code, namespace)
             exec(test_code, namespace)
@@ -1437,7 +1462,7 @@ class Server:
         except SampleGone as exc:
             return ("gone", str(exc), str(exc))
         except SampleTimeout:
-            return ("timed out", f"time limit of {sample.limit:g} s exceeded", "timed out")
+            return ("timed out", sample.overrun(), "timed out")
         except AssertionError as exc:
             return ("failed", *_describe(exc))
         except BaseException as exc:

@@ -44,20 +44,21 @@ from pytest_humaneval.loading import (
 from pytest_humaneval.postprocess import prepare
 from pytest_humaneval.settings import Settings
 
-AUTO_TIMEOUT_FLOOR = 0.5
+AUTO_TIMEOUT_FLOOR = 0.3
 AUTO_TIMEOUT_FACTOR = 20.0
 MAX_CALIBRATION_SERVERS = 4
 
 
 def auto_timeout(canonical_seconds: float, cap: float) -> float:
-    """A problem's limit under ``--humaneval-timeout=auto``: max(floor, factor x canonical), capped."""
+    """The limit on a problem's test calls under ``--humaneval-timeout=auto``: max(floor,
+    factor x canonical), at most ``cap`` (which bounds the whole sample)."""
     limit = max(AUTO_TIMEOUT_FLOOR, AUTO_TIMEOUT_FACTOR * canonical_seconds)
     return min(cap, float(f"{limit:.2g}"))
 
 
 @functools.cache
-def _limits(timeout: float, memory: int) -> Limits:
-    return Limits(timeout=timeout, memory=memory)
+def _limits(timeout: float, memory: int, calls_timeout: float | None = None) -> Limits:
+    return Limits(timeout=timeout, memory=memory, calls_timeout=calls_timeout)
 
 
 class KnownVerdicts:
@@ -130,7 +131,8 @@ class Evaluation:
     """One per samples file, in the order given; sample positions run on across them."""
     runner: SandboxRunner = field(default_factory=SandboxRunner)
     timeouts: dict[str, float] = field(default_factory=dict)
-    """Per-problem time limits (``--humaneval-timeout=auto``); others use the setting."""
+    """Per-problem limits on the test's calls (``--humaneval-timeout=auto``); a problem's whole
+    sample, its program included, stays within the setting."""
     keys: list[str] = field(default_factory=list)
     """Each sample's verdict key, by position (on the controller; see :meth:`compute_keys`)."""
     known_at: KnownVerdicts = field(default_factory=KnownVerdicts)
@@ -216,8 +218,10 @@ class Evaluation:
 
     def limits(self, task_id: str) -> Limits:
         """The resource limits of the samples of a task."""
-        timeout = self.timeouts.get(task_id, self.settings.timeout)
-        return _limits(timeout, self.settings.memory_mb * 1024 * 1024)
+        calls_timeout = self.timeouts.get(task_id)
+        if calls_timeout == self.settings.timeout:
+            calls_timeout = None  # no shorter than the whole sample's limit
+        return _limits(self.settings.timeout, self.settings.memory_mb * 1024 * 1024, calls_timeout)
 
     def problem(self, entry: SampleEntry) -> Problem:
         return self.problem_set.problems[entry.task_id]

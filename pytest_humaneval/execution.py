@@ -37,7 +37,11 @@ class Limits:
     """Resource limits of one sample's process."""
 
     timeout: float
+    """Seconds for the whole sample: its program, then the test's calls."""
     memory: int
+    calls_timeout: float | None = None
+    """Seconds for the test's calls alone (``--humaneval-timeout=auto``): the program's own
+    top level (its imports, definitions) counts only toward ``timeout``."""
     file_size: int = 64 * 1024 * 1024
     open_files: int = 64
     processes: int = 64

@@ -145,7 +145,8 @@ def auto_limits_line(time_limits: dict[str, float]) -> str:
     counts = collections.Counter(time_limits.values())
     common, times = counts.most_common(1)[0]
     slowest = max(time_limits, key=lambda task_id: time_limits[task_id])
-    line = f"--humaneval-timeout=auto: {common:g} s for {times} of {len(time_limits)} problems"
+    problems = f"{times} of {len(time_limits)} problems"
+    line = f"--humaneval-timeout=auto: the test's calls get {common:g} s in {problems}"
     if time_limits[slowest] != common:
         line += f", up to {time_limits[slowest]:g} s ({slowest})"
     return line

@@ -165,8 +165,8 @@ OPTIONS = (
     Option(
         "timeout",
         f"time limit per sample in seconds (default {DEFAULT_TIMEOUT:g}); time "
-        "spent waiting for a busy CPU does not count. 'auto': per problem, from its canonical "
-        "solution's cost.",
+        "spent waiting for a busy CPU does not count. 'auto': the test's calls get a shorter "
+        "limit per problem, from its canonical solution's cost.",
         _timeout,
         metavar="SECONDS|auto",
     ),

@@ -154,3 +154,34 @@ def test_plugin_passes_cpu_bound_samples_while_every_cpu_is_busy(
     outcomes = [json.loads(line)["outcome"] for line in lines]
     assert outcomes == ["passed"] * samples, lines
     assert run.ret == 0, run.outlines[-5:]
+
+
+# -- a limit on the test's calls alone (``--humaneval-timeout=auto``) --------------------------------
+
+CALLS_LIMITS = dataclasses.replace(LIMITS, calls_timeout=0.5)
+"""1 s for the whole sample, of which the test's calls may use 0.5 s."""
+
+
+def summing_with_top_level(top_level_seconds: float, call_seconds: float) -> tuple[Problem, str]:
+    """A problem whose call sums about ``call_seconds`` worth of integers, and a program
+    that first spends about ``top_level_seconds`` at its top level (as a heavy import does)."""
+    program = SUMMING + f"total({iterations_for(top_level_seconds)})\n" if top_level_seconds else SUMMING
+    return summing_problem(iterations_for(call_seconds) if call_seconds else 10), program
+
+
+@pytest.mark.parametrize(
+    ("top_level", "calls", "expected", "message"),
+    [
+        (0.7, 0.0, "passed", ""),  # its top level alone is over the calls' limit: not counted there
+        (0.0, 0.8, "timed out", "time limit of 0.5 s for the test's calls exceeded"),
+        (1.5, 0.0, "timed out", "time limit of 1 s exceeded"),  # the whole sample's limit
+        (0.6, 0.2, "passed", ""),
+        (0.75, 0.4, "timed out", "time limit of 1 s exceeded"),  # each part within, together over
+    ],
+)
+def test_calls_limit_leaves_out_the_programs_top_level(
+    runner: SandboxRunner, top_level: float, calls: float, expected: str, message: str
+) -> None:
+    problem, program = summing_with_top_level(top_level, calls)
+    verdict = runner.run_code(problem, program, CALLS_LIMITS)
+    assert (verdict.kind, verdict.message) == (expected, message), verdict
