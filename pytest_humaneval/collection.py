@@ -16,14 +16,6 @@ PROPERTY_PREFIX = "humaneval_"
 INPUT_CHANGED_PROPERTY = PROPERTY_PREFIX + "input_changed"
 
 
-class SampleFailure(Exception):
-    """A sample whose verdict is not "passed"; rendered as one short line."""
-
-    def __init__(self, verdict: Verdict) -> None:
-        super().__init__(verdict.describe())
-        self.verdict = verdict
-
-
 class SamplesFileCollector(pytest.Collector):
     """Groups the samples of one file when the session has several, e.g. ``modelA.jsonl``."""
 
@@ -71,6 +63,8 @@ class SampleItem(pytest.Item):
         self.next_item: pytest.Item | None = None
         """The item this process runs next (set as this one starts): its sample is started
         in the sandbox while pytest reports this one."""
+        self.failed_verdict: Verdict | None = None
+        """The verdict of a sample that did not pass (see :meth:`mark_failed`)."""
 
     def runtest(self) -> None:
         try:
@@ -82,13 +76,16 @@ class SampleItem(pytest.Item):
         if isinstance(following, SampleItem) and following.evaluation is self.evaluation:
             self.evaluation.prefetch(following.entry)
         self.user_properties.extend(outcome_properties(self.entry, verdict))
-        if verdict.kind != PASSED:
-            raise SampleFailure(verdict)
+        self.failed_verdict = None if verdict.kind == PASSED else verdict
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
-        if isinstance(excinfo.value, SampleFailure):
-            return f"{self.entry.test_id} {excinfo.value}"
-        return super().repr_failure(excinfo, style)
+    def mark_failed(self, report: pytest.TestReport) -> None:
+        """Make the call's report of a sample that did not pass a failure, rendered as one
+        short line. Nothing is raised for it: a failing sample is a measurement, not an
+        error of this process, so ``--pdb`` and ``pytest_exception_interact`` leave it alone."""
+        verdict = self.failed_verdict
+        if verdict is not None and report.when == "call" and report.passed:
+            report.outcome = "failed"
+            report.longrepr = f"{self.entry.test_id} {verdict.describe()}"
 
     def reportinfo(self) -> tuple[str, int | None, str]:
         source = self.evaluation.sample_set_of(self.entry).source

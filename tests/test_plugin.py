@@ -366,6 +366,17 @@ def test_reruns_rerun_user_tests_but_not_samples(pytester: pytest.Pytester, work
     assert [record["outcome"] for record in read_results(pytester.path / "results.jsonl")] == DEMO_OUTCOMES
 
 
+def test_pdb_stops_at_failing_user_tests_not_at_failing_samples(pytester: pytest.Pytester) -> None:
+    """A failing sample is a measurement: ``--pdb`` (serial only, as with xdist) skips it."""
+    samples_only = run(pytester, *demo_args("--pdb", "--humaneval-json=summary.json"))
+    assert samples_only.ret == 0, text_of(samples_only)
+    assert "PDB post_mortem" not in text_of(samples_only)
+    assert read_json(pytester.path / "summary.json")["counts"] == DEMO_COUNTS
+    pytester.makepyfile(test_user="def test_user():\n    assert 1 + 1 == 3\n")
+    with_user_test = run(pytester, *demo_args("--pdb", "-m", "not humaneval"))
+    assert "PDB post_mortem" in text_of(with_user_test)
+
+
 def test_failing_user_fixture_setup_fails_the_run(pytester: pytest.Pytester, worker_args: list[str]) -> None:
     pytester.makepyfile(
         test_user="""
