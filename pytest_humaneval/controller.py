@@ -133,7 +133,7 @@ class Controller:
         if not self.collect_only:
             self._open_outputs()
         self.cache = cache = _open_cache(config, settings)
-        if settings.auto_timeout:
+        if settings.auto_timeout and not self.collect_only:  # nothing runs to list the items
             for key, verdict in evaluation.calibrate(cache.lookup if cache else _nothing_known).items():
                 if cache is not None:
                     cache.store(key, verdict)

@@ -163,6 +163,35 @@ def test_canonical_measurements_come_from_the_verdict_cache(pytester: pytest.Pyt
     assert [r["outcome"] for r in results] == ["passed", "timed out", "passed", "passed", "passed"], results
 
 
+def canonical_measurements(directory: Path) -> int:
+    """How many canonical solutions' measurements the verdict cache holds."""
+    databases = list((directory / ".pytest_cache").rglob("verdicts*.sqlite3"))
+    if not databases:
+        return 0
+    [database] = databases
+    with sqlite3.connect(database) as connection:
+        (count,) = connection.execute("SELECT COUNT(*) FROM verdicts WHERE key LIKE 'canonical:%'").fetchone()
+    return int(count)
+
+
+def test_collect_only_measures_nothing(pytester: pytest.Pytester, count: int) -> None:
+    write_files(pytester.path, count)
+    listed = pytester.runpytest_subprocess(
+        "--humaneval-problems=problems.jsonl",
+        "--humaneval-samples=samples.jsonl",
+        "--humaneval-timeout=auto",
+        "--collect-only",
+        "-q",
+        timeout=120,
+    )
+    assert listed.ret == 0, listed.outlines[-10:]
+    listed.stdout.fnmatch_lines(["5 tests collected*"])
+    assert canonical_measurements(pytester.path) == 0
+    ran, _, _ = run_auto(pytester)
+    assert ran.ret == 0, ran.outlines[-10:]
+    assert canonical_measurements(pytester.path) == 3
+
+
 def test_keys_from_what_was_noted_while_reading_are_the_keys_workers_compute(tmp_path: Path) -> None:
     """With ``auto`` the limits come after the file was read: the keys are then finished
     from a digest noted while reading, and must equal the keys computed from the samples
