@@ -289,13 +289,47 @@ def _distinct_files(option: Option, paths: list[str], source: str) -> tuple[str,
     return tuple(paths)
 
 
+def _file_identity(path: str) -> tuple[int, int] | str:
+    """What makes two paths the same file: device and inode if it exists, else its real path."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return os.path.realpath(path)
+    return (status.st_dev, status.st_ino)
+
+
+OUTPUT_OPTIONS = ("results", "json", "plot")
+
+
+def _check_outputs_apart(values: dict[str, Any], sources: dict[str, str]) -> None:
+    """Refuse an output file that is an input file or another output: it would be overwritten."""
+    taken: dict[tuple[int, int] | str, str] = {}
+    for path in values.get("samples", ()):
+        if path not in SPECIAL_VALUES:
+            taken[_file_identity(path)] = f"the samples file {path}"
+    problems = values.get("problems", DEFAULT_PROBLEMS)
+    if problems not in SPECIAL_VALUES:
+        taken[_file_identity(problems)] = f"the problems file {problems}"
+    options = {option.name: option for option in OPTIONS}
+    for name in OUTPUT_OPTIONS:
+        path = values.get(name)
+        if path is None:
+            continue
+        identity = _file_identity(path)
+        if identity in taken:
+            raise _usage_error(options[name], path, sources[name], f"would overwrite {taken[identity]}")
+        taken[identity] = f"the output of {options[name].cli}"
+
+
 def resolve(config: pytest.Config) -> Settings:
     """Read and validate every setting; raise ``pytest.UsageError`` naming a bad one."""
     values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
     for option in OPTIONS:
         raw, source = _raw_value(config, option)
         if raw is None:
             continue
+        sources[option.name] = source
         if option.flag:
             values[option.name] = True
         elif option.name == "samples":
@@ -308,6 +342,7 @@ def resolve(config: pytest.Config) -> Settings:
             values[option.name] = _parsed(option, str(raw), source)
         else:
             values[option.name] = str(raw)
+    _check_outputs_apart(values, sources)
     timeout = values.get("timeout", DEFAULT_TIMEOUT)
     return Settings(
         samples=values.get("samples", ()),

@@ -864,6 +864,42 @@ def test_output_in_read_only_directory(tmp_path: Path, runs: list[Run], option: 
         locked.chmod(0o700)
 
 
+@pytest.mark.parametrize(
+    ("option", "target", "reason"),
+    [
+        ("--humaneval-results", "samples", "would overwrite the samples file samples.jsonl"),
+        ("--humaneval-json", "symbolic link", "would overwrite the samples file samples.jsonl"),
+        ("--humaneval-results", "hard link", "would overwrite the samples file samples.jsonl"),
+        ("--humaneval-json", "problems", "would overwrite the problems file problems.jsonl"),
+        ("--humaneval-json", "results", "would overwrite the output of --humaneval-results"),
+    ],
+)
+def test_output_that_is_an_input_or_the_other_output(
+    tmp_path: Path, runs: list[Run], option: str, target: str, reason: str
+) -> None:
+    """Writing an output over the samples (by any name), the problems or the other output
+    would destroy them: refused before anything runs, every file left as it was."""
+    samples = slow_samples(tmp_path)
+    problems = tmp_path / "problems.jsonl"
+    problems.write_bytes(DEMO_PROBLEMS.read_bytes())
+    inputs = {path: path.read_bytes() for path in (samples, problems)}
+    (tmp_path / "symbolic-link.jsonl").symlink_to(samples.name)
+    os.link(samples, tmp_path / "hard-link.jsonl")
+    value = {
+        "samples": "samples.jsonl",
+        "symbolic link": "symbolic-link.jsonl",
+        "hard link": "hard-link.jsonl",
+        "problems": "problems.jsonl",
+        "results": "results.jsonl",
+    }[target]
+    args = humaneval_args("samples.jsonl", "--humaneval-problems=problems.jsonl", f"{option}={value}")
+    if target == "results":
+        args.append("--humaneval-results=results.jsonl")
+    run = run_to_end(runs, tmp_path, args)
+    assert_fails_early(run, option, value, reason)
+    assert {path: path.read_bytes() for path in inputs} == inputs
+
+
 UNWRITABLE_EVEN_FOR_ROOT = Path("/proc/sys")
 """No process can create a file there, whatever its privileges: a read-only directory for root too."""
 
