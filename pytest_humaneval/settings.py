@@ -20,6 +20,9 @@ from pytest_humaneval.loading import CANONICAL_SAMPLES, DEFAULT_PROBLEMS
 from pytest_humaneval.postprocess import parse_stop_sequences
 
 DEFAULT_TIMEOUT = 3.0
+MAX_TIMEOUT = 86400.0
+"""The longest time limit: the sandbox's waits (``poll`` in milliseconds, a C int) allow
+no more than 24 days, and a day already means no limit in practice."""
 DEFAULT_K = (1, 10, 100)
 DEFAULT_MEMORY_MB = 4096
 
@@ -71,8 +74,8 @@ def _timeout(text: str) -> float | str:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError("must be a positive number of seconds, or auto")
+    if not math.isfinite(value) or not 0 < value <= MAX_TIMEOUT:
+        raise ValueError(f"must be a positive number of seconds, at most {MAX_TIMEOUT:g} (a day), or auto")
     return value
 
 

@@ -423,7 +423,7 @@ def test_bad_fail_under_is_a_usage_error(pytester: pytest.Pytester, value: str, 
     assert "Traceback" not in text_of(result)
 
 
-@pytest.mark.parametrize("value", ["abc", "0", "-1", "nan", "inf", ""])
+@pytest.mark.parametrize("value", ["abc", "0", "-1", "nan", "inf", "", "86401", "1e9"])
 def test_bad_timeout_is_a_usage_error(pytester: pytest.Pytester, value: str) -> None:
     args = [a for a in demo_args() if not a.startswith("--humaneval-timeout")]
     result = run(pytester, *args, f"--humaneval-timeout={value}")
