@@ -1053,6 +1053,10 @@ class SampleProcess:
             return min(self.limit, self.calls_from + self.calls_limit)
         return self.limit
 
+    def time_left(self) -> float:
+        """The sample's time left before it times out (0 or less: it has)."""
+        return self._budget() - self.elapsed()
+
     def overrun(self) -> str:
         """What a timed-out sample is told: the limit it reached."""
         if self.calls_limit is not None and self.calls_from is not None:
@@ -1077,7 +1081,7 @@ class SampleProcess:
         while True:
             if poller.poll(max(0.0, deadline - time.monotonic()) * 1000):
                 return
-            left = self._budget() - self.elapsed()
+            left = self.time_left()
             if left <= 0:
                 raise SampleTimeout
             deadline = time.monotonic() + max(left, 0.005)
@@ -1132,6 +1136,47 @@ class SampleProcess:
             os.close(self.schedstat)
             self.schedstat = -1
         self.channel.close()
+
+
+class TimeLimitAlarm:
+    """Holds the judge's own work (the problem's test code) to the sample's time limit.
+
+    The judge checks the time whenever it waits for the sample; test code that loops or
+    works on an answer without calling the candidate again would not be stopped there. While
+    armed, SIGALRM raises SampleTimeout once the sample's time is up, as the reference
+    harness times out a program whose test hangs.
+    """
+
+    def __init__(self, sample: SampleProcess) -> None:
+        self.sample = sample
+        self.armed = False
+        self._previous: Any = None
+
+    def _ring(self, number: int, frame: Any) -> None:
+        if not self.armed:  # delivered late, after disarming
+            return
+        left = self.sample.time_left()
+        if left > 0:
+            signal.setitimer(signal.ITIMER_REAL, max(left, 0.005))
+            return
+        self.armed = False
+        raise SampleTimeout
+
+    def rearm(self) -> None:
+        """Set the alarm for when the sample's time may be up (never before: its time does
+        not run ahead of the wall clock)."""
+        signal.setitimer(signal.ITIMER_REAL, max(self.sample.time_left(), 0.005))
+
+    def __enter__(self) -> TimeLimitAlarm:
+        self._previous = signal.signal(signal.SIGALRM, self._ring)
+        self.armed = True
+        self.rearm()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.armed = False  # first: a handler running from here on does nothing
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, self._previous)
 
 
 class CandidateProxy:
@@ -1452,13 +1497,15 @@ class Server:
         random.seed(0)
         namespace: dict[str, Any] = {}
         try:
-            decode_reply(sample.receive())
-            sample.begin_calls()
-            if prompt_code is not None:
-                exec(prompt_code, namespace)
-            exec(test_code, namespace)
-            namespace[candidate.__name__] = candidate
-            namespace["check"](candidate)
+            with TimeLimitAlarm(sample) as alarm:
+                decode_reply(sample.receive())
+                sample.begin_calls()
+                alarm.rearm()  # the calls' own limit may end sooner
+                if prompt_code is not None:
+                    exec(prompt_code, namespace)
+                exec(test_code, namespace)
+                namespace[candidate.__name__] = candidate
+                namespace["check"](candidate)
         except SampleGone as exc:
             return ("gone", str(exc), str(exc))
         except SampleTimeout:

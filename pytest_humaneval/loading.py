@@ -5,6 +5,7 @@ Every error names the file and the line, and is raised before anything runs.
 
 from __future__ import annotations
 
+import ast
 import gzip
 import hashlib
 import importlib.resources
@@ -373,8 +374,28 @@ def load_problems(spec: str) -> ProblemSet:
             raise InputError(str(path), line, f"duplicate task_id {fields['task_id']!r}")
         if not fields["entry_point"].isidentifier():
             raise InputError(str(path), line, f"entry_point {fields['entry_point']!r} is not an identifier")
+        if spec != DEFAULT_PROBLEMS:  # the official set is known to be sound
+            _check_test_code(fields["test"], str(path), line)
         problems[fields["task_id"]] = Problem(**fields)
     return ProblemSet(source=source, problems=problems, evalplus_inputs=evalplus_inputs)
+
+
+def _check_test_code(test: str, source: str, line: int) -> None:
+    """A problem's test code must compile and define ``check`` (it is parsed, not run)."""
+    try:
+        tree = ast.parse(test, "<test>")
+    except (SyntaxError, ValueError) as exc:  # ValueError: null bytes
+        raise InputError(source, line, f"the test code does not compile: {exc}") from None
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == "check":
+            return
+        if isinstance(node, ast.Name) and node.id == "check" and isinstance(node.ctx, ast.Store):
+            return
+        if isinstance(node, ast.alias) and (node.asname or node.name) == "check":
+            return
+    raise InputError(
+        source, line, "the test code defines no 'check' (the function called with the candidate)"
+    )
 
 
 def file_labels(specs: list[str]) -> list[str]:

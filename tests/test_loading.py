@@ -346,6 +346,30 @@ def test_problem_bad_entry_point(pytester: pytest.Pytester) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("test_code", "expected"),
+    [
+        ("def check(candidate:\n    pass\n", "problems.jsonl:2: the test code does not compile: "),
+        ("def check(candidate):\n\0    pass\n", "problems.jsonl:2: the test code does not compile: "),
+        (
+            "def chek(candidate):\n    assert candidate(1)\n",
+            "problems.jsonl:2: the test code defines no 'check'",
+        ),
+    ],
+)
+def test_problem_test_code_that_cannot_run(pytester: pytest.Pytester, test_code: str, expected: str) -> None:
+    """Parsed, not run, when the file is read: before, every sample failed or the server died."""
+    write_bytes(pytester, "problems.jsonl", problem_lines_with(2, {"test": test_code}).encode())
+    result = run_with(pytester, str(DEMO_SAMPLES), "problems.jsonl")
+    assert_one_usage_error(pytester, result, expected)
+
+
+def test_problem_check_may_be_bound_in_any_way(tmp_path: Path) -> None:
+    path = tmp_path / "problems.jsonl"
+    path.write_text(problem_lines_with(2, {"test": "def _check(candidate):\n    pass\n\ncheck = _check\n"}))
+    assert load_problems(str(path)).problems["Demo/1"].test.endswith("check = _check\n")
+
+
 def test_problem_malformed_json(pytester: pytest.Pytester) -> None:
     lines = demo_problem_lines()
     lines[1] = lines[1][:-5]

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from pytest_humaneval._sandbox import PROBE_SECONDS
 from pytest_humaneval.execution import Limits, SandboxRunner, cpu_for_worker
 from pytest_humaneval.loading import Problem
 
@@ -185,3 +186,27 @@ def test_calls_limit_leaves_out_the_programs_top_level(
     problem, program = summing_with_top_level(top_level, calls)
     verdict = runner.run_code(problem, program, CALLS_LIMITS)
     assert (verdict.kind, verdict.message) == (expected, message), verdict
+
+
+# -- the problem's own test code is held to the sample's limit ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        "def check(candidate):\n    while True:\n        pass\n",  # before any call
+        "def check(candidate):\n    assert candidate(3) == 3\n    while True:\n        pass\n",  # after one
+        "def check(candidate):\n    answer = candidate(3)\n    while answer:\n        pass\n",  # on an answer
+    ],
+)
+def test_a_test_that_hangs_in_the_judge_times_out(runner: SandboxRunner, check: str) -> None:
+    """As in the reference harness, where the test runs in the sample's process: a problem
+    whose test never ends times every sample out, and the server goes on judging."""
+    problem = dataclasses.replace(summing_problem(10), test=check)
+    started = time.monotonic()
+    verdict = runner.run_code(problem, SUMMING, LIMITS)
+    wall = time.monotonic() - started
+    assert (verdict.kind, verdict.message) == ("timed out", f"time limit of {LIMIT:g} s exceeded"), verdict
+    # Within the wall-clock cap, plus the probe of the test's calls before the first sample.
+    assert wall < LIMITS.wall_backstop + PROBE_SECONDS + 1.0, f"{wall:.2f} s"
+    assert runner.run_code(summing_problem(10), SUMMING, LIMITS).kind == "passed"
