@@ -64,6 +64,10 @@ work directory is inside) and the decompressed copy of a gzip samples file."""
 ABANDONED_AFTER = 60.0
 """Seconds after its last change that an unheld temporary entry counts as abandoned."""
 MAX_MESSAGE = 64 * 1024 * 1024
+"""The most a sample process may send the judge in one message (its answers are untrusted)."""
+MAX_REQUEST = 1024 * 1024 * 1024
+"""The most a trusted sender (pytest to the server, the judge to a sample) sends in one
+message: a request holds the sample's program, which may be long."""
 MAX_VALUE_NODES = 2_000_000
 
 CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWUSER, CLONE_THREAD = 0x40000000, 0x20000000, 0x10000000, 0x10000
@@ -108,7 +112,7 @@ def _read_exact(fd: int, size: int) -> bytes:
 def read_message(fd: int) -> bytes:
     """One length-prefixed message from a blocking file descriptor."""
     (size,) = HEADER.unpack(_read_exact(fd, HEADER.size))
-    if size > MAX_MESSAGE:
+    if size > MAX_REQUEST:
         raise EOFError
     return _read_exact(fd, size)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_humaneval import __version__
-from pytest_humaneval._sandbox import TEMPORARY_PREFIX, remove_tree
+from pytest_humaneval._sandbox import MAX_REQUEST, TEMPORARY_PREFIX, remove_tree
 from pytest_humaneval.loading import Problem, Sample
 
 SANDBOX_SCRIPT = Path(__file__).with_name("_sandbox_main.py")
@@ -182,6 +182,8 @@ class SandboxRunner:
         """Verdicts of requests sent ahead, collected before their sample asked for them."""
         self._stopping: list[tuple[subprocess.Popen[bytes], str]] = []
         """Servers told to stop and not yet waited for, with their temporary directories."""
+        self._refused: Verdict | None = None
+        """The verdict of the request sent last, if it was too large to send."""
 
     def launch(self) -> None:
         """Start the server if it is not running, without waiting for it to be ready (it
@@ -281,6 +283,12 @@ class SandboxRunner:
             "limits": asdict(limits),
         }
         payload = pickle.dumps(request, protocol=4)
+        if len(payload) > MAX_REQUEST:
+            size = f"{len(code.encode('utf-8', 'surrogatepass')) / 2**20:.0f} MiB"
+            message = f"the program ({size}) is larger than the sandbox takes ({MAX_REQUEST >> 20} MiB)"
+            self._refused = Verdict(ERROR, message, 0.0)
+            self._pending = key
+            return
         try:
             process = self._ready_server()
             assert process.stdin is not None
@@ -294,6 +302,9 @@ class SandboxRunner:
 
     def collect(self) -> Verdict:
         """The verdict for the request sent last."""
+        if self._refused is not None:
+            refused, self._refused, self._pending = self._refused, None, None
+            return refused
         try:
             reply = self._receive()
         except BaseException:

@@ -483,3 +483,24 @@ def test_a_server_told_to_stop_exits_on_its_own_and_is_waited_for_later(runner: 
     runner.close()
     assert process.stdout.closed
     assert runner.run_code(problem, "def f(n):\n    return n\n", LIMITS).kind == "passed"  # a new server
+
+
+def test_a_program_larger_than_a_samples_reply_runs(runner: SandboxRunner) -> None:
+    """A request is trusted and may exceed the cap on what a sample sends (64 MiB): a
+    completion with a 65 MiB comment runs as in the reference harness (it crashed the
+    exchange with the server before)."""
+    problem = make_problem("def check(candidate):\n    assert candidate(2) == 2\n")
+    padding = "# " + "x" * (_sandbox.MAX_MESSAGE + (1 << 20)) + "\n"
+    assert judge(runner, problem, "def f(n):\n    return n\n" + padding) == "passed"
+
+
+def test_a_program_too_large_to_send_is_an_error(
+    runner: SandboxRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(execution, "MAX_REQUEST", 1 << 20)
+    problem = make_problem("def check(candidate):\n    assert candidate(2) == 2\n")
+    padding = "# " + "x" * (2 << 20) + "\n"
+    assert judge(runner, problem, "def f(n):\n    return n\n" + padding) == (
+        "error: the program (2 MiB) is larger than the sandbox takes (1 MiB)"
+    )
+    assert judge(runner, problem, "def f(n):\n    return n\n") == "passed"  # the next one runs
