@@ -328,6 +328,7 @@ class SandboxRunner:
         """
         process, self._process = self._process, None
         running, self._pending, self._verdict_due = self._verdict_due, None, False
+        self._refused = None
         if process is not None:
             assert process.stdin is not None
             try:

@@ -134,6 +134,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    """A sample that did not pass makes its call report a failure (see ``mark_failed``)."""
     report = yield
     if isinstance(item, SampleItem):
         item.mark_failed(report)

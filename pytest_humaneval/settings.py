@@ -280,18 +280,6 @@ def _parsed(option: Option, value: str, source: str) -> Any:
         raise _usage_error(option, value, source, str(exc)) from None
 
 
-def _distinct_files(option: Option, paths: list[str], source: str) -> tuple[str, ...]:
-    """The paths, unless two of them name the same file."""
-    seen: dict[str, str] = {}
-    for path in paths:
-        identity = path if path in SPECIAL_VALUES else os.path.realpath(path)
-        if identity in seen:
-            also = f" (as {seen[identity]})" if seen[identity] != path else ""
-            raise _usage_error(option, path, source, f"the same samples file is given twice{also}")
-        seen[identity] = path
-    return tuple(paths)
-
-
 def _file_identity(path: str) -> tuple[int, int] | str:
     """What makes two paths the same file: device and inode if it exists, else its real path."""
     try:
@@ -299,6 +287,18 @@ def _file_identity(path: str) -> tuple[int, int] | str:
     except OSError:
         return os.path.realpath(path)
     return (status.st_dev, status.st_ino)
+
+
+def _distinct_files(option: Option, paths: list[str], source: str) -> tuple[str, ...]:
+    """The paths, unless two of them name the same file."""
+    seen: dict[tuple[int, int] | str, str] = {}
+    for path in paths:
+        identity = path if path in SPECIAL_VALUES else _file_identity(path)
+        if identity in seen:
+            also = f" (as {seen[identity]})" if seen[identity] != path else ""
+            raise _usage_error(option, path, source, f"the same samples file is given twice{also}")
+        seen[identity] = path
+    return tuple(paths)
 
 
 OUTPUT_OPTIONS = ("results", "json", "plot")

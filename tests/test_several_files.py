@@ -14,6 +14,7 @@ every resample negative: the interval excludes 0) and ``nearly - good`` has 0, 0
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -318,8 +319,10 @@ def test_files_of_the_same_name_are_told_apart(pytester: pytest.Pytester) -> Non
     assert listed[-1] == "b/samples.jsonl::Demo/3::Demo/3[2]"
 
 
-@pytest.mark.parametrize("second", ["good.jsonl", "./good.jsonl"])
+@pytest.mark.parametrize("second", ["good.jsonl", "./good.jsonl", "hard-link.jsonl"])
 def test_the_same_file_twice_is_a_usage_error(pytester: pytest.Pytester, second: str) -> None:
+    write_files(pytester.path)
+    os.link(pytester.path / "good.jsonl", pytester.path / "hard-link.jsonl")
     result = run(pytester, "good.jsonl", second)
     assert result.ret == pytest.ExitCode.USAGE_ERROR, text_of(result)
     errors = [line for line in result.errlines if line.startswith("ERROR:")]
