@@ -146,12 +146,22 @@ def test_terminal_line_gives_the_usual_limit_and_the_longest() -> None:
     )
 
 
+def verdict_database(directory: Path) -> Path | None:
+    """The verdict cache of a session run in ``directory`` (None before any)."""
+    databases = list((directory / ".pytest_cache").rglob("verdicts*.sqlite3"))
+    if not databases:
+        return None
+    [database] = databases
+    return database
+
+
 def test_canonical_measurements_come_from_the_verdict_cache(pytester: pytest.Pytester, count: int) -> None:
     write_files(pytester.path, count)
     first, _, summary = run_auto(pytester)
     assert first.ret == 0, first.outlines[-10:]
     assert summary["time_limits"]["Auto/instant"] == AUTO_TIMEOUT_FLOOR
-    [database] = (pytester.path / ".pytest_cache").rglob("verdicts*.sqlite3")
+    database = verdict_database(pytester.path)
+    assert database is not None
     with sqlite3.connect(database) as connection:
         changed = connection.execute(
             "UPDATE verdicts SET duration = 0.1 WHERE key LIKE 'canonical:%' AND kind = 'passed'"
@@ -165,10 +175,9 @@ def test_canonical_measurements_come_from_the_verdict_cache(pytester: pytest.Pyt
 
 def canonical_measurements(directory: Path) -> int:
     """How many canonical solutions' measurements the verdict cache holds."""
-    databases = list((directory / ".pytest_cache").rglob("verdicts*.sqlite3"))
-    if not databases:
+    database = verdict_database(directory)
+    if database is None:
         return 0
-    [database] = databases
     with sqlite3.connect(database) as connection:
         (count,) = connection.execute("SELECT COUNT(*) FROM verdicts WHERE key LIKE 'canonical:%'").fetchone()
     return int(count)
