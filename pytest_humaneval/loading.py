@@ -25,6 +25,21 @@ from pytest_humaneval._sandbox import TEMPORARY_PREFIX, hold
 DEFAULT_PROBLEMS = "humaneval"
 CANONICAL_SAMPLES = "canonical"
 PROBLEM_FIELDS = ("task_id", "prompt", "entry_point", "canonical_solution", "test")
+QUOTE_LIMIT = 200
+"""The most characters of an input value that a message quotes."""
+
+
+def quoted(text: str, limit: int = QUOTE_LIMIT, *, as_repr: bool = False) -> str:
+    """``text`` as a message quotes it: its first ``limit`` characters, then how many were cut.
+
+    Input can be any size (a 200 MB line); a message quoting it must stay a line.
+    ``as_repr`` quotes it as Python would (quotes, escapes), showing stray whitespace.
+    """
+    shown = text[:limit]
+    if as_repr:
+        shown = repr(shown)
+    cut = len(text) - limit
+    return f"{shown}... ({cut:,} more characters)" if cut > 0 else shown
 
 
 class InputError(Exception):
@@ -315,6 +330,8 @@ def _read_records(
             record = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InputError(source, number, f"malformed JSON: {exc.msg} (column {exc.colno})") from None
+        except (ValueError, RecursionError) as exc:  # an integer of over 4300 digits; deep nesting
+            raise InputError(source, number, f"unreadable JSON: {quoted(str(exc))}") from None
         if not isinstance(record, dict):
             raise InputError(source, number, f"expected a JSON object, found {type(record).__name__}")
         yield number, start, line, record
@@ -371,9 +388,10 @@ def load_problems(spec: str) -> ProblemSet:
             )
         fields = {name: _string_field(record, name, str(path), line) for name in PROBLEM_FIELDS}
         if fields["task_id"] in problems:
-            raise InputError(str(path), line, f"duplicate task_id {fields['task_id']!r}")
+            raise InputError(str(path), line, f"duplicate task_id {quoted(fields['task_id'], as_repr=True)}")
         if not fields["entry_point"].isidentifier():
-            raise InputError(str(path), line, f"entry_point {fields['entry_point']!r} is not an identifier")
+            entry_point = quoted(fields["entry_point"], as_repr=True)
+            raise InputError(str(path), line, f"entry_point {entry_point} is not an identifier")
         if spec != DEFAULT_PROBLEMS:  # the official set is known to be sound
             _check_test_code(fields["test"], str(path), line)
         problems[fields["task_id"]] = Problem(**fields)
@@ -385,7 +403,7 @@ def _check_test_code(test: str, source: str, line: int) -> None:
     try:
         tree = ast.parse(test, "<test>")
     except (SyntaxError, ValueError) as exc:  # ValueError: null bytes
-        raise InputError(source, line, f"the test code does not compile: {exc}") from None
+        raise InputError(source, line, f"the test code does not compile: {quoted(str(exc))}") from None
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == "check":
             return
@@ -509,7 +527,9 @@ def _load_entries(
         problem = problem_set.problems.get(task_id)
         if problem is None:
             raise InputError(
-                source, line, f"unknown task_id {task_id!r} (not in problems {problem_set.source})"
+                source,
+                line,
+                f"unknown task_id {quoted(task_id, as_repr=True)} (not in problems {problem_set.source})",
             )
         text, is_solution = _sample_text(record, source, line)
         index = per_task.get(task_id, 0)

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import pytest
 
-from pytest_humaneval.loading import CANONICAL_SAMPLES, DEFAULT_PROBLEMS
+from pytest_humaneval.loading import CANONICAL_SAMPLES, DEFAULT_PROBLEMS, quoted
 from pytest_humaneval.postprocess import parse_stop_sequences
 
 DEFAULT_TIMEOUT = 3.0
@@ -267,9 +267,10 @@ def _from_directory(directory: Path, path: str) -> str:
 
 
 def _usage_error(option: Option, value: str, source: str, detail: str) -> pytest.UsageError:
-    """An error that names the setting as it was given (option or ini key), and where."""
+    """An error that names the setting as it was given (option or ini key), and where
+    (the value capped: an ini value can be of any size)."""
     name = option.cli if source == "command line" else option.ini
-    return pytest.UsageError(f"{name}={value} (from {source}): {detail}")
+    return pytest.UsageError(f"{name}={quoted(value)} (from {source}): {detail}")
 
 
 def _parsed(option: Option, value: str, source: str) -> Any:
