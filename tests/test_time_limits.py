@@ -1,14 +1,25 @@
-"""Time limits that do not depend on the machine's load.
+"""Time limits that do not depend on the machine's speed or load.
 
-A sample's time is its wall time minus the time it and the judge waited for a CPU,
-and never less than a third of the wall time. So a sample that needs half a second of
-CPU passes a 1 s limit even while every CPU is kept busy by other processes (its wall
-time is then well above the limit), and a hanging sample still ends within three times
-its limit.
+A sample's time is its wall time minus the time it and the judge waited for a CPU, and
+never less than its wall time divided by the slowdown cap (3). Every verdict asserted here
+holds on any machine, idle or busy, because no workload is sized from a speed measured in
+advance:
 
-The busy CPUs come from two spinning processes per CPU, each in a session of its
-own: Linux's autogroup scheduling shares a CPU fairly between sessions, so spinners in
-one shared session would hardly slow the sandbox down.
+- CPU-bound work spins on the sample's own CPU clock (``time.process_time``): it needs
+  exactly that much CPU time, however fast the CPU is;
+- the tests of how the limits are split (the program's top level against the test's
+  calls) sleep instead: a sleeping process waits for no CPU, so its time counts in full
+  and is the same on a busy machine as on an idle one;
+- a sample that must time out needs far more than its limit (or never ends), one that
+  must pass needs little of it.
+
+The load tests make the load themselves: ``SPINNERS_PER_CPU`` spinning processes on each
+CPU a sandbox server uses, each in a session of its own (Linux's autogroup scheduling
+shares a CPU fairly between sessions; the sample process is in a session of its own too).
+A fair scheduler then gives the sample at most 1/(SPINNERS_PER_CPU + 1) of its CPU whatever
+else runs, so its wall time is at least that many times the CPU it needs: a premise
+guaranteed by construction, not hoped for. Other work on the machine only slows the
+sample further, which the assertions allow for up to the slowdown cap.
 """
 
 from __future__ import annotations
@@ -16,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import select
 import subprocess
 import sys
 import time
@@ -24,122 +36,166 @@ from collections.abc import Iterator
 import pytest
 
 from pytest_humaneval._sandbox import PROBE_SECONDS
-from pytest_humaneval.execution import Limits, SandboxRunner, cpu_for_worker
+from pytest_humaneval.execution import Limits, SandboxRunner, Verdict, cpu_for_worker
 from pytest_humaneval.loading import Problem
 
 LIMIT = 1.0
-CPU_SECONDS = 0.5
-"""What the CPU-bound sample needs on an idle CPU: half its limit."""
-SPINNERS_PER_CPU = 2
 LIMITS = Limits(timeout=LIMIT, memory=1 << 30)
+SPINNERS_PER_CPU = 5
+"""With five spinners, the sample gets at most a sixth of its CPU."""
+CPU_SECONDS = 0.2
+"""The CPU the load tests' sample needs: behind the spinners its wall time is at least
+(SPINNERS_PER_CPU + 1) x 0.2 = 1.2 s, over the 1 s limit, and it still passes while it gets
+more than a fifteenth of its CPU (its wall time under 3 x the limit)."""
+REACTION = 1.5
+"""Wall-clock seconds beyond a bound of the sandbox's own (the slowdown cap x the limit) for
+the judge to notice, kill the sample and answer, and for the test to hear it, on a busy
+machine (milliseconds when idle)."""
+SPINNING_READY_WITHIN = 60.0
+"""Deadline for a spinner to say that it spins (a condition waited for, not a delay)."""
 
-SUMMING = "def total(n):\n    result = 0\n    for i in range(n):\n        result += i\n    return result\n"
-
-
-def iterations_for(seconds: float) -> int:
-    """How many iterations of the sample's loop take ``seconds`` of CPU in this process."""
-    namespace: dict[str, object] = {}
-    exec(SUMMING, namespace)
-    total = namespace["total"]
-    assert callable(total)
-    count = 100_000
-    while True:
-        start = time.process_time()
-        total(count)
-        spent = time.process_time() - start
-        if spent >= 0.1:
-            return int(count * seconds / spent)
-        count *= 2
+ANSWER = "def total(n):\n    return n * (n - 1) // 2\n"
 
 
-def summing_problem(count: int) -> Problem:
-    return Problem(
-        task_id="Load/0",
-        prompt="def total(n):\n",
-        entry_point="total",
-        canonical_solution="    return n * (n - 1) // 2\n",
-        test=f"def check(candidate):\n    assert candidate({count}) == {count * (count - 1) // 2}\n",
+def spin(seconds: float, indent: str = "") -> str:
+    """Code that runs until its process has used ``seconds`` more of CPU time."""
+    lines = [
+        "import time as _clock",
+        "_until = _clock.process_time() + " + repr(seconds),
+        "while _clock.process_time() < _until:",
+        "    pass",
+    ]
+    return "".join(f"{indent}{line}\n" for line in lines)
+
+
+def sleep(seconds: float, indent: str = "") -> str:
+    return f"{indent}import time as _clock\n{indent}_clock.sleep({seconds!r})\n"
+
+
+def program(top_level: str = "", call: str = "") -> str:
+    """A correct ``total``, with ``top_level`` code before it and ``call`` code in it."""
+    body = ANSWER.split("\n", 1)[1]
+    return top_level + "def total(n):\n" + call + body
+
+
+HANG = "def total(n):\n    while True:\n        pass\n"
+
+PROBLEM = Problem(
+    task_id="Load/0",
+    prompt="def total(n):\n",
+    entry_point="total",
+    canonical_solution=ANSWER.split("\n", 1)[1],
+    test="def check(candidate):\n    assert candidate(10) == 45\n",
+)
+
+
+def _start_spinner(cpu: int) -> subprocess.Popen[bytes]:
+    spinner = subprocess.Popen(
+        [sys.executable, "-c", "import os\nos.write(1, b'spinning')\nwhile True:\n    pass\n"],
+        stdout=subprocess.PIPE,
+        start_new_session=True,
     )
+    os.sched_setaffinity(spinner.pid, {cpu})
+    return spinner
 
 
-@pytest.fixture(scope="module")
-def cpu_bound() -> Problem:
-    """A problem whose test makes the sample sum about ``CPU_SECONDS`` worth of integers."""
-    return summing_problem(iterations_for(CPU_SECONDS))
+def _wait_until_spinning(spinners: list[subprocess.Popen[bytes]]) -> None:
+    """Wait for each spinner's word, written just before its loop (pinned by then)."""
+    deadline = time.monotonic() + SPINNING_READY_WITHIN
+    for spinner in spinners:
+        assert spinner.stdout is not None
+        ready, _, _ = select.select([spinner.stdout], [], [], max(0.0, deadline - time.monotonic()))
+        assert ready and spinner.stdout.read(8) == b"spinning", "a spinner did not start"
 
 
 @pytest.fixture
-def busy_cpus() -> Iterator[None]:
+def busy_cpus() -> Iterator[set[int]]:
     """Keep busy, while the test runs, the CPUs the sandbox servers of up to two pytest
-    processes are pinned to (every CPU of a 2-core machine)."""
-    spinners = []
+    processes are pinned to (every CPU of a 2-core machine); yields those CPUs."""
+    cpus = {cpu for cpu in (cpu_for_worker(0), cpu_for_worker(1)) if cpu is not None}
+    if not cpus:
+        pytest.skip("CPU affinity is not available: the sandbox cannot be pinned")
+    spinners: list[subprocess.Popen[bytes]] = []
     try:
-        for cpu in {cpu_for_worker(0), cpu_for_worker(1)} - {None}:
+        for cpu in sorted(cpus):
             for _ in range(SPINNERS_PER_CPU):
-                spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=True)
-                spinners.append(spinner)
-                os.sched_setaffinity(spinner.pid, {cpu})
-        time.sleep(0.2)  # let them all start spinning
-        yield
+                spinners.append(_start_spinner(cpu))
+        _wait_until_spinning(spinners)
+        yield cpus
     finally:
         for spinner in spinners:
             spinner.kill()
             spinner.wait()
+            if spinner.stdout is not None:
+                spinner.stdout.close()
 
 
 @pytest.fixture
 def runner() -> Iterator[SandboxRunner]:
     sandbox_runner = SandboxRunner(cpu_for_worker(0))  # pinned, as for a pytest process
-    warm_up = sandbox_runner.run_code(summing_problem(10), SUMMING, LIMITS)  # started before any timing
+    warm_up = sandbox_runner.run_code(PROBLEM, ANSWER, LIMITS)  # started before any timing
     assert warm_up.kind == "passed", warm_up
     yield sandbox_runner
     sandbox_runner.close()
 
 
-def test_cpu_bound_sample_passes_while_every_cpu_is_busy(
-    runner: SandboxRunner, cpu_bound: Problem, busy_cpus: None
-) -> None:
+def timed(
+    runner: SandboxRunner, code: str, limits: Limits = LIMITS, problem: Problem = PROBLEM
+) -> tuple[Verdict, float]:
+    """The verdict of ``code`` and the wall-clock seconds the test waited for it."""
     started = time.monotonic()
-    verdict = runner.run_code(cpu_bound, SUMMING, LIMITS)
-    wall = time.monotonic() - started
-    assert verdict.kind == "passed", verdict
-    assert wall > LIMIT, f"the load did not slow the sample down ({wall:.2f} s): the test proves nothing"
+    verdict = runner.run_code(problem, code, limits)
+    return verdict, time.monotonic() - started
+
+
+def test_cpu_bound_sample_passes_while_every_cpu_is_busy(runner: SandboxRunner, busy_cpus: set[int]) -> None:
+    """The sample needs 0.2 s of CPU; behind the spinners it takes at least 1.2 s of wall
+    time. Fails if the time it waited for its CPU counted (it would be over the 1 s limit),
+    or if the floor of wall time / slowdown cap were not applied (the lower bound)."""
+    verdict, wall = timed(runner, program(call=spin(CPU_SECONDS, "    ")))
+    assert verdict.kind == "passed", (verdict, f"{wall:.2f} s")
     assert verdict.duration < LIMIT, verdict
-    # Counted: the CPU it needed, or a third of its wall time if more.
-    assert verdict.duration >= wall / LIMITS.slowdown_cap - 0.1, (verdict, wall)
+    # Its wall time was at least (spinners + 1) x its CPU, and its time at least a third of that.
+    floor = (SPINNERS_PER_CPU + 1) * CPU_SECONDS / LIMITS.slowdown_cap
+    assert verdict.duration >= 0.8 * floor, (verdict, f"{wall:.2f} s")
 
 
 def test_cpu_bound_sample_needing_more_than_the_limit_times_out_however_idle(
     runner: SandboxRunner,
 ) -> None:
-    """The counterpart without load: the limit is a real limit."""
-    problem = summing_problem(iterations_for(3 * LIMIT))
-    started = time.monotonic()
-    verdict = runner.run_code(problem, SUMMING, LIMITS)
-    assert verdict.kind == "timed out", verdict
-    assert time.monotonic() - started < LIMITS.wall_backstop + 1.0
+    """The counterpart: the limit is a real limit. The sample needs 2 s of CPU, which
+    counts on any machine (only waiting for a CPU is left out). Fails if a CPU-bound
+    sample were not stopped at its limit (it would pass after 2 s, or be killed by the
+    CPU rlimit backstop: "crashed"), or stopped only later than the wall cap allows."""
+    verdict, wall = timed(runner, program(call=spin(2 * LIMIT, "    ")))
+    assert (verdict.kind, verdict.message) == ("timed out", f"time limit of {LIMIT:g} s exceeded"), verdict
+    assert LIMIT <= wall < LIMITS.wall_backstop + REACTION, f"{wall:.2f} s"
 
 
-def test_hanging_sample_ends_within_the_wall_cap_while_every_cpu_is_busy(
-    runner: SandboxRunner, cpu_bound: Problem, busy_cpus: None
+def test_hanging_sample_ends_at_the_wall_cap_while_every_cpu_is_busy(
+    runner: SandboxRunner, busy_cpus: set[int]
 ) -> None:
-    hang = "def total(n):\n    while True:\n        pass\n"
-    started = time.monotonic()
-    verdict = runner.run_code(cpu_bound, hang, LIMITS)
-    wall = time.monotonic() - started
+    """Behind the spinners the hanging sample gets at most a sixth of its CPU: its own CPU
+    time would reach the limit after 6 s of wall time, so it is the cap (3 x the limit)
+    that stops it, at 3 s. Fails if waiting for a CPU counted (it would end after about
+    1 s) or if the cap did not hold (it would end after 6 s or more)."""
+    verdict, wall = timed(runner, HANG)
     assert verdict.kind == "timed out", verdict
-    assert LIMIT <= wall < LIMITS.wall_backstop + 1.0, f"{wall:.2f} s"
+    assert 0.9 * LIMITS.wall_backstop <= wall < LIMITS.wall_backstop + REACTION, f"{wall:.2f} s"
 
 
 def test_plugin_passes_cpu_bound_samples_while_every_cpu_is_busy(
-    pytester: pytest.Pytester, cpu_bound: Problem, busy_cpus: None, worker_args: list[str]
+    pytester: pytest.Pytester, busy_cpus: set[int], worker_args: list[str]
 ) -> None:
-    """End to end, serially and on two xdist workers (each with a server of its own): one
-    sample per worker, on the two busy CPUs, however many CPUs the machine has."""
+    """End to end, serially and on two xdist workers (each with a server of its own): the
+    samples need 0.2 s of CPU each under a 1 s limit and take at least 1.2 s of wall time
+    behind the spinners. Fails if waiting for a CPU counted in a session."""
     samples = 2
-    body = SUMMING.split("\n", 1)[1]
-    (pytester.path / "problems.jsonl").write_text(json.dumps(dataclasses.asdict(cpu_bound)) + "\n")
-    records = [{"task_id": cpu_bound.task_id, "completion": body + f"# sample {i}\n"} for i in range(samples)]
+    body = program(call=spin(CPU_SECONDS, "    ")).split("def total(n):\n", 1)[1]
+    (pytester.path / "problems.jsonl").write_text(json.dumps(dataclasses.asdict(PROBLEM)) + "\n")
+    records = [
+        {"task_id": PROBLEM.task_id, "completion": body + f"    # sample {i}\n"} for i in range(samples)
+    ]
     (pytester.path / "samples.jsonl").write_text("".join(json.dumps(record) + "\n" for record in records))
     run = pytester.runpytest_subprocess(
         "--humaneval-problems=problems.jsonl",
@@ -149,7 +205,7 @@ def test_plugin_passes_cpu_bound_samples_while_every_cpu_is_busy(
         "-p",
         "no:cacheprovider",
         *worker_args,
-        timeout=120,
+        timeout=300,
     )
     lines = (pytester.path / "results.jsonl").read_text().splitlines()
     outcomes = [json.loads(line)["outcome"] for line in lines]
@@ -161,13 +217,6 @@ def test_plugin_passes_cpu_bound_samples_while_every_cpu_is_busy(
 
 CALLS_LIMITS = dataclasses.replace(LIMITS, calls_timeout=0.5)
 """1 s for the whole sample, of which the test's calls may use 0.5 s."""
-
-
-def summing_with_top_level(top_level_seconds: float, call_seconds: float) -> tuple[Problem, str]:
-    """A problem whose call sums about ``call_seconds`` worth of integers, and a program
-    that first spends about ``top_level_seconds`` at its top level (as a heavy import does)."""
-    program = SUMMING + f"total({iterations_for(top_level_seconds)})\n" if top_level_seconds else SUMMING
-    return summing_problem(iterations_for(call_seconds) if call_seconds else 10), program
 
 
 @pytest.mark.parametrize(
@@ -183,8 +232,14 @@ def summing_with_top_level(top_level_seconds: float, call_seconds: float) -> tup
 def test_calls_limit_leaves_out_the_programs_top_level(
     runner: SandboxRunner, top_level: float, calls: float, expected: str, message: str
 ) -> None:
-    problem, program = summing_with_top_level(top_level, calls)
-    verdict = runner.run_code(problem, program, CALLS_LIMITS)
+    """The program sleeps ``top_level`` seconds at its top level (as a heavy import takes
+    time), then its one call sleeps ``calls`` seconds: each part's time is the same on any
+    machine, so the margins (0.15 s and more) hold however busy it is. Fails if the top level
+    counted toward the calls' limit (the first and fourth cases would time out), if the
+    calls' limit were not applied (the second would pass), or if the whole limit did not
+    bound the program or the sum of both parts (the third and fifth would pass)."""
+    code = program(sleep(top_level) if top_level else "", sleep(calls, "    ") if calls else "")
+    verdict = runner.run_code(PROBLEM, code, CALLS_LIMITS)
     assert (verdict.kind, verdict.message) == (expected, message), verdict
 
 
@@ -202,11 +257,9 @@ def test_calls_limit_leaves_out_the_programs_top_level(
 def test_a_test_that_hangs_in_the_judge_times_out(runner: SandboxRunner, check: str) -> None:
     """As in the reference harness, where the test runs in the sample's process: a problem
     whose test never ends times every sample out, and the server goes on judging."""
-    problem = dataclasses.replace(summing_problem(10), test=check)
-    started = time.monotonic()
-    verdict = runner.run_code(problem, SUMMING, LIMITS)
-    wall = time.monotonic() - started
+    problem = dataclasses.replace(PROBLEM, test=check)
+    verdict, wall = timed(runner, "def total(n):\n    return n\n", problem=problem)
     assert (verdict.kind, verdict.message) == ("timed out", f"time limit of {LIMIT:g} s exceeded"), verdict
     # Within the wall-clock cap, plus the probe of the test's calls before the first sample.
-    assert wall < LIMITS.wall_backstop + PROBE_SECONDS + 1.0, f"{wall:.2f} s"
-    assert runner.run_code(summing_problem(10), SUMMING, LIMITS).kind == "passed"
+    assert wall < LIMITS.wall_backstop + PROBE_SECONDS + REACTION, f"{wall:.2f} s"
+    assert runner.run_code(PROBLEM, ANSWER, LIMITS).kind == "passed"
