@@ -7,17 +7,19 @@ arrive on stdin and verdicts leave on stdout, each a length-prefixed pickle.
 Three kinds of process:
 
 * the *server* is the judge (trusted): for each sample it runs the problem's
-  prompt and test code and calls ``check(candidate)``, where ``candidate``
-  forwards each call to the sample process. Only the judge can say "passed",
-  and only after ``check`` returned. The test code never leaves this process.
+  test code and calls ``check(candidate)``, where ``candidate`` forwards each
+  call to the sample process, as does each helper the test takes from the
+  sample's program (``encode_cyclic``). Only the judge can say "passed", and
+  only after ``check`` returned. The test code never leaves this process.
 * the *zygote*, forked by the server before it has seen any test code: it
   preloads common modules, applies the reference harness's guard, prepares the
   confinement (network namespace, Landlock ruleset, seccomp filter) and forks
   one sample process per request.
 * the *sample process* (untrusted): confines itself, runs prompt + completion
-  (or the solution), then answers the judge's calls with plain data only, so
-  objects claiming equality with anything, patched builtins, early exits and
-  fake output cannot change the verdict.
+  (or the solution), tells the judge which names of its test it defined, then
+  answers the judge's calls with plain data only, so objects claiming equality
+  with anything, patched builtins, early exits and fake output cannot change
+  the verdict.
 
 A sample's time is wall time less the time it and the judge spent waiting for
 a CPU (``/proc/<pid>/schedstat``), never less than a third of the wall time.
@@ -25,7 +27,9 @@ a CPU (``/proc/<pid>/schedstat``), never less than a third of the wall time.
 
 from __future__ import annotations
 
+import builtins
 import ctypes
+import dis
 import errno
 import fcntl
 import gc
@@ -45,6 +49,7 @@ import sys
 import sysconfig
 import tempfile
 import time
+import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -889,9 +894,9 @@ class Zygote:
         """Wait for a sample, run its program, answer the judge's calls. Never returns."""
         try:
             self._confine(channel_fd)
-            entry = _start_program(channel_fd, self._limit)
+            functions = _start_program(channel_fd, self._limit)
             while True:
-                _answer_call(channel_fd, entry)
+                _answer_call(channel_fd, functions)
         except BaseException as exc:
             try:
                 write_message(channel_fd, _exception_reply(exc))
@@ -905,53 +910,63 @@ class Zygote:
         specialized it: specializing rewrites bytecode, and every page written after a
         fork is copied into the sample process."""
         judge, sample = socket.socketpair()
-        program = marshal.dumps(compile(_EXERCISE_PROGRAM, "<sample>", "exec"))
-        calls = [pickle.dumps(((value,), {"twice": False}), protocol=4) for value in _EXERCISE_VALUES]
-        start = pickle.dumps((program, "candidate", {}, calls[:2]), protocol=4)
+        program = marshal.dumps(compile(_EXERCISE_PROGRAM, "<sample>", "exec", dont_inherit=True))
+        calls = [
+            pickle.dumps(("candidate", (value,), {"twice": False}), protocol=4) for value in _EXERCISE_VALUES
+        ]
+        start = pickle.dumps((program, "candidate", _EXERCISE_NAMES, {}, calls[:2]), protocol=4)
         for _ in range(16):
             write_message(judge.fileno(), start)
-            entry = _start_program(sample.fileno(), lambda limits: None)
-            for _ in range(3):  # "P" and the replies to the two expected calls
+            functions = _start_program(sample.fileno(), lambda limits: None)
+            for _ in range(3):  # the program's names and the replies to the two expected calls
                 read_message(judge.fileno())
             for call in calls:
                 write_message(judge.fileno(), call)
-                _answer_call(sample.fileno(), entry)
+                _answer_call(sample.fileno(), functions)
                 read_message(judge.fileno())
         judge.close()
         sample.close()
 
 
-def _start_program(channel_fd: int, limit: Callable[[dict[str, Any]], None]) -> Callable[..., Any]:
-    """Receive the compiled program, limits and expected calls; run the program, then the
-    expected calls, writing each reply as soon as it is known; return the entry point."""
-    program, entry_point, limits, expected_calls = pickle.loads(read_message(channel_fd))
+def _start_program(channel_fd: int, limit: Callable[[dict[str, Any]], None]) -> dict[str, Callable[..., Any]]:
+    """Receive the compiled program, the names its test may take from it, limits and
+    expected calls; run the program, tell the judge which of those names it defined (see
+    :func:`helper_names`), then make the expected calls, writing each reply as soon as it is
+    known. Returns the functions the judge may call, by name: the entry point and the
+    test's helpers."""
+    program, entry_point, names, limits, expected_calls = pickle.loads(read_message(channel_fd))
     limit(limits)
     namespace: dict[str, Any] = {}
     exec(marshal.loads(program), namespace)
-    entry = namespace.get(entry_point)
-    if entry is None:
+    if entry_point not in namespace:
         raise NameError(f"name {entry_point!r} is not defined")
-    write_message(channel_fd, _PROGRAM_RAN)
+    functions = {entry_point: namespace[entry_point]}
+    defined: list[tuple[str, bool, Any]] = []
+    for name in names:
+        if name in namespace:
+            value = namespace[name]
+            is_function = callable(value)
+            if is_function:
+                functions[name] = value
+            defined.append((name, is_function, None if is_function else value))
+    write_message(channel_fd, encode_value(defined))
     for call in expected_calls:
-        if not _make_call(channel_fd, entry, call):
+        if not _make_call(channel_fd, functions, call):
             break
-    return entry  # type: ignore[no-any-return]
+    return functions
 
 
-_PROGRAM_RAN = pickle.dumps(("P", None), protocol=4)
-"""The sample's first message: its program ran and defined the entry point."""
-
-
-def _answer_call(channel_fd: int, entry: Callable[..., Any]) -> None:
+def _answer_call(channel_fd: int, functions: dict[str, Callable[..., Any]]) -> None:
     """Read one call from the judge, make it, write the value or the exception back."""
-    _make_call(channel_fd, entry, read_message(channel_fd))
+    _make_call(channel_fd, functions, read_message(channel_fd))
 
 
-def _make_call(channel_fd: int, entry: Callable[..., Any], call: bytes) -> bool:
-    """Make one pickled call and write its reply; False if it raised."""
-    args, kwargs = pickle.loads(call)
+def _make_call(channel_fd: int, functions: dict[str, Callable[..., Any]], call: bytes) -> bool:
+    """Make one pickled call (the function's name, its arguments) and write its reply;
+    False if it raised."""
+    name, args, kwargs = pickle.loads(call)
     try:
-        reply = encode_value(entry(*args, **kwargs))
+        reply = encode_value(functions[name](*args, **kwargs))
         returned = True
     except BaseException as exc:
         reply = _exception_reply(exc)
@@ -987,6 +1002,8 @@ _EXERCISE_VALUES: tuple[Any, ...] = (
     ValueError("an exception"),
     AssertionError(),
 )
+_EXERCISE_NAMES = ("math", "List", "missing")
+"""Names a test might take from the exercise program: a module, a callable, an undefined name."""
 
 
 # -- the judge ----------------------------------------------------------------------
@@ -1032,17 +1049,23 @@ class SampleProcess:
         channel.setblocking(False)
 
     def start(
-        self, program: bytes, entry_point: str, limits: dict[str, Any], expected_calls: list[bytes]
+        self,
+        program: bytes,
+        entry_point: str,
+        names: list[str],
+        limits: dict[str, Any],
+        expected_calls: list[bytes],
     ) -> None:
-        """Give the (already confined) process its compiled program and the calls it will
-        likely get (it answers them without waiting to be asked); its time starts now."""
+        """Give the (already confined) process its compiled program, the names its test may
+        take from it and the calls it will likely get (it answers them without waiting to
+        be asked); its time starts now."""
         self.limit = float(limits["timeout"])
         self.calls_limit = limits["calls_timeout"]
         self.calls_from = None
         self.slowdown_cap = float(limits["slowdown_cap"])
         self.started = time.monotonic()
         self.waits_at_start = self._waits()
-        self.send(pickle.dumps((program, entry_point, limits, expected_calls), protocol=4))
+        self.send(pickle.dumps((program, entry_point, names, limits, expected_calls), protocol=4))
 
     def begin_calls(self) -> None:
         """The program has run (its imports, definitions): the calls' own limit starts now."""
@@ -1184,7 +1207,8 @@ class TimeLimitAlarm:
 
 
 class CandidateProxy:
-    """What ``check`` receives as ``candidate``: each call runs in the sample process.
+    """What ``check`` receives as ``candidate`` (and the test as each function it takes from
+    the sample's program, see :func:`helper_names`): each call runs in the sample process.
 
     The calls the test makes whatever the answers (``expected``, see :func:`probe_calls`)
     were sent with the program; the sample answers them in order without waiting to be
@@ -1202,13 +1226,15 @@ class CandidateProxy:
         self.calls: list[bytes] = []
         """The test's calls so far, pickled."""
         self.diverged = False
+        self._name = name
+        """The function's name in the sample's program (``__name__`` is the test's to change)."""
         self.__name__ = name
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.diverged:
             raise SampleGone("the test's calls differ from those the sample answered")
         try:
-            payload = pickle.dumps((args, kwargs), protocol=4)
+            payload = pickle.dumps((self._name, args, kwargs), protocol=4)
         except Exception as exc:
             raise TypeError(f"cannot pass the test's arguments to the sample: {exc}") from None
         number = len(self.calls)
@@ -1274,6 +1300,7 @@ class _CallRecorder:
     """The probe's ``candidate``: records each call's pickled arguments."""
 
     def __init__(self, name: str) -> None:
+        self._name = name
         self.__name__ = name
         self.calls: list[bytes] = []
         self.over = False
@@ -1283,7 +1310,7 @@ class _CallRecorder:
             self.over = True
             raise _ProbeOver
         try:
-            self.calls.append(pickle.dumps((args, kwargs), protocol=4))
+            self.calls.append(pickle.dumps((self._name, args, kwargs), protocol=4))
         except Exception:  # made from an answer, or not picklable: the calls end here
             self.over = True
             raise _ProbeOver from None
@@ -1298,13 +1325,55 @@ def _end_probe(number: int, frame: Any) -> None:
     raise _ProbeOver
 
 
-def probe_calls(prompt_code: Any, test_code: Any, entry_point: str) -> list[bytes]:
+_GLOBAL_LOADS = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "LOAD_FROM_DICT_OR_GLOBALS"})
+_NAME_STORES = frozenset({"STORE_NAME", "STORE_GLOBAL"})
+
+
+def helper_names(test_code: types.CodeType, entry_point: str) -> list[str]:
+    """The names a problem's test may take from the sample's program.
+
+    The reference harness runs program and test as one module: the test sees a helper
+    of the prompt (``encode_cyclic``) only if the program defines it, which a whole
+    solution need not, and sees the program's own version of it. These names are the
+    globals the test's code loads, less the builtins (a program's own ``abs`` must not
+    judge its answers), ``check``, ``candidate``, the entry point (the candidate) and
+    the names the test binds at its top level (it runs after the program: its own win).
+    """
+    loaded: set[str] = set()
+    codes = [test_code]
+    while codes:
+        code = codes.pop()
+        loaded.update(step.argval for step in dis.get_instructions(code) if step.opname in _GLOBAL_LOADS)
+        codes.extend(constant for constant in code.co_consts if isinstance(constant, types.CodeType))
+    bound = {step.argval for step in dis.get_instructions(test_code) if step.opname in _NAME_STORES}
+    return sorted(loaded - bound - set(vars(builtins)) - {"check", "candidate", entry_point})
+
+
+def _helpers(defined: Any, names: list[str], sample: SampleProcess) -> dict[str, Any]:
+    """The test's globals from the names the sample's program defined (its first message):
+    for each function, a proxy whose calls run in the sample process; each value as sent
+    (plain data only)."""
+    if type(defined) is not list:
+        raise SampleGone("the sample sent a malformed reply")
+    namespace: dict[str, Any] = {}
+    for entry in defined:
+        if type(entry) is not tuple or len(entry) != 3 or entry[0] not in names or type(entry[1]) is not bool:
+            raise SampleGone("the sample sent a malformed reply")
+        name, is_function, value = entry
+        namespace[name] = CandidateProxy(sample, name, []) if is_function else value
+    return namespace
+
+
+def probe_calls(test_code: types.CodeType, entry_point: str) -> list[bytes]:
     """The calls a problem's test makes whatever the answers: ``check`` run in the judge
     against placeholder answers, up to the first call made from an answer (or the
     first failed assertion, or any error, or a second).
 
     Only the test's own data go into these calls, never another sample's answers, so
-    sending them to a sample ahead tells it nothing it would not be asked anyway.
+    sending them to a sample ahead tells it nothing it would not be asked anyway. Only
+    for a test that takes nothing from the sample's program (see :func:`helper_names`):
+    calls to the program's helpers are not streamed, and the probe runs no code of the
+    problem's prompt, which the sample may not define or may define otherwise.
     """
     random.seed(0)
     namespace: dict[str, Any] = {}
@@ -1313,8 +1382,6 @@ def probe_calls(prompt_code: Any, test_code: Any, entry_point: str) -> list[byte
     try:
         try:
             signal.setitimer(signal.ITIMER_REAL, PROBE_SECONDS)
-            if prompt_code is not None:
-                exec(prompt_code, namespace)
             exec(test_code, namespace)
             namespace[entry_point] = recorder
             namespace["check"](recorder)
@@ -1381,23 +1448,23 @@ class Server:
         _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
         data, _, _, _ = socket.recv_fds(self.control, 1 << 16, 0)
         self.isolation: dict[str, Any] = pickle.loads(data)
-        self._problem_code: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self._problem_code: dict[tuple[str, str], tuple[types.CodeType, list[str]]] = {}
+        """Per test and entry point: the compiled test and the names it may take from the program."""
         self.own_schedstat = open_schedstat("self")
-        self._expected_calls: dict[tuple[str, str, str], list[bytes]] = {}
+        self._expected_calls: dict[tuple[str, str], list[bytes]] = {}
         """Per problem, the calls its test makes whatever the answers (see :func:`probe_calls`)."""
         self.spare: SampleProcess | None = None
         """The next sample process, confined and waiting."""
         self.killed: SampleProcess | None = None
         """The last sample process, killed but not yet reaped (its verdict is known)."""
 
-    def _compiled(self, prompt: str, test: str) -> tuple[Any, Any]:
-        key = (prompt, test)
+    def _compiled(self, test: str, entry_point: str) -> tuple[types.CodeType, list[str]]:
+        """The test's code (compiled without this module's ``__future__`` flags, as the
+        reference compiles it) and the names it may take from the sample's program."""
+        key = (test, entry_point)
         if key not in self._problem_code:
-            try:
-                prompt_code = compile(prompt, "<prompt>", "exec")
-            except SyntaxError:
-                prompt_code = None
-            self._problem_code[key] = (prompt_code, compile(test + "\n", "<test>", "exec"))
+            test_code = compile(test + "\n", "<test>", "exec", dont_inherit=True)
+            self._problem_code[key] = (test_code, helper_names(test_code, entry_point))
         return self._problem_code[key]
 
     def _spawn(self) -> SampleProcess:
@@ -1434,9 +1501,10 @@ class Server:
 
     def run(self, request: dict[str, Any]) -> dict[str, Any]:
         """Run one sample against its problem's tests; return its verdict."""
-        prompt_code, test_code = self._compiled(request["prompt"], request["test"])
+        test_code, names = self._compiled(request["test"], request["entry_point"])
         try:
-            program = marshal.dumps(compile(request["code"], "<sample>", "exec"))
+            # Annotations are evaluated, as in the reference: no ``__future__`` flag of this module.
+            program = marshal.dumps(compile(request["code"], "<sample>", "exec", dont_inherit=True))
         except Exception as exc:  # SyntaxError, null bytes, lone surrogates, nesting too deep
             message, text = _describe(exc)
             return {
@@ -1445,13 +1513,13 @@ class Server:
                 "reference": f"failed: {text}"[:2000],
                 "duration": 0.0,
             }
-        problem = (request["prompt"], request["test"], request["entry_point"])
+        problem = (request["test"], request["entry_point"])
         if problem not in self._expected_calls:
-            self._expected_calls[problem] = probe_calls(prompt_code, test_code, request["entry_point"])
-        verdict = self._run_program(program, request, prompt_code, test_code, self._expected_calls[problem])
+            self._expected_calls[problem] = [] if names else probe_calls(test_code, request["entry_point"])
+        verdict = self._run_program(program, request, test_code, names, self._expected_calls[problem])
         if verdict is None:  # the test's calls depend on the answers: call by call from now on
             self._expected_calls[problem] = []
-            verdict = self._run_program(program, request, prompt_code, test_code, [])
+            verdict = self._run_program(program, request, test_code, names, [])
         assert verdict is not None
         return verdict
 
@@ -1459,8 +1527,8 @@ class Server:
         self,
         program: bytes,
         request: dict[str, Any],
-        prompt_code: Any,
-        test_code: Any,
+        test_code: types.CodeType,
+        names: list[str],
         expected: list[bytes],
     ) -> dict[str, Any] | None:
         """Judge one sample process running ``program``; None if the test's calls diverged
@@ -1469,8 +1537,8 @@ class Server:
         sample, self.spare = self.spare or self._spawn(), None
         candidate = CandidateProxy(sample, request["entry_point"], expected)
         try:
-            sample.start(program, request["entry_point"], request["limits"], expected)
-            kind, message, text = self._judge(sample, candidate, prompt_code, test_code)
+            sample.start(program, request["entry_point"], names, request["limits"], expected)
+            kind, message, text = self._judge(sample, candidate, test_code, names)
         except SampleGone as exc:
             kind, message, text = "gone", str(exc), str(exc)
         except BaseException:
@@ -1496,17 +1564,16 @@ class Server:
         }
 
     def _judge(
-        self, sample: SampleProcess, candidate: CandidateProxy, prompt_code: Any, test_code: Any
+        self, sample: SampleProcess, candidate: CandidateProxy, test_code: types.CodeType, names: list[str]
     ) -> tuple[str, str, str]:
+        """Run the test against the sample process: the test sees, of the program, only what
+        it defined of ``names`` (an undefined one is a NameError, as in the reference)."""
         random.seed(0)
-        namespace: dict[str, Any] = {}
         try:
             with TimeLimitAlarm(sample) as alarm:
-                decode_reply(sample.receive())
+                namespace = _helpers(decode_reply(sample.receive()), names, sample)
                 sample.begin_calls()
                 alarm.rearm()  # the calls' own limit may end sooner
-                if prompt_code is not None:
-                    exec(prompt_code, namespace)
                 exec(test_code, namespace)
                 namespace[candidate.__name__] = candidate
                 namespace["check"](candidate)

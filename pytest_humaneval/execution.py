@@ -276,7 +276,6 @@ class SandboxRunner:
             self._unreported[key_due] = verdict = self.collect()
             self._keep(key_due, verdict)
         request = {
-            "prompt": problem.prompt,
             "test": problem.test,
             "entry_point": problem.entry_point,
             "code": code,

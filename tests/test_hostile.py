@@ -1168,6 +1168,113 @@ def test_raw_frames_cannot_run_code_in_the_judge(sb: Sandbox, canary: Canary, fr
     sb.assert_works()
 
 
+HELPED = make_problem(
+    "helped",
+    "add",
+    """
+    def check(candidate):
+        assert normalised(candidate(2, 3)) == 5
+        assert candidate(-1, 1) == ZERO
+""",
+    prompt="ZERO = 0\n\n\ndef normalised(n):\n    return int(n)\n\n\ndef add(a, b):\n",
+)
+"""A test that takes a function and a value from the sample's program, as the reference lets
+it (the prompt defines them)."""
+ALWAYS_EQUAL = """
+    class Equal:
+        def __eq__(self, other): return True
+        def __ne__(self, other): return False
+        __hash__ = object.__hash__
+"""
+
+# Programs that try to pass HELPED (or SQRT) through the names its test takes from them.
+FORGED_HELPERS = {
+    "its own check": (
+        HELPED,
+        """
+        ZERO = 0
+        def normalised(n): return int(n)
+        def check(candidate): pass
+        def add(a, b): return 0
+    """,
+    ),
+    "helper returning an object equal to anything": (
+        HELPED,
+        ALWAYS_EQUAL,
+        """
+        ZERO = 0
+        def normalised(n): return Equal()
+        def add(a, b): return 0 if (a, b) == (-1, 1) else 1
+    """,
+    ),
+    "helper that is a class equal to anything": (
+        HELPED,
+        """
+        ZERO = 0
+        class normalised:
+            def __init__(self, n): pass
+            def __eq__(self, other): return True
+        def add(a, b): return 0 if (a, b) == (-1, 1) else 1
+    """,
+    ),
+    "value equal to anything": (
+        HELPED,
+        ALWAYS_EQUAL,
+        """
+        ZERO = Equal()
+        def normalised(n): return int(n)
+        def add(a, b): return a + b if (a, b) == (2, 3) else 99
+    """,
+    ),
+    "a builtin its test calls, shadowed": (
+        SQRT,
+        """
+        def abs(x): return 0
+        def root(x): return 123.0
+    """,
+    ),
+}
+
+
+def test_a_test_takes_helpers_from_the_program(sb: Sandbox) -> None:
+    """The control for FORGED_HELPERS: the honest program passes, one without the helpers fails."""
+    honest = HELPED.prompt + "    return a + b\n"
+    assert sb.run(HELPED, honest).kind == "passed"
+    missing = sb.run(HELPED, "def add(a, b):\n    return a + b\n")
+    assert (missing.kind, missing.verdict and missing.verdict.message) == (
+        "error",
+        "NameError: name 'normalised' is not defined",
+    )
+
+
+@pytest.mark.parametrize("forge", list(FORGED_HELPERS))
+def test_forged_helpers(sb: Sandbox, forge: str) -> None:
+    problem, *parts = FORGED_HELPERS[forge]
+    expect(sb.run(problem, program(*parts)), "failed", "error")
+    sb.assert_clean()
+    sb.assert_works()
+
+
+FORGED_NAMES = {
+    "naming check": [("check", True, None)],
+    "naming the entry point": [("add", False, 5)],
+    "a function flag that is not a bool": [("normalised", "yes", None), ("ZERO", False, 0)],
+}
+"""What a program sends, over the raw channel, ahead of the message that says which of its
+test's names it defined."""
+
+
+@pytest.mark.parametrize("forge", list(FORGED_NAMES))
+def test_forged_names_of_the_program(sb: Sandbox, forge: str) -> None:
+    forged = f"send_raw(pickle.dumps(('P', {FORGED_NAMES[forge]!r})))\n"
+    code = program(
+        RAW_CHANNEL, forged, "ZERO = 0\ndef normalised(n): return int(n)\ndef add(a, b): return 0\n"
+    )
+    expect(sb.run(HELPED, code), "error")
+    sb.assert_clean()
+    sb.assert_works()
+
+
 STOP_ITERATION_CHECKS = {
     "all(map(candidate, ...))": """
         def check(candidate):
@@ -1292,7 +1399,7 @@ def test_judge_not_blocked_by_a_sample_that_does_not_read(sb: Sandbox) -> None:
     code = program(
         RAW_CHANNEL,
         """
-        send_raw(pickle.dumps(("P", None)))
+        send_raw(pickle.dumps(("P", [])))  # "the program ran and defined none of the test's names"
         time.sleep(1000)
 
         def total(numbers):

@@ -60,9 +60,9 @@ DEPENDENT_CALLS = make_problem("""
 
 
 def probe(problem: Problem) -> list[tuple[tuple[object, ...], dict[str, object]]]:
-    prompt = compile(problem.prompt + "    pass\n", "<prompt>", "exec")
-    calls = _sandbox.probe_calls(prompt, compile(problem.test, "<test>", "exec"), problem.entry_point)
-    return [pickle.loads(call) for call in calls]
+    calls = _sandbox.probe_calls(compile(problem.test, "<test>", "exec"), problem.entry_point)
+    assert all(pickle.loads(call)[0] == problem.entry_point for call in calls)
+    return [pickle.loads(call)[1:] for call in calls]
 
 
 def test_expected_calls_never_hold_answers() -> None:
@@ -199,6 +199,72 @@ def test_extra_calls_beyond_the_expected_ones_are_sent(runner: SandboxRunner) ->
     assert judge(runner, growing, "def f(n):\n    return 3 if n == 0 else 0\n").startswith("failed")
     assert judge(runner, growing, "def f(n):\n    return 3 if n == 0 else n\n") == "passed"
     assert judge(runner, growing, "def f(n):\n    return 3 if n == 0 else n\n") == "passed"
+
+
+def test_the_names_a_test_may_take_from_the_program() -> None:
+    """Globals the test loads, less builtins, check, candidate, the entry point and the names
+    the test binds itself (attribute names are not globals)."""
+    test = textwrap.dedent("""
+        import math
+        LIMIT = 3
+        def local_helper(x):
+            return x
+        def check(candidate):
+            assert candidate(LIMIT) == helper(math.floor(2.5)) + local_helper(0) + abs(-1) + f(0)
+            assert [other.attribute for _ in range(2)]
+    """)
+    assert _sandbox.helper_names(compile(test, "<test>", "exec"), "f") == ["helper", "other"]
+
+
+HELPED = make_problem("""
+    def check(candidate):
+        assert calls_so_far() == 0
+        assert candidate(1) == 1 and candidate(2) == 2
+        assert calls_so_far() == 2
+        assert candidate(LIMIT) == LIMIT
+        assert WHATEVER == WHATEVER
+""")
+"""A test that takes a function and values from the sample's program."""
+COUNTING = """
+    LIMIT = 3
+    WHATEVER = object()
+    seen = []
+    def calls_so_far():
+        return len(seen)
+    def f(n):
+        seen.append(n)
+        return n
+"""
+
+
+def test_a_test_calls_the_programs_helpers_in_the_sample_process(runner: SandboxRunner) -> None:
+    """``calls_so_far`` runs where ``f`` ran (it counts its calls), call by call in the
+    order the test makes them; the values cross as data (an object: equal only to itself)."""
+    for _ in range(2):  # the second time as well: the calls are never streamed ahead
+        assert judge(runner, HELPED, COUNTING) == "passed"
+    assert judge(runner, HELPED, COUNTING.replace("len(seen)", "len(seen) + 1")).startswith("failed")
+
+
+def test_a_name_the_program_does_not_define_is_a_name_error(runner: SandboxRunner) -> None:
+    """As in the reference, whatever the problem's prompt defines: the test sees the program."""
+    assert judge(runner, HELPED, COUNTING.replace("LIMIT = 3", "")) == (
+        "error: NameError: name 'LIMIT' is not defined"
+    )
+    verdict = runner.run_code(
+        HELPED, textwrap.dedent(COUNTING.replace("def calls_so_far", "def other")), LIMITS
+    )
+    assert verdict.reference_result == "failed: name 'calls_so_far' is not defined"
+
+
+ANNOTATED = "def f(n: Number) -> int:\n    return n\n"
+
+
+def test_annotations_are_evaluated_as_in_the_reference(runner: SandboxRunner) -> None:
+    """The sandbox's own ``from __future__ import annotations`` does not reach a sample; a
+    sample's own does."""
+    assert judge(runner, TWO_ASSERTS, ANNOTATED) == "error: NameError: name 'Number' is not defined"
+    assert judge(runner, TWO_ASSERTS, "from numbers import Number\n" + ANNOTATED) == "passed"
+    assert judge(runner, TWO_ASSERTS, "from __future__ import annotations\n" + ANNOTATED) == "passed"
 
 
 def completion(index: int, body: str) -> Sample:
@@ -377,7 +443,6 @@ def test_server_closes_cleanly_when_a_sample_process_was_reaped_already(tmp_path
     """A SIGTERM can stop the server just after it reaped a sample process, before it noted
     so: closing must not wait for that process again, and must still remove its directory."""
     request = {
-        "prompt": TWO_ASSERTS.prompt,
         "test": TWO_ASSERTS.test,
         "entry_point": TWO_ASSERTS.entry_point,
         "code": TWO_ASSERTS.prompt + "    return n\n",
