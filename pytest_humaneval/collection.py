@@ -79,10 +79,12 @@ class SampleItem(pytest.Item):
         self.failed_verdict = None if verdict.kind == PASSED else verdict
 
     def mark_failed(self, report: pytest.TestReport) -> None:
-        """Make the call's report of a sample that did not pass a failure, rendered as one
-        short line. Nothing is raised for it: a failing sample is a measurement, not an
-        error of this process, so ``--pdb`` and ``pytest_exception_interact`` leave it alone."""
-        verdict = self.failed_verdict
+        """With ``--humaneval-strict``, make the call's report of a sample that did not pass a
+        failure, rendered as one short line. Without it the report stays passed: the verdict
+        is a measurement, and exit status, ``-x`` and JUnit XML agree that nothing failed.
+        Nothing is raised either way, so ``--pdb`` and ``pytest_exception_interact`` leave
+        samples alone."""
+        verdict = self.failed_verdict if self.evaluation.settings.strict else None
         if verdict is not None and report.when == "call" and report.passed:
             report.outcome = "failed"
             report.longrepr = f"{self.entry.test_id} {verdict.describe()}"

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import tempfile
 import warnings
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -27,6 +29,7 @@ from pytest_humaneval.reporting import (
     auto_limits_line,
     check_output_path,
     comparison_lines,
+    partial_reason,
     problem_report_lines,
     runs_table_lines,
     table_lines,
@@ -53,8 +56,9 @@ def _open_cache(config: pytest.Config, settings: Settings) -> VerdictCache | Non
 
 
 def _warn(config: pytest.Config, text: str, source: str) -> None:
-    """A :class:`HumanEvalWarning` located at the start of an input file."""
-    record = warnings.WarningMessage(HumanEvalWarning(text), HumanEvalWarning, source, 1)
+    """A :class:`HumanEvalWarning` located at the start of an input file. Its line is given
+    as empty: else pytest would quote the file's first line, which may be huge."""
+    record = warnings.WarningMessage(HumanEvalWarning(text), HumanEvalWarning, source, 1, line="")
     config.hook.pytest_warning_recorded.call_historic(
         kwargs=dict(warning_message=record, when="config", nodeid="", location=None)
     )
@@ -90,15 +94,17 @@ class Controller:
         self.settings = settings
         self.evaluation = evaluation
         self.tally = Tally(evaluation)
-        self.collect_only = bool(config.option.collectonly)
+        self.runs_samples = not (config.option.collectonly or config.option.setuponly)
+        """False for ``--collect-only``, ``--setup-only`` and ``--setup-plan``: no sample runs."""
         self.cache: VerdictCache | None = None
         self.results: ResultsStream | None = None
         self.input_changed: str | None = None
         """The error of a samples file found changed during the session, if one was."""
         self.selected: int | None = None
         """How many sample items were selected to run (None until known)."""
+        self.recorded = 0
+        """How many sample items reported a verdict (or its loss) in this session."""
         self.reused = 0
-        self.other_failures = 0
         self.summaries: list[Summary] = []
         """One per samples file, once the session has finished."""
         self.comparisons: list[Comparison] = []
@@ -130,10 +136,10 @@ class Controller:
         """Outputs, cache, time limits and known verdicts, before any sample runs."""
         config, settings, evaluation = self.config, self.settings, self.evaluation
         evaluation.runner.cpu = cpu_for_worker(0)
-        if not self.collect_only:
+        if self.runs_samples:
             self._open_outputs()
         self.cache = cache = _open_cache(config, settings)
-        if settings.auto_timeout and not self.collect_only:  # nothing runs to list the items
+        if settings.auto_timeout and self.runs_samples:  # nothing runs to list the items
             for key, verdict in evaluation.calibrate(cache.lookup if cache else _nothing_known).items():
                 if cache is not None:
                     cache.store(key, verdict)
@@ -177,10 +183,7 @@ class Controller:
 
     # -- verdicts as they arrive ---------------------------------------------------------
 
-    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
-        if report.failed:
-            self.other_failures += 1
-
+    @pytest.hookimpl(trylast=True)  # after pytest's cache plugin (see _remember_failure)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "call" and not report.failed:
             return  # a verdict comes with the call; setup and teardown matter if they fail
@@ -188,8 +191,6 @@ class Controller:
         if changed is not None:
             self._stop_on_changed_input(changed)
         if report.nodeid not in self.tally.positions:
-            if report.failed:
-                self.other_failures += 1
             return
         found = verdict_from_properties(report.user_properties)
         when: str = report.when or ""
@@ -197,6 +198,9 @@ class Controller:
         if found is not None and when == "call":
             position, verdict = found
             self.tally.record(position, verdict)
+            self.recorded += 1
+            if not verdict.passed:
+                self._remember_failure(report.nodeid)
             if verdict.reused:
                 self.reused += 1
             elif self.cache is not None:
@@ -210,6 +214,7 @@ class Controller:
             lost = self.tally.record_lost(report.nodeid, detail[:500])
             if lost is None:
                 return
+            self.recorded += 1
             position, verdict = lost, self.tally.verdicts[lost]
         else:
             return
@@ -218,6 +223,16 @@ class Controller:
                 self.results.add(self.evaluation.sample(self.evaluation.entries[position]), verdict)
             except SamplesFileChanged as exc:
                 self._stop_on_changed_input(str(exc))
+
+    def _remember_failure(self, nodeid: str) -> None:
+        """Keep a sample that did not pass among the last failures, for ``--lf``/``--ff``.
+
+        Without ``--humaneval-strict`` its report passes (a verdict is a measurement), so
+        pytest's cache plugin has just dropped it from the list.
+        """
+        last_failed = self.config.pluginmanager.get_plugin("lfplugin")
+        if last_failed is not None:
+            last_failed.lastfailed[nodeid] = True
 
     def _stop_on_changed_input(self, error: str) -> None:
         """End the session: a samples file changed, so no further sample can be trusted."""
@@ -230,83 +245,140 @@ class Controller:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.cache is not None:
             self.cache.close()
-        if self.collect_only:
+        if not self.runs_samples:
             return
         if exitstatus == pytest.ExitCode.INTERRUPTED and session.shouldfail:
             # -x or --maxfail under xdist, which stops its workers as for an interrupt:
             # the run stopped early, as it does without xdist (exit status 1, not 2).
             exitstatus = session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        self.isolation = self.isolation or self.evaluation.runner.isolation
-        summaries = self.tally.summaries(self.settings.k, exitstatus == pytest.ExitCode.INTERRUPTED)
-        self.summaries = summaries
-        self.comparisons = comparisons(summaries, self.settings.k)
-        if self.input_changed is not None:
-            self.messages.append(
-                f"FAIL: {self.input_changed}"
-                + ("; the results file holds the verdicts written before" if self.results else "")
-            )
-            if self.results is not None:
-                self.results.close()
-        elif self.results is not None:
-            self.results.finish(self.evaluation.entries, self.tally.verdicts, self.evaluation.sample)
-        if self.settings.json:
-            write_summary(
-                self.settings.json,
-                summaries,
-                self.comparisons,
-                self.settings,
-                self.isolation,
-                self.evaluation.timeouts,
-            )
-        if self.settings.plot:
-            curves = [(summary.label, pass_at_k_curve(summary.task_counts)) for summary in summaries]
-            write_plot(self.settings.plot, curves)
-        self._decide_exit_status(session, exitstatus)
-        for summary in summaries:
-            self._check_thresholds(session, summary)
+        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+        if self.recorded:  # else nothing was measured: every output stays as it was
+            if self.config.getoption("lf", False) or self.config.getoption("failedfirst", False):
+                self._reuse_known_verdicts()
+            self.isolation = self.isolation or self.evaluation.runner.isolation
+            self.summaries = self.tally.summaries(self.settings.k, interrupted)
+            self.comparisons = comparisons(self.summaries, self.settings.k)
+            self._write_outputs(session)
+        self._report_unfinished(interrupted)
+        if self.selected:  # no sample selected (-m "not humaneval", say): no gate
+            self._check_thresholds(session)
 
-    def _decide_exit_status(self, session: pytest.Session, exitstatus: int) -> None:
-        """Failing samples are the measurement: exit 0 when the evaluation completed."""
-        unfinished = (self.selected or 0) - sum(summary.finished for summary in self.summaries)
+    def _reuse_known_verdicts(self) -> None:
+        """With ``--lf``/``--ff``, the samples not run take their verdicts from the cache, so
+        the results stay whole and pass@k is over every sample."""
+        for entry in self.evaluation.entries:
+            position = entry.position
+            known = self.evaluation.known_at.get(position)
+            if self.tally.verdicts[position] is None and known is not None:
+                self.tally.record(position, replace(known, reused=True))
+                self.reused += 1
+
+    def _write_outputs(self, session: pytest.Session) -> None:
+        """Write the results file, the JSON summary and the plot. A failure to write one is
+        a FAIL line and exit status 1; the others are still written."""
+        settings = self.settings
+        writers: list[tuple[str, str | None, Callable[[], None]]] = [
+            ("--humaneval-results", settings.results, self._finish_results),
+            ("--humaneval-json", settings.json, self._write_summary),
+            ("--humaneval-plot", settings.plot, self._write_plot),
+        ]
+        for option, path, write in writers:
+            if path is None:
+                continue
+            try:
+                write()
+            except OSError as exc:
+                self.messages.append(f"FAIL: {option}={path}: {exc}")
+                if session.exitstatus == pytest.ExitCode.OK:
+                    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _finish_results(self) -> None:
+        assert self.results is not None
+        if self.input_changed is None:
+            self.results.finish(self.evaluation.entries, self.tally.verdicts, self.evaluation.sample)
+        else:  # the file cannot be read back: keep the lines written so far
+            self.results.close()
+
+    def _write_summary(self) -> None:
+        assert self.settings.json is not None
+        write_summary(
+            self.settings.json,
+            self.summaries,
+            self.comparisons,
+            self.settings,
+            self.isolation,
+            self.evaluation.timeouts,
+        )
+
+    def _write_plot(self) -> None:
+        assert self.settings.plot is not None
+        curves = [(summary.label, pass_at_k_curve(summary.task_counts)) for summary in self.summaries]
+        write_plot(self.settings.plot, curves)
+
+    def _report_unfinished(self, interrupted: bool) -> None:
+        """FAIL lines for samples that lost their verdict to the harness, and for a run that
+        stopped before every selected sample ran."""
+        if self.input_changed is not None:
+            kept = (
+                "; the results file holds the verdicts written before"
+                if self.results and self.recorded
+                else ""
+            )
+            self.messages.append(f"FAIL: {self.input_changed}{kept}")
         lost = len(self.tally.lost)
         if lost:
             self.messages.append(
                 f"FAIL: {lost} samples have no verdict of their own (counted as crashed): "
                 "the harness failed, see their reports"
             )
-        if unfinished > 0 and exitstatus != pytest.ExitCode.INTERRUPTED:
+        unfinished = (self.selected or 0) - self.recorded
+        if unfinished > 0 and not interrupted and self.input_changed is None:
             self.messages.append(f"FAIL: the run stopped early: {unfinished} selected samples did not run")
-        completed = lost == 0 and unfinished <= 0
-        if (
-            not self.settings.strict
-            and exitstatus == pytest.ExitCode.TESTS_FAILED
-            and self.other_failures == 0
-            and completed
-        ):
-            session.exitstatus = pytest.ExitCode.OK
 
-    def _check_thresholds(self, session: pytest.Session, summary: Summary) -> None:
-        """Apply ``--humaneval-fail-under`` to one file (each file must meet it)."""
-        rows = summary.task_counts
-        on = " (on a partial run)" if summary.partial else ""
-        of = f"{summary.label}: " if len(self.summaries) > 1 else ""
-        for k, threshold in sorted(self.settings.fail_under.items()):
-            rate = mean_pass_at_k(rows, k)
-            if rate.value is not None and rate.value >= threshold:
-                self.messages.append(
-                    f"{of}pass@{k} = {rate.value:.4f} meets --humaneval-fail-under {threshold:g}{on}"
-                )
-                continue
-            shown = f"{rate.value:.4f}" if rate.value is not None else f"not computable ({rate.reason})"
-            self.messages.append(
-                f"FAIL: {of}pass@{k} = {shown} is below --humaneval-fail-under {threshold:g}{on}"
-            )
-            if session.exitstatus == pytest.ExitCode.OK:
-                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    def _check_thresholds(self, session: pytest.Session) -> None:
+        """Apply ``--humaneval-fail-under`` to each file (each must meet it). A partial
+        evaluation fails the gate unless ``--humaneval-allow-partial`` says to gate what finished."""
+        thresholds = sorted(self.settings.fail_under.items())
+        if not thresholds:
+            return
+        failed = False
+        if not self.summaries:
+            self.messages.append("FAIL: --humaneval-fail-under: no sample finished")
+            failed = True
+        for summary in self.summaries:
+            of = f"{summary.label}: " if len(self.summaries) > 1 else ""
+            refused = summary.partial and not self.settings.allow_partial
+            on = " (on a partial run)" if summary.partial else ""
+            for k, threshold in thresholds:
+                rate = mean_pass_at_k(summary.task_counts, k)
+                shown = f"{rate.value:.4f}" if rate.value is not None else f"not computable ({rate.reason})"
+                if refused:
+                    self.messages.append(
+                        f"FAIL: {of}pass@{k} = {shown} is on a partial evaluation "
+                        f"({partial_reason(summary)}): --humaneval-fail-under {threshold:g} gates "
+                        "whole evaluations (--humaneval-allow-partial gates what finished)"
+                    )
+                    failed = True
+                elif rate.value is not None and rate.value >= threshold:
+                    self.messages.append(
+                        f"{of}pass@{k} = {shown} meets --humaneval-fail-under {threshold:g}{on}"
+                    )
+                else:
+                    self.messages.append(
+                        f"FAIL: {of}pass@{k} = {shown} is below --humaneval-fail-under {threshold:g}{on}"
+                    )
+                    failed = True
+        if failed and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if not self.summaries or self.selected == 0:
-            return
+        if self.summaries:
+            self._write_table(terminalreporter)
+        for message in self.messages:
+            failed = message.startswith("FAIL")
+            terminalreporter.write_line(message, red=failed, green=not failed)
+
+    def _write_table(self, terminalreporter: Any) -> None:
         terminalreporter.write_sep("=", "humaneval")
         several = len(self.summaries) > 1
         lines = runs_table_lines(self.summaries) if several else table_lines(self.summaries[0])
@@ -329,6 +401,3 @@ class Controller:
             terminalreporter.write_line(
                 f"reused    {self.reused} verdicts from the cache or identical samples"
             )
-        for message in self.messages:
-            failed = message.startswith("FAIL")
-            terminalreporter.write_line(message, red=failed, green=not failed)

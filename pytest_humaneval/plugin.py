@@ -14,42 +14,56 @@ from pytest_humaneval.collection import SampleItem, build_items, verdict_from_pr
 from pytest_humaneval.controller import Controller
 from pytest_humaneval.evaluation import Evaluation, HumanEvalSample
 from pytest_humaneval.execution import cpu_for_worker, join_server_cpu
+from pytest_humaneval.selection import SampleArguments, samples_requested, take_sample_arguments
 from pytest_humaneval.settings import Settings, add_options, resolve
 
 WIRE_KEY = "humaneval"
 SAMPLE_ARGUMENT = "humaneval_sample"
 
-# Terminal categories for samples that did not pass: they stay out of the
-# FAILURES section and the short summary (the results file holds the detail).
+# Terminal categories for samples that did not pass. Without --humaneval-strict a verdict is
+# a measurement: the item passes (exit status, -x, JUnit XML agree) and these words say how
+# the sample did; the results file holds the detail.
 SAMPLE_STATUS = {
-    "failed": ("sample failed", "F", ("FAILED", {"red": True})),
-    "error": ("sample error", "E", ("ERROR", {"red": True})),
-    "timed out": ("sample timeout", "T", ("TIMEOUT", {"yellow": True})),
-    "crashed": ("sample crashed", "C", ("CRASHED", {"red": True})),
+    "failed": ("sample failed", "f", ("sample failed", {"yellow": True})),
+    "error": ("sample error", "e", ("sample error", {"yellow": True})),
+    "timed out": ("sample timeout", "t", ("sample timeout", {"yellow": True})),
+    "crashed": ("sample crashed", "c", ("sample crashed", {"yellow": True})),
 }
 
 settings_key = pytest.StashKey[Settings]()
 evaluation_key = pytest.StashKey[Evaluation]()
 controller_key = pytest.StashKey[Controller]()
+sample_arguments_key = pytest.StashKey[SampleArguments]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
 
 
+def _shows_information_only(config: pytest.Config) -> bool:
+    """Whether the command only prints something (help, markers, fixtures, the cache) and
+    collects nothing that could run: the samples are not even read."""
+    option = config.option
+    return bool(
+        option.help
+        or getattr(option, "markers", False)
+        or getattr(option, "showfixtures", False)
+        or getattr(option, "cacheshow", False)
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "humaneval: a HumanEval sample item (added by pytest-humaneval)")
     settings = resolve(config)
     config.stash[settings_key] = settings
-    if not settings.samples or config.option.help:
+    if not settings.samples or _shows_information_only(config):
         return
     workerinput = getattr(config, "workerinput", None)
-    if workerinput is not None and WIRE_KEY in workerinput:
-        evaluation = Evaluation.from_wire(settings, workerinput[WIRE_KEY])
-        cpu = cpu_for_worker(int(str(workerinput.get("workerid", "gw0"))[2:] or 0))
-        evaluation.runner.cpu = cpu
-        join_server_cpu(cpu, int(workerinput.get("workercount", 0)))
-        config.stash[evaluation_key] = evaluation
+    if workerinput is not None:  # the controller decided whether samples run
+        if WIRE_KEY in workerinput:
+            _configure_worker(config, settings, workerinput)
+        return
+    if not samples_requested(config, settings):
         return
     controller = Controller.start(config, settings)
     config.stash[controller_key] = controller
@@ -58,6 +72,14 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistHooks(controller), "humaneval-xdist")
     _interrupt_on_sigterm()
+
+
+def _configure_worker(config: pytest.Config, settings: Settings, workerinput: dict[str, Any]) -> None:
+    evaluation = Evaluation.from_wire(settings, workerinput[WIRE_KEY])
+    cpu = cpu_for_worker(int(str(workerinput.get("workerid", "gw0"))[2:] or 0))
+    evaluation.runner.cpu = cpu
+    join_server_cpu(cpu, int(workerinput.get("workercount", 0)))
+    config.stash[evaluation_key] = evaluation
 
 
 class XdistHooks:
@@ -92,12 +114,42 @@ class XdistHooks:
 
 
 @pytest.hookimpl(tryfirst=True)
+def pytest_collection(session: pytest.Session) -> None:
+    """Take the arguments that name samples (node ids, samples files) before pytest looks
+    for them on disk."""
+    config = session.config
+    evaluation = config.stash.get(evaluation_key, None)
+    if evaluation is not None:
+        config.stash[sample_arguments_key] = take_sample_arguments(
+            config.args, evaluation, config.invocation_params.dir
+        )
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
     evaluation = config.stash.get(evaluation_key, None)
-    if evaluation is not None:
-        items.extend(build_items(session, evaluation))
+    if evaluation is None:
+        return
+    named = config.stash.get(sample_arguments_key, None)
+    built = build_items(session, evaluation)
+    items.extend(built if not named else (item for item in built if _named(named, item)))
+
+
+def _named(named: SampleArguments, item: pytest.Item) -> bool:
+    assert isinstance(item, SampleItem)
+    return named.select(item.nodeid, item.evaluation.sample_set_of(item.entry).source)
+
+
+@pytest.fixture
+def humaneval_sample() -> HumanEvalSample:
+    """One sample of the evaluation: a test that takes it runs once per sample (``task_id``,
+    ``index``, ``text``, ``problem``, ``run()``). Without samples in the session, skipped."""
+    pytest.skip(
+        "no samples in this session: give --humaneval-samples, or (for samples set in the ini "
+        "file) name no path or the samples file on the command line"
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -105,8 +157,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     evaluation = metafunc.config.stash.get(evaluation_key, None)
     if evaluation is None:
-        metafunc.parametrize(SAMPLE_ARGUMENT, [])
-        return
+        return  # the fixture skips the test, saying why
     entries = evaluation.entries
     metafunc.parametrize(
         SAMPLE_ARGUMENT,
@@ -134,7 +185,8 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
-    """A sample that did not pass makes its call report a failure (see ``mark_failed``)."""
+    """With ``--humaneval-strict``, a sample that did not pass makes its call report a
+    failure (see ``mark_failed``)."""
     report = yield
     if isinstance(item, SampleItem):
         item.mark_failed(report)
@@ -142,7 +194,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:
-    if report.when != "call" or config.stash[settings_key].strict:
+    if report.when != "call" or not report.passed or config.stash[settings_key].strict:
         return None
     found = verdict_from_properties(report.user_properties)
     if found is None:

@@ -33,6 +33,9 @@ class Settings:
 
     samples: tuple[str, ...] = ()
     """The samples files (or ``canonical``), in the order given; each is a run of its own."""
+    ini_samples: bool = False
+    """True when the samples come from the ini file: they join a session only when its
+    command line names no path or names them (see ``selection.samples_requested``)."""
     problems: str = DEFAULT_PROBLEMS
     timeout: float = DEFAULT_TIMEOUT
     """The time limit per sample; with ``auto_timeout``, the most a problem's limit can be."""
@@ -41,6 +44,8 @@ class Settings:
     results: str | None = None
     json: str | None = None
     fail_under: dict[int, float] = field(default_factory=dict)
+    allow_partial: bool = False
+    """Gate a partial evaluation on what finished, instead of failing it."""
     strict: bool = False
     memory_mb: int = DEFAULT_MEMORY_MB
     cache: bool = True
@@ -62,6 +67,7 @@ class Settings:
             "memory_mb": self.memory_mb,
             "strict": self.strict,
             "fail_under": {f"pass@{k}": v for k, v in self.fail_under.items()},
+            "allow_partial": self.allow_partial,
             "stop": list(self.stop),
             "extract": "auto" if self.extract else "none",
         }
@@ -129,6 +135,17 @@ def _threshold(text: str) -> tuple[int, float]:
     return k, value
 
 
+def _thresholds(option: Option, given: list[str], source: str) -> dict[int, float]:
+    """The thresholds by k; the same pass@K twice is an error (which one was meant?)."""
+    thresholds: dict[int, float] = {}
+    for text in given:
+        k, value = _parsed(option, text, source)
+        if k in thresholds:
+            raise _usage_error(option, text, source, f"pass@{k} is given twice")
+        thresholds[k] = value
+    return thresholds
+
+
 @dataclass(frozen=True)
 class Option:
     """One setting: its name, help text, and how to parse it."""
@@ -183,6 +200,12 @@ OPTIONS = (
         repeat=True,
         metavar="pass@K=FRACTION",
     ),
+    Option(
+        "allow_partial",
+        "apply --humaneval-fail-under to a partial evaluation (a selection, an interrupted run, "
+        "problems without samples) instead of failing it.",
+        flag=True,
+    ),
     Option("strict", "report failing samples as ordinary test failures (exit status 1).", flag=True),
     Option(
         "memory",
@@ -217,20 +240,25 @@ OPTIONS = (
 )
 
 
+def _escaped(help_text: str) -> str:
+    """Help for argparse, which formats it with ``%`` (a bare ``95%`` crashed ``pytest --help``)."""
+    return help_text.replace("%", "%%")
+
+
 def add_options(parser: pytest.Parser) -> None:
     """Register every setting as a command-line option and an ini key."""
     group = parser.getgroup("humaneval", "HumanEval functional-correctness evaluation")
     for option in OPTIONS:
         if option.flag:
-            group.addoption(option.cli, action="store_true", default=None, help=option.help)
+            group.addoption(option.cli, action="store_true", default=None, help=_escaped(option.help))
             parser.addini(option.ini, option.help, type="bool", default=False)
         elif option.repeat:
             group.addoption(
-                option.cli, action="append", default=None, metavar=option.metavar, help=option.help
+                option.cli, action="append", default=None, metavar=option.metavar, help=_escaped(option.help)
             )
             parser.addini(option.ini, option.help, type=option.ini_type, default=[])
         else:
-            group.addoption(option.cli, default=None, metavar=option.metavar, help=option.help)
+            group.addoption(option.cli, default=None, metavar=option.metavar, help=_escaped(option.help))
             parser.addini(option.ini, option.help, default="")
 
 
@@ -246,9 +274,12 @@ def _raw_value(config: pytest.Config, option: Option) -> tuple[Any, str]:
     value = config.getoption(option.cli)
     if value is not None:
         return value, "command line"
-    ini_value = config.getini(option.ini)
     inifile = config.inipath.name if config.inipath else "ini file"
     source = inifile
+    try:
+        ini_value = config.getini(option.ini)
+    except (ValueError, pytest.UsageError) as exc:  # a flag that is not a truth value
+        raise pytest.UsageError(f"{option.ini} (from {source}): {exc}") from None
     if option.flag:
         return (True, source) if ini_value else (None, "")
     if ini_value in ("", []):
@@ -340,8 +371,8 @@ def resolve(config: pytest.Config) -> Settings:
             values[option.name] = _distinct_files(option, raw, source)
         elif option.name == "stop":
             values[option.name] = tuple(seq for item in raw for seq in _parsed(option, item, source))
-        elif option.repeat:
-            values[option.name] = dict(_parsed(option, item, source) for item in raw)
+        elif option.name == "fail_under":
+            values[option.name] = _thresholds(option, raw, source)
         elif option.parse is not None:
             values[option.name] = _parsed(option, str(raw), source)
         else:
@@ -350,6 +381,7 @@ def resolve(config: pytest.Config) -> Settings:
     timeout = values.get("timeout", DEFAULT_TIMEOUT)
     return Settings(
         samples=values.get("samples", ()),
+        ini_samples=sources.get("samples", "command line") != "command line",
         problems=values.get("problems", DEFAULT_PROBLEMS),
         timeout=DEFAULT_TIMEOUT if timeout == "auto" else timeout,
         auto_timeout=timeout == "auto",
@@ -357,6 +389,7 @@ def resolve(config: pytest.Config) -> Settings:
         results=values.get("results"),
         json=values.get("json"),
         fail_under=values.get("fail_under", {}),
+        allow_partial=values.get("allow_partial", False),
         strict=values.get("strict", False),
         memory_mb=values.get("memory", DEFAULT_MEMORY_MB),
         cache=not values.get("no_cache", False),
