@@ -3,10 +3,33 @@
 from __future__ import annotations
 
 import importlib.util
+import io
+import shlex
+import sys
+from pathlib import Path
 
+from pytest_humaneval.loading import quoted
 from pytest_humaneval.metrics import PassAtK, mean_pass_at_k
+from pytest_humaneval.reporting import check_output_path, write_output
 
-MISSING_MATPLOTLIB = "needs matplotlib: pip install 'pytest-humaneval[plot]'"
+MISSING_MATPLOTLIB = f"needs matplotlib: {shlex.quote(sys.executable)} -m pip install matplotlib"
+"""The install hint: it works however the plugin was installed (from an index, a clone, a
+wheel) and installs into the environment pytest runs in, activated or not."""
+
+
+class PlotError(OSError):
+    """The plot could not be drawn or saved; its message is one line, for the terminal."""
+
+
+def check_plot_path(path: str, option: str) -> None:
+    """Fail now, not after the run, if the plot cannot be written as a PNG at ``path``.
+
+    The suffix decides nothing (matplotlib would pick the format from it, or add ``.png``
+    to a path without one): it must say what the file is.
+    """
+    if Path(path).suffix.lower() != ".png":
+        raise OSError(f"{option}={quoted(path)}: the plot is a PNG: the path must end in .png")
+    check_output_path(path, option)
 
 
 def matplotlib_available() -> bool:
@@ -25,8 +48,23 @@ def pass_at_k_curve(rows: list[tuple[str, int, int]]) -> list[PassAtK]:
 
 def write_plot(path: str, curves: list[tuple[str, list[PassAtK]]]) -> None:
     """Draw pass@k against k (log scale), one labelled curve with its 95% band per samples file,
-    and save it as ``path``.
+    and save it as a PNG at ``path`` (see ``write_output``).
+
+    Raises :class:`PlotError`, whatever went wrong: the other outputs are written regardless.
     """
+    try:
+        image = _draw(curves)
+    except Exception as exc:
+        first_line = (str(exc).splitlines() or [""])[0]
+        raise PlotError(f"cannot draw the plot: {type(exc).__name__}: {quoted(first_line)}") from None
+    try:
+        write_output(path, [image])
+    except OSError as exc:
+        raise PlotError(str(exc)) from None
+
+
+def _draw(curves: list[tuple[str, list[PassAtK]]]) -> bytes:
+    """The plot as PNG bytes."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -51,5 +89,9 @@ def write_plot(path: str, curves: list[tuple[str, list[PassAtK]]]) -> None:
     axes.grid(True, which="both", alpha=0.3)
     axes.legend(loc="lower right", fontsize="small")
     figure.tight_layout()
-    figure.savefig(path)
-    pyplot.close(figure)
+    image = io.BytesIO()
+    try:
+        figure.savefig(image, format="png")
+    finally:
+        pyplot.close(figure)
+    return image.getvalue()

@@ -6,7 +6,7 @@ import dataclasses
 import re
 from collections.abc import Iterable
 
-from pytest_humaneval.loading import Problem, Sample
+from pytest_humaneval.loading import Problem, Sample, quoted
 
 CODEX_STOP_SEQUENCES = ("\nclass", "\ndef", "\n#", "\nif", "\nprint")
 """The stop sequences of the Codex paper (Chen et al., 2021)."""
@@ -62,7 +62,7 @@ def extract_code(output: str, problem: Problem) -> tuple[str, bool, str]:
         return (
             problem.prompt + "\n" + code,
             True,
-            f"{found}, defining {problem.entry_point}: run after the prompt",
+            f"{found}, defining {quoted(problem.entry_point)}: run after the prompt",
         )
     return code, False, f"{found}: appended to the prompt"
 

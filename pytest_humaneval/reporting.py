@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import array
 import collections
+import contextlib
+import errno
 import json
 import os
+import secrets
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from pytest_humaneval.execution import HARNESS_DIGEST, OUTCOME_KINDS, Verdict
-from pytest_humaneval.loading import Sample, SampleEntry
+from pytest_humaneval.loading import Sample, SampleEntry, quoted
 from pytest_humaneval.metrics import PassAtK
 from pytest_humaneval.settings import Settings
 from pytest_humaneval.summary import Comparison, Summary
@@ -148,7 +152,7 @@ def auto_limits_line(time_limits: dict[str, float]) -> str:
     problems = f"{times} of {len(time_limits)} problems"
     line = f"--humaneval-timeout=auto: the test's calls get {common:g} s in {problems}"
     if time_limits[slowest] != common:
-        line += f", up to {time_limits[slowest]:g} s ({slowest})"
+        line += f", up to {time_limits[slowest]:g} s ({quoted(slowest)})"
     return line
 
 
@@ -158,7 +162,7 @@ def partial_reason(summary: Summary) -> str:
     if summary.missing:
         reasons.append(f"{summary.missing} of {summary.samples} samples have no verdict")
     if summary.tasks_without_samples:
-        shown = ", ".join(summary.tasks_without_samples[:3])
+        shown = ", ".join(map(quoted, summary.tasks_without_samples[:3]))
         more = len(summary.tasks_without_samples) - 3
         reasons.append(
             f"{len(summary.tasks_without_samples)} problems have no samples ({shown}"
@@ -171,17 +175,61 @@ def partial_reason(summary: Summary) -> str:
     return "; ".join(reasons)
 
 
-def _write_atomically(path: str, chunks: Iterable[str]) -> None:
-    """Write ``chunks`` one after the other to ``path`` through a temporary file and a rename."""
-    target = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+def _cannot_write(exc: OSError) -> OSError:
+    """One line for the user, after the option and path that the controller names."""
+    return OSError(f"cannot write it: {exc.strerror or exc}")
+
+
+def write_output(path: str, chunks: Iterable[bytes]) -> None:
+    """Write ``chunks`` to ``path`` as to any file a user names: through a symbolic link,
+    into a FIFO or a device as it is (never replacing it), in missing directories.
+
+    A regular file (or a new one) is replaced atomically by a temporary file beside it, so a
+    reader never sees half a file. Raises ``OSError`` whose message is one line and does not
+    name the path (the caller names it, as the option it was given with).
+    """
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        try:
+            status: os.stat_result | None = os.stat(path)
+        except FileNotFoundError:
+            status = None
+        if status is not None and not stat.S_ISREG(status.st_mode):
+            if stat.S_ISDIR(status.st_mode):
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+            with open(os.open(path, os.O_WRONLY | os.O_CLOEXEC), "wb") as stream:  # no O_TRUNC, O_CREAT
+                stream.writelines(chunks)
+        else:
+            _replace(os.path.realpath(path), status, chunks)
+    except OSError as exc:
+        raise _cannot_write(exc) from None
+
+
+def _replace(target: str, status: os.stat_result | None, chunks: Iterable[bytes]) -> None:
+    """Replace the regular file ``target`` (``status``: its own, None if it is new) atomically."""
+    directory, name = os.path.split(target)
+    os.makedirs(directory, exist_ok=True)  # as --junitxml does
+    temporary = os.path.join(directory, f".{name[:100]}.{secrets.token_hex(8)}.tmp")
+    # Mode 0o666: the kernel applies the umask (and a directory's default ACL), as for any new file.
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+    try:
+        with open(descriptor, "wb") as stream:
+            if status is not None:
+                _keep_owner_and_mode(stream.fileno(), status)
             stream.writelines(chunks)
         os.replace(temporary, target)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        os.unlink(temporary)  # only the file made here, never what the path named
         raise
+
+
+def _keep_owner_and_mode(descriptor: int, status: os.stat_result) -> None:
+    """The replacement keeps who may read the file: its mode, and its owner where allowed."""
+    if (status.st_uid, status.st_gid) != (os.getuid(), os.getgid()):
+        try:
+            os.fchown(descriptor, status.st_uid, status.st_gid)
+        except PermissionError:  # another user's file, and not root: it becomes ours
+            pass
+    os.fchmod(descriptor, stat.S_IMODE(status.st_mode))
 
 
 def result_record(sample: Sample, verdict: Verdict | None, samples_file: str | None = None) -> dict[str, Any]:
@@ -215,59 +263,89 @@ def _result_line(sample: Sample, verdict: Verdict | None, sources: dict[str, str
     return json.dumps(result_record(sample, verdict, sources.get(sample.entry.file_label))) + "\n"
 
 
-def write_results(
-    path: str,
-    samples: Iterable[Sample],
-    verdicts: Iterable[Verdict | None],
-    sources: dict[str, str] | None = None,
-) -> None:
-    """Write one JSON line per sample, in input order (files in the order given).
-
-    ``sources`` maps the samples' file labels to their files, when there are several. The
-    samples may be read as they are written (an iterator), so the file need not fit in memory.
-    """
-    lines = (_result_line(s, v, sources or {}) for s, v in zip(samples, verdicts, strict=True))
-    _write_atomically(path, lines)
-
-
 MIN_FREE_BYTES = 1024 * 1024
 
 
 def check_output_path(path: str, option: str) -> None:
-    """Fail now, not after the run, if ``path`` cannot be written."""
-    if Path(path).is_dir():
-        raise OSError(f"{option}={path}: is a directory")
-    directory = Path(path).resolve().parent
-    if not directory.is_dir():
-        raise OSError(f"{option}={path}: directory {directory} does not exist")
-    if not os.access(directory, os.W_OK):
-        raise OSError(f"{option}={path}: directory {directory} is not writable")
-    status = os.statvfs(directory)
-    if status.f_bavail * status.f_frsize < MIN_FREE_BYTES:
-        raise OSError(f"{option}={path}: no space left on the device holding {directory}")
+    """Fail now, not after the run, if ``path`` cannot be written (see :func:`write_output`)."""
+    shown = f"{option}={quoted(path)}"
+    try:
+        status = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):  # its directory is checked below
+        pass
+    except OSError as exc:
+        raise OSError(f"{shown}: {exc.strerror or exc}") from None
+    else:
+        if stat.S_ISDIR(status.st_mode):
+            raise OSError(f"{shown}: is a directory")
+        if stat.S_ISSOCK(status.st_mode):
+            raise OSError(f"{shown}: is a socket")
+        if not stat.S_ISREG(status.st_mode):  # a FIFO or a device: written as it is
+            if not os.access(path, os.W_OK):
+                raise OSError(f"{shown}: not writable")
+            return
+    directory = Path(os.path.realpath(path)).parent
+    existing = next(parent for parent in (directory, *directory.parents) if parent.exists())
+    where = f"directory {existing}" if existing == directory else f"cannot create {directory}: {existing}"
+    if not existing.is_dir():
+        raise OSError(f"{shown}: {where} is not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OSError(f"{shown}: {where} is not writable")
+    space = os.statvfs(existing)
+    if space.f_bavail * space.f_frsize < MIN_FREE_BYTES:
+        raise OSError(f"{shown}: no space left on the device holding {existing}")
 
 
 class ResultsStream:
     """The results file while the run goes on: one complete line per verdict, as they arrive.
 
-    ``finish`` replaces it, atomically, with every sample in input order, copying each
-    line written during the run (by its place in the file) instead of encoding it again.
+    Nothing is touched before the first verdict (a session that runs no sample leaves the
+    file as it was). ``finish`` replaces it, atomically, with every sample in input order,
+    copying each line written during the run (by its place in the file) instead of encoding
+    it again. A FIFO or a device is written once, at the end: the lines are kept meanwhile
+    in an anonymous temporary file (nothing is left of it if the session is killed).
     """
 
     def __init__(self, path: str, sources: dict[str, str] | None = None) -> None:
         self.path = path
         self.sources = sources or {}
         """The samples files by file label, when the session has several."""
-        self._stream = open(path, "w", encoding="utf-8")
+        self._spool: BinaryIO | None = None
+        """Where the lines go as they arrive: the file itself, or the temporary file."""
+        self._direct = False
+        """The path is not a regular file: it is written once, by :meth:`finish` or :meth:`close`."""
+        self._started = self._ended = False
+        self._failed: OSError | None = None
+        """Why writing the lines as they arrive stopped, if it did (``finish`` writes them all)."""
         self._written = 0
         self._offsets = array.array("q")
         """Where the line of each sample position starts in the file (-1: none yet)."""
         self._sizes = array.array("q")
 
+    def _start(self) -> None:
+        self._started = True
+        try:
+            try:
+                self._direct = not stat.S_ISREG(os.stat(self.path).st_mode)
+            except FileNotFoundError:
+                os.makedirs(os.path.dirname(os.path.realpath(self.path)), exist_ok=True)
+            self._spool = tempfile.TemporaryFile() if self._direct else open(self.path, "w+b")
+        except OSError as exc:
+            self._failed = exc
+
     def add(self, sample: Sample, verdict: Verdict) -> None:
-        line = _result_line(sample, verdict, self.sources)  # ASCII: as many bytes as characters
-        self._stream.write(line)
-        self._stream.flush()
+        """Write the sample's line (a failure to write is reported by ``finish`` or ``close``)."""
+        if not self._started:
+            self._start()
+        if self._spool is None or self._failed is not None:
+            return
+        line = _result_line(sample, verdict, self.sources).encode("ascii")
+        try:
+            self._spool.write(line)
+            self._spool.flush()
+        except OSError as exc:
+            self._failed = exc
+            return
         position = sample.entry.position
         if position >= len(self._offsets):
             grow = position + 1 - len(self._offsets)
@@ -282,24 +360,59 @@ class ResultsStream:
         verdicts: Iterable[Verdict | None],
         read: Callable[[SampleEntry], Sample],
     ) -> None:
-        """Rewrite the file in input order; ``read`` gives a sample that has no line yet."""
-        self.close()
-        with open(self.path, "rb") as streamed:
+        """Write the file in input order; ``read`` gives a sample that has no line yet.
 
-            def lines() -> Iterator[str]:
-                for entry, verdict in zip(entries, verdicts, strict=True):
-                    position = entry.position
-                    if verdict is not None and position < len(self._offsets) and self._offsets[position] >= 0:
-                        line = os.pread(streamed.fileno(), self._sizes[position], self._offsets[position])
-                        yield line.decode("ascii")
-                    else:
-                        yield _result_line(read(entry), verdict, self.sources)
+        Raises ``OSError`` (one line) if it cannot be written.
+        """
+        if not self._started or self._ended:
+            return
+        spool = self._spool
 
-            _write_atomically(self.path, lines())
+        def lines() -> Iterator[bytes]:
+            for entry, verdict in zip(entries, verdicts, strict=True):
+                position = entry.position
+                if (
+                    spool is not None
+                    and verdict is not None
+                    and position < len(self._offsets)
+                    and self._offsets[position] >= 0
+                ):
+                    yield os.pread(spool.fileno(), self._sizes[position], self._offsets[position])
+                else:
+                    yield _result_line(read(entry), verdict, self.sources).encode("ascii")
+
+        try:
+            write_output(self.path, lines())
+        finally:
+            self._end()
 
     def close(self) -> None:
-        """Stop writing, leaving the lines written so far (in arrival order)."""
-        self._stream.close()
+        """Stop writing, leaving the lines written so far (in arrival order).
+
+        Raises ``OSError`` (one line) if they could not all be written.
+        """
+        if not self._started or self._ended:
+            return
+        spool, failed = self._spool, self._failed
+        try:
+            if spool is not None and self._direct:
+                write_output(self.path, _chunks(spool.fileno(), self._written))
+        finally:
+            self._end()
+        if failed is not None:
+            raise _cannot_write(failed)
+
+    def _end(self) -> None:
+        self._ended = True
+        if self._spool is not None:
+            with contextlib.suppress(OSError):  # a line that could not be written stays unwritten
+                self._spool.close()
+
+
+def _chunks(descriptor: int, size: int, chunk: int = 1 << 20) -> Iterator[bytes]:
+    """The first ``size`` bytes of the file, a chunk at a time."""
+    for offset in range(0, size, chunk):
+        yield os.pread(descriptor, min(chunk, size - offset), offset)
 
 
 def _package_version(name: str) -> str | None:
@@ -406,6 +519,6 @@ def write_summary(
     isolation: dict[str, Any],
     time_limits: dict[str, float],
 ) -> None:
-    """Write the JSON summary atomically."""
+    """Write the JSON summary (see :func:`write_output`); raises ``OSError`` with one line."""
     document = summary_document(summaries, comparisons, settings, isolation, time_limits)
-    _write_atomically(path, [json.dumps(document, indent=2) + "\n"])
+    write_output(path, [(json.dumps(document, indent=2) + "\n").encode("ascii")])

@@ -26,6 +26,7 @@ from pytest_humaneval.loading import (
     file_labels,
     load_problems,
     load_samples,
+    quoted,
 )
 
 try:
@@ -613,3 +614,70 @@ def test_positions_and_labels_of_a_later_file() -> None:
     alone = load_samples(str(DEMO_SAMPLES), problem_set)
     assert alone.label == "demo-samples.jsonl"
     assert alone.entries[0].nodeid == "Demo/0::Demo/0[0]"
+
+
+# -- messages that quote input are capped ------------------------------------------------------
+
+MEGABYTE = 1_000_000
+SHORT_ENOUGH = 600
+"""The longest an error line may be here: 200 quoted characters and the file's name."""
+
+
+def test_quoted_caps_a_value_and_says_how_much_was_cut() -> None:
+    assert quoted("Demo/0") == "Demo/0"
+    assert quoted("x" * 200) == "x" * 200
+    assert quoted("x" * 1205) == "x" * 200 + "... (1,005 more characters)"
+    assert quoted("a\nb ", as_repr=True) == "'a\\nb '"
+    assert quoted("é" * 12, limit=10, as_repr=True) == "'" + "é" * 10 + "'... (2 more characters)"
+
+
+def test_huge_unknown_task_id_is_quoted_short(pytester: pytest.Pytester) -> None:
+    bad = json.dumps({"task_id": "Demo/9" + "x" * MEGABYTE, "completion": "    return 1\n"})
+    write_bytes(pytester, "samples.jsonl", f"{GOOD_LINE}\n{bad}\n".encode())
+    result = run_with(pytester, "samples.jsonl")
+    error = assert_one_usage_error(pytester, result, "samples.jsonl:2: unknown task_id 'Demo/9xxx")
+    assert f"... ({MEGABYTE + 6 - 200:,} more characters) (not in problems" in error
+    assert len(error) < SHORT_ENOUGH
+
+
+@pytest.mark.parametrize(
+    ("field", "expected"),
+    [("task_id", "duplicate task_id 'Demo/1"), ("entry_point", "entry_point 'add numbers")],
+)
+def test_huge_bad_problem_value_is_quoted_short(pytester: pytest.Pytester, field: str, expected: str) -> None:
+    value = ("Demo/1" if field == "task_id" else "add numbers") + " " * MEGABYTE
+    lines = demo_problem_lines()
+    for number in (1, 3) if field == "task_id" else (3,):  # line 4 repeats line 2's task_id
+        record = json.loads(lines[number])
+        lines[number] = json.dumps({**record, field: value})
+    write_bytes(pytester, "problems.jsonl", ("\n".join(lines) + "\n").encode())
+    result = run_with(pytester, str(DEMO_SAMPLES), "problems.jsonl")
+    error = assert_one_usage_error(pytester, result, expected)
+    assert "more characters)" in error and len(error) < SHORT_ENOUGH
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (
+            '{"task_id": "Demo/0", "completion": "' + "x" * MEGABYTE,
+            "malformed JSON: Invalid control character",
+        ),
+        ('{"task_id": "Demo/0", "completion": "", "n": ' + "7" * MEGABYTE + "}", "unreadable JSON: Exceeds"),
+        ("[" * MEGABYTE + "]" * MEGABYTE, "unreadable JSON: maximum recursion depth"),
+    ],
+    ids=["unterminated", "huge-integer", "deep-nesting"],
+)
+def test_huge_bad_line_is_one_short_error(pytester: pytest.Pytester, line: str, expected: str) -> None:
+    write_bytes(pytester, "samples.jsonl", f"{GOOD_LINE}\n{line}\n".encode())
+    result = run_with(pytester, "samples.jsonl")
+    error = assert_one_usage_error(pytester, result, f"samples.jsonl:2: {expected}")
+    assert len(error) < SHORT_ENOUGH
+
+
+def test_huge_ini_value_is_quoted_short(pytester: pytest.Pytester) -> None:
+    pytester.makeini(f"[pytest]\nhumaneval_k = 1,{'x' * MEGABYTE}\n")
+    result = run_with(pytester, str(DEMO_SAMPLES))
+    error = assert_one_usage_error(pytester, result, "humaneval_k=1,xxx")
+    assert f"... ({MEGABYTE + 2 - 200:,} more characters) (from tox.ini)" in error
+    assert len(error) < SHORT_ENOUGH

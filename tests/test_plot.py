@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import shlex
+import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +14,13 @@ import pytest
 
 from conftest import DEMO_PROBLEMS, DEMO_SAMPLES
 from pytest_humaneval.metrics import mean_pass_at_k
-from pytest_humaneval.plotting import pass_at_k_curve, write_plot
+from pytest_humaneval.plotting import (
+    MISSING_MATPLOTLIB,
+    PlotError,
+    check_plot_path,
+    pass_at_k_curve,
+    write_plot,
+)
 
 SUBPROCESS_TIMEOUT = 120
 DEMO_ROWS = [("Demo/0", 3, 2), ("Demo/1", 3, 2), ("Demo/2", 3, 1), ("Demo/3", 3, 1)]
@@ -47,10 +58,8 @@ def test_without_matplotlib_the_run_stops_before_anything_runs(pytester: pytest.
     pytester.makeconftest("import sys\nsys.modules['matplotlib'] = None  # as if it were not installed\n")
     result = _run(pytester, "--humaneval-plot=curve.png", "--humaneval-results=results.jsonl")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    assert any(
-        "--humaneval-plot=curve.png: needs matplotlib: pip install 'pytest-humaneval[plot]'" in line
-        for line in result.errlines
-    ), result.errlines
+    hint = f"needs matplotlib: {shlex.quote(sys.executable)} -m pip install matplotlib"
+    assert any(f"--humaneval-plot=curve.png: {hint}" in line for line in result.errlines), result.errlines
     assert not (pytester.path / "curve.png").exists()
     assert not (pytester.path / "results.jsonl").exists()
 
@@ -67,3 +76,106 @@ def test_plot_has_a_curve_per_file(tmp_path: Path) -> None:
     blue = np.all(np.abs(pixels[..., :3] - np.array([0x1F, 0x77, 0xB4]) / 255) < 0.02, axis=-1)
     orange = np.all(np.abs(pixels[..., :3] - np.array([0xFF, 0x7F, 0x0E]) / 255) < 0.02, axis=-1)
     assert blue.sum() > 50 and orange.sum() > 50
+
+
+def test_install_hint_works_however_the_plugin_was_installed(tmp_path: Path) -> None:
+    """The hint names no extra of the plugin (a clone has no index entry to take it from):
+    it installs matplotlib into the very environment pytest runs in."""
+    assert "[plot]" not in MISSING_MATPLOTLIB
+    command = shlex.split(MISSING_MATPLOTLIB.removeprefix("needs matplotlib: "))
+    assert command[:4] == [sys.executable, "-m", "pip", "install"] and command[4:] == ["matplotlib"]
+    dry_run = subprocess.run([*command[:4], "--dry-run", "--no-index", *command[4:]], capture_output=True)
+    assert b"No module named pip" not in dry_run.stderr
+
+
+@pytest.mark.parametrize("path", ["plot.png", "out/Plot.PNG", "curve.Png"])
+def test_plot_path_that_says_png_is_accepted(tmp_path: Path, path: str) -> None:
+    check_plot_path(str(tmp_path / path), "--humaneval-plot")
+
+
+@pytest.mark.parametrize("path", ["plot.txt", "out", "plot.png.pdf", "plot.svg", ".png"])
+def test_plot_path_without_a_png_suffix_is_refused(tmp_path: Path, path: str) -> None:
+    with pytest.raises(OSError) as failure:
+        check_plot_path(str(tmp_path / path), "--humaneval-plot")
+    assert (
+        str(failure.value)
+        == f"--humaneval-plot={tmp_path / path}: the plot is a PNG: the path must end in .png"
+    )
+
+
+def test_plot_path_is_checked_as_the_other_outputs(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    with pytest.raises(OSError, match=r"is not a directory$"):
+        check_plot_path(str(tmp_path / "file" / "plot.png"), "--humaneval-plot")
+
+
+@pytest.mark.xfail(strict=True, reason="until the controller checks the plot with check_plot_path")
+@pytest.mark.parametrize("path", ["plot.txt", "out"])
+def test_plot_path_without_png_suffix_is_a_usage_error_before_anything_runs(
+    pytester: pytest.Pytester, path: str
+) -> None:
+    result = _run(pytester, f"--humaneval-plot={path}", "--humaneval-results=results.jsonl")
+    output = "\n".join(result.outlines + result.errlines)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, output
+    errors = [line for line in result.errlines if line.startswith("ERROR:")]
+    assert errors == [f"ERROR: --humaneval-plot={path}: the plot is a PNG: the path must end in .png"], output
+    assert "test session starts" not in output
+    assert sorted(p.name for p in pytester.path.iterdir()) == []
+
+
+def test_plot_that_cannot_be_drawn_raises_one_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the renderer broke\n" + "details " * 100_000)
+
+    monkeypatch.setattr(Figure, "savefig", fail)
+    with pytest.raises(PlotError) as failure:
+        write_plot(str(tmp_path / "plot.png"), [("a.jsonl", pass_at_k_curve(DEMO_ROWS))])
+    assert str(failure.value) == "cannot draw the plot: RuntimeError: the renderer broke"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_plot_that_cannot_be_written_raises_one_error(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    with pytest.raises(PlotError) as failure:
+        write_plot("/dev/full", [("a.jsonl", pass_at_k_curve(DEMO_ROWS))])
+    assert str(failure.value) == "cannot write it: No space left on device"
+    assert isinstance(failure.value, OSError)  # the controller catches OSError for every output
+    assert stat.S_ISCHR(Path("/dev/full").stat().st_mode)
+
+
+PLOT_FAILS_CONFTEST = """
+from matplotlib.figure import Figure
+
+def fail(*args, **kwargs):
+    raise ValueError("cannot draw\\nTraceback of the renderer")
+
+Figure.savefig = fail
+"""
+
+
+def test_plot_failure_after_the_run_is_one_line_and_the_rest_is_written(
+    pytester: pytest.Pytester, worker_args: list[str]
+) -> None:
+    pytest.importorskip("matplotlib")
+    pytester.makeconftest(PLOT_FAILS_CONFTEST)
+    result = _run(
+        pytester,
+        "--humaneval-plot=curve.png",
+        "--humaneval-results=results.jsonl",
+        "--humaneval-json=summary.json",
+        *worker_args,
+    )
+    output = "\n".join(result.outlines + result.errlines)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, output
+    assert "Traceback" not in output and "INTERNALERROR" not in output
+    failures = [line for line in result.outlines if "curve.png" in line]
+    assert failures == ["FAIL: --humaneval-plot=curve.png: cannot draw the plot: ValueError: cannot draw"], (
+        output
+    )
+    assert any(line.startswith("outcomes  passed 6") for line in result.outlines), output
+    assert len((pytester.path / "results.jsonl").read_text().splitlines()) == 12
+    assert json.loads((pytester.path / "summary.json").read_text())["finished"] == 12
+    assert not (pytester.path / "curve.png").exists()

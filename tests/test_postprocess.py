@@ -184,3 +184,11 @@ def test_chat_outputs_give_the_plain_verdicts(pytester: pytest.Pytester, worker_
         how = record["extraction"]
         assert ("run after the prompt" in how) if number % 3 != 1 else how.endswith("appended to the prompt")
         assert "Sure!" not in record["ran"]
+
+
+def test_how_the_code_was_found_quotes_a_huge_entry_point_short() -> None:
+    name = "f" * 1_000_000
+    problem = Problem("Demo/0", f"def {name}():\n", name, "    return 1\n", "")
+    _, is_solution, how = extract_code(f"```python\ndef {name}():\n    return 1\n```\n", problem)
+    assert is_solution
+    assert how == f"1 fenced block, defining {'f' * 200}... (999,800 more characters): run after the prompt"
