@@ -23,7 +23,13 @@ from pytest_humaneval.evaluation import Evaluation, KnownVerdicts
 from pytest_humaneval.execution import Verdict, cpu_for_worker
 from pytest_humaneval.loading import InputError, SamplesFileChanged
 from pytest_humaneval.metrics import mean_pass_at_k
-from pytest_humaneval.plotting import MISSING_MATPLOTLIB, matplotlib_available, pass_at_k_curve, write_plot
+from pytest_humaneval.plotting import (
+    MISSING_MATPLOTLIB,
+    check_plot_path,
+    matplotlib_available,
+    pass_at_k_curve,
+    write_plot,
+)
 from pytest_humaneval.reporting import (
     ResultsStream,
     auto_limits_line,
@@ -156,15 +162,14 @@ class Controller:
     def _open_outputs(self) -> None:
         settings = self.settings
         if settings.plot and not matplotlib_available():
-            raise pytest.UsageError(f"--humaneval-plot={settings.plot}: {MISSING_MATPLOTLIB}")
+            option, source = settings.given_as("plot")
+            raise pytest.UsageError(f"{option}={settings.plot} (from {source}): {MISSING_MATPLOTLIB}")
         try:
-            for path, option in (
-                (settings.results, "--humaneval-results"),
-                (settings.json, "--humaneval-json"),
-                (settings.plot, "--humaneval-plot"),
-            ):
+            for name, path in (("results", settings.results), ("json", settings.json)):
                 if path:
-                    check_output_path(path, option)
+                    check_output_path(path, *settings.given_as(name))
+            if settings.plot:
+                check_plot_path(settings.plot, *settings.given_as("plot"))
             sample_sets = self.evaluation.sample_sets
             sources = {s.label: s.source for s in sample_sets} if len(sample_sets) > 1 else {}
             self.results = ResultsStream(settings.results, sources) if settings.results else None

@@ -21,15 +21,17 @@ class PlotError(OSError):
     """The plot could not be drawn or saved; its message is one line, for the terminal."""
 
 
-def check_plot_path(path: str, option: str) -> None:
+def check_plot_path(path: str, option: str, source: str = "command line") -> None:
     """Fail now, not after the run, if the plot cannot be written as a PNG at ``path``.
 
     The suffix decides nothing (matplotlib would pick the format from it, or add ``.png``
     to a path without one): it must say what the file is.
     """
     if Path(path).suffix.lower() != ".png":
-        raise OSError(f"{option}={quoted(path)}: the plot is a PNG: the path must end in .png")
-    check_output_path(path, option)
+        raise OSError(
+            f"{option}={quoted(path)} (from {source}): the plot is a PNG: the path must end in .png"
+        )
+    check_output_path(path, option, source)
 
 
 def matplotlib_available() -> bool:

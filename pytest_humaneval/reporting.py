@@ -246,7 +246,7 @@ def result_record(sample: Sample, verdict: Verdict | None, samples_file: str | N
     if sample.preparation:
         record["extraction"] = sample.preparation
     if verdict is None:
-        record.update(result=None, passed=None, outcome="not run", message="", duration=None)
+        record.update(result=None, passed=None, outcome="not run", message="", duration=None, reused=None)
     else:
         record.update(
             result=verdict.reference_result,
@@ -254,6 +254,7 @@ def result_record(sample: Sample, verdict: Verdict | None, samples_file: str | N
             outcome=verdict.kind,
             message=verdict.message,
             duration=verdict.duration,
+            reused=verdict.reused,
         )
     return record
 
@@ -266,9 +267,12 @@ def _result_line(sample: Sample, verdict: Verdict | None, sources: dict[str, str
 MIN_FREE_BYTES = 1024 * 1024
 
 
-def check_output_path(path: str, option: str) -> None:
-    """Fail now, not after the run, if ``path`` cannot be written (see :func:`write_output`)."""
-    shown = f"{option}={quoted(path)}"
+def check_output_path(path: str, option: str, source: str = "command line") -> None:
+    """Fail now, not after the run, if ``path`` cannot be written (see :func:`write_output`).
+
+    ``option`` and ``source`` name the setting as it was given (``--humaneval-json`` from the
+    command line, ``humaneval_json`` from an ini file)."""
+    shown = f"{option}={quoted(path)} (from {source})"
     try:
         status = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):  # its directory is checked below

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,14 @@ class Settings:
     """Stop sequences: each completion is cut at the first one before it runs."""
     extract: bool = False
     """Take the code out of markdown fences in chat models' outputs."""
+    sources: dict[str, str] = field(default_factory=dict, compare=False)
+    """Where each setting that was given came from: ``command line`` or the ini file's name."""
+
+    def given_as(self, name: str) -> tuple[str, str]:
+        """The setting's name as the user gave it (option or ini key), and where: for messages."""
+        source = self.sources.get(name, "command line")
+        option = OPTIONS_BY_NAME[name]
+        return (option.cli if source == "command line" else option.ini), source
 
     def as_dict(self) -> dict[str, Any]:
         """The settings that decide the measurement, for the JSON summary."""
@@ -240,6 +249,9 @@ OPTIONS = (
 )
 
 
+OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
+
+
 def _escaped(help_text: str) -> str:
     """Help for argparse, which formats it with ``%`` (a bare ``95%`` crashed ``pytest --help``)."""
     return help_text.replace("%", "%%")
@@ -336,6 +348,13 @@ def _distinct_files(option: Option, paths: list[str], source: str) -> tuple[str,
 OUTPUT_OPTIONS = ("results", "json", "plot")
 
 
+def _is_device(path: str) -> bool:
+    try:
+        return stat.S_ISCHR(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
 def _check_outputs_apart(values: dict[str, Any], sources: dict[str, str]) -> None:
     """Refuse an output file that is an input file or another output: it would be overwritten."""
     taken: dict[tuple[int, int] | str, str] = {}
@@ -345,10 +364,10 @@ def _check_outputs_apart(values: dict[str, Any], sources: dict[str, str]) -> Non
     problems = values.get("problems", DEFAULT_PROBLEMS)
     if problems not in SPECIAL_VALUES:
         taken[_file_identity(problems)] = f"the problems file {problems}"
-    options = {option.name: option for option in OPTIONS}
+    options = OPTIONS_BY_NAME
     for name in OUTPUT_OPTIONS:
         path = values.get(name)
-        if path is None:
+        if path is None or _is_device(path):  # /dev/null for two outputs destroys nothing
             continue
         identity = _file_identity(path)
         if identity in taken:
@@ -397,4 +416,5 @@ def resolve(config: pytest.Config) -> Settings:
         report=values.get("report", ()),
         plot=values.get("plot"),
         extract=values.get("extract", False),
+        sources=sources,
     )

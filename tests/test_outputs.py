@@ -273,7 +273,8 @@ def test_check_refuses_a_directory_that_cannot_be_created(tmp_path: Path) -> Non
     with pytest.raises(OSError) as failure:
         check_output_path(str(tmp_path / "file" / "sub" / "out.json"), "--humaneval-json")
     message = str(failure.value)
-    assert message.startswith(f"--humaneval-json={tmp_path}/file/sub/out.json: ") and "\n" not in message
+    assert message.startswith(f"--humaneval-json={tmp_path}/file/sub/out.json (from command line): ")
+    assert "\n" not in message
     assert f"cannot create {tmp_path}/file/sub: {tmp_path}/file is not a directory" in message
 
 
@@ -287,7 +288,7 @@ def test_check_refuses_a_missing_directory_under_one_nobody_can_write() -> None:
 def test_check_refuses_a_socket(tmp_path: Path) -> None:
     with socket.socket(socket.AF_UNIX) as server:
         server.bind(str(tmp_path / "out.sock"))
-        with pytest.raises(OSError, match=r"out\.sock: is a socket$"):
+        with pytest.raises(OSError, match=r"out\.sock \(from command line\): is a socket$"):
             check_output_path(str(tmp_path / "out.sock"), "--humaneval-json")
 
 
