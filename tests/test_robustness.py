@@ -846,12 +846,14 @@ OUTPUT_OPTIONS = ["--humaneval-results", "--humaneval-json"]
 
 
 @pytest.mark.parametrize("option", OUTPUT_OPTIONS)
-def test_output_in_missing_directory(tmp_path: Path, runs: list[Run], option: str) -> None:
+def test_output_in_a_directory_that_cannot_be_created(tmp_path: Path, runs: list[Run], option: str) -> None:
+    """A missing directory is created (as --junitxml does); one under a file cannot be."""
     samples = slow_samples(tmp_path)
-    value = "no-such-dir/out.json"
+    (tmp_path / "a-file").write_text("")
+    value = "a-file/sub/out.json"
     run = run_to_end(runs, tmp_path, humaneval_args(samples, f"{option}={value}", the_other_output(option)))
-    missing = tmp_path.resolve() / "no-such-dir"
-    assert_fails_early(run, option, value, f"directory {missing} does not exist")
+    parent = tmp_path.resolve() / "a-file"
+    assert_fails_early(run, option, value, f"cannot create {parent / 'sub'}: {parent} is not a directory")
 
 
 @pytest.mark.parametrize("option", OUTPUT_OPTIONS)
