@@ -23,9 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_plugin import demo_args, run, text_of
+from sessions import DEMO_PROBLEMS, DEMO_SAMPLES, demo_args, run, text_of
 
-from conftest import DEMO_PROBLEMS, DEMO_SAMPLES
 from pytest_humaneval.execution import Verdict
 from pytest_humaneval.loading import SampleEntry, load_problems, load_samples
 from pytest_humaneval.reporting import ResultsStream, check_output_path, partial_reason, write_output
@@ -402,3 +401,15 @@ def test_partial_reason_quotes_task_ids_short() -> None:
     reason = partial_reason(summary)
     assert reason.count("(999,800 more characters)") == 1 and "(999,801 more characters)" in reason
     assert len(reason) < 1000
+
+
+def test_a_warning_about_the_samples_does_not_quote_their_first_line(pytester: pytest.Pytester) -> None:
+    """pytest's warning summary quotes the line a warning is located at: the samples file's
+    first line, which can be hundreds of megabytes."""
+    huge = {"task_id": "Demo/0", "completion": "    return a + b\n" + "#" * 2_000_000 + "\n"}
+    (pytester.path / "samples.jsonl").write_text(json.dumps(huge) + "\n", encoding="utf-8")
+    result = run(pytester, *demo_args(samples="samples.jsonl"))
+    output = text_of(result)
+    assert result.ret == 0, output[:5000]
+    assert "3 of 4 problems have no samples (first: Demo/1)" in output
+    assert len(output) < 20_000, output[:5000]

@@ -47,10 +47,8 @@ def evaluated_project(pytester: pytest.Pytester) -> tuple[Path, Path]:
     return results, summary
 
 
+COMMANDS_THAT_SHOW_INFORMATION = [(["--markers"], 0), (["--fixtures"], 0), (["--cache-show"], 0)]
 COMMANDS_THAT_RUN_NO_SAMPLE = [
-    (["--markers"], 0),
-    (["--fixtures"], 0),
-    (["--cache-show"], 0),
     (["--collect-only"], 0),
     (["--setup-plan"], 0),
     (["-m", "not humaneval"], 0),
@@ -60,10 +58,13 @@ COMMANDS_THAT_RUN_NO_SAMPLE = [
 ]
 
 
-def test_sessions_that_run_no_sample_leave_every_output_alone(pytester: pytest.Pytester) -> None:
+def test_sessions_that_run_no_sample_leave_every_output_alone(
+    pytester: pytest.Pytester, worker_args: list[str]
+) -> None:
     results, summary = evaluated_project(pytester)
     before = fingerprints(results, summary)
-    for args, expected_exit in COMMANDS_THAT_RUN_NO_SAMPLE:
+    commands = [(args + worker_args, code) for args, code in COMMANDS_THAT_RUN_NO_SAMPLE]
+    for args, expected_exit in COMMANDS_THAT_SHOW_INFORMATION + commands:
         result = run(pytester, *args)
         assert result.ret == expected_exit, (args, text_of(result))
         assert fingerprints(results, summary) == before, args
