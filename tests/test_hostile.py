@@ -40,12 +40,11 @@ from pytest_humaneval.loading import Problem
 
 TIMEOUT = 1.0
 LIMITS = Limits(timeout=TIMEOUT, memory=1 << 30)
-SLACK = 2.0
-"""A run may take at most ``TIMEOUT + SLACK`` seconds of wall time (on an idle machine)."""
-HANG_WATCHDOG = TIMEOUT + SLACK + 1.0
-"""Watchdog of the cases known to hang the server: not scaled with the load, to keep the
-corpus short (on a loaded machine a fixed sandbox may then still look hung: the strict xfail
-stays an xfail; on an idle one the verdict is the same as with the scaled watchdog)."""
+SLACK = 3.0
+"""Seconds beyond the sandbox's own wall-clock bound (the limit x its slowdown cap, however
+busy the machine) for the server to fork, judge and answer."""
+HANG_WATCHDOG = LIMITS.wall_backstop + SLACK + 1.0
+"""Watchdog of the cases known to hang the server."""
 GRACE = 2.0
 """Seconds a sample's processes get to disappear after the verdict."""
 
@@ -300,14 +299,10 @@ def remove_tree(root: str) -> None:
 # -- the sandbox under test -------------------------------------------------------------
 
 
-def load_factor() -> float:
-    """How much slower than idle this machine is now (1 when idle, at most 2.5)."""
-    return min(2.5, max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1)))
-
-
 def allowance() -> float:
-    """Wall-clock seconds a run may take."""
-    return (TIMEOUT + SLACK) * load_factor()
+    """Wall-clock seconds a run may take: the sandbox bounds a sample's wall time whatever
+    the load (not a measure of this machine's speed, which changes from moment to moment)."""
+    return LIMITS.wall_backstop + SLACK
 
 
 """Reports the sample's working directory in the verdict's message."""
@@ -613,8 +608,7 @@ def test_reading_stdin(sb: Sandbox, where: str) -> None:
         "os.read(0)": "import os\ndef add(a, b):\n    return int(os.read(0, 100) or b'nope')\n",
     }[where]
     run = sb.run(ADD, code)
-    expect(run)
-    assert run.seconds < TIMEOUT * load_factor(), f"reading stdin blocked: {run}"
+    expect(run, "error", "failed")  # a read that blocked would have timed out
     sb.assert_clean()
 
 
@@ -630,8 +624,7 @@ def test_memory_bomb(sb: Sandbox, bomb: str) -> None:
     if bomb == "gradual":  # touching 1 GB page by page may take longer than the limit
         expect(run, "error", "timed out")
     else:
-        expect(run, "error")
-        assert run.seconds < TIMEOUT * load_factor(), f"the memory limit was slow to act: {run}"
+        expect(run, "error")  # the limit refused the allocation: no time-out
     sb.assert_clean()
 
 
