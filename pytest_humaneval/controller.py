@@ -346,9 +346,10 @@ class Controller:
         thresholds = sorted(self.settings.fail_under.items())
         if not thresholds:
             return
+        gate = self.settings.given_as("fail_under")[0]
         failed = False
         if not self.summaries:
-            self.messages.append("FAIL: --humaneval-fail-under: no sample finished")
+            self.messages.append(f"FAIL: {gate}: no sample finished")
             failed = True
         for summary in self.summaries:
             of = f"{summary.label}: " if len(self.summaries) > 1 else ""
@@ -360,18 +361,14 @@ class Controller:
                 if refused:
                     self.messages.append(
                         f"FAIL: {of}pass@{k} = {shown} is on a partial evaluation "
-                        f"({partial_reason(summary)}): --humaneval-fail-under {threshold:g} gates "
+                        f"({partial_reason(summary)}): {gate} {threshold:g} gates "
                         "whole evaluations (--humaneval-allow-partial gates what finished)"
                     )
                     failed = True
                 elif rate.value is not None and rate.value >= threshold:
-                    self.messages.append(
-                        f"{of}pass@{k} = {shown} meets --humaneval-fail-under {threshold:g}{on}"
-                    )
+                    self.messages.append(f"{of}pass@{k} = {shown} meets {gate} {threshold:g}{on}")
                 else:
-                    self.messages.append(
-                        f"FAIL: {of}pass@{k} = {shown} is below --humaneval-fail-under {threshold:g}{on}"
-                    )
+                    self.messages.append(f"FAIL: {of}pass@{k} = {shown} is below {gate} {threshold:g}{on}")
                     failed = True
         if failed and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -54,9 +54,12 @@ def _shows_information_only(config: pytest.Config) -> bool:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "humaneval: a HumanEval sample item (added by pytest-humaneval)")
+    if _shows_information_only(config):  # a bad setting must not hide the help
+        config.stash[settings_key] = Settings()
+        return
     settings = resolve(config)
     config.stash[settings_key] = settings
-    if not settings.samples or _shows_information_only(config):
+    if not settings.samples:
         return
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:  # the controller decided whether samples run

@@ -196,12 +196,28 @@ def write_output(path: str, chunks: Iterable[bytes]) -> None:
         if status is not None and not stat.S_ISREG(status.st_mode):
             if stat.S_ISDIR(status.st_mode):
                 raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
-            with open(os.open(path, os.O_WRONLY | os.O_CLOEXEC), "wb") as stream:  # no O_TRUNC, O_CREAT
+            with open(_open_as_it_is(path, status), "wb") as stream:
                 stream.writelines(chunks)
         else:
             _replace(os.path.realpath(path), status, chunks)
     except OSError as exc:
         raise _cannot_write(exc) from None
+
+
+def _open_as_it_is(path: str, status: os.stat_result) -> int:
+    """Open a FIFO or a device for writing, without creating or truncating it. A FIFO that
+    no process reads would block the session's end for ever: that is an error instead."""
+    flags = os.O_WRONLY | os.O_CLOEXEC
+    if not stat.S_ISFIFO(status.st_mode):
+        return os.open(path, flags)
+    try:
+        descriptor = os.open(path, flags | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:
+            raise OSError(errno.ENXIO, "it is a FIFO that no process reads") from None
+        raise
+    os.set_blocking(descriptor, True)
+    return descriptor
 
 
 def _replace(target: str, status: os.stat_result | None, chunks: Iterable[bytes]) -> None:

@@ -13,7 +13,7 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pytest
 
@@ -165,8 +165,6 @@ class Option:
     flag: bool = False
     repeat: bool = False
     metavar: str | None = None
-    ini_type: Literal["args", "linelist"] = "args"
-    """For repeatable options: ``args`` (shell-like words) or ``linelist`` (one per line, as written)."""
 
     @property
     def cli(self) -> str:
@@ -184,7 +182,6 @@ OPTIONS = (
         "repeatable: several files are evaluated and compared in one session.",
         repeat=True,
         metavar="PATH",
-        ini_type="linelist",
     ),
     Option(
         "problems",
@@ -244,7 +241,6 @@ OPTIONS = (
         parse_stop_sequences,
         repeat=True,
         metavar="SEQUENCES",
-        ini_type="linelist",
     ),
 )
 
@@ -268,7 +264,9 @@ def add_options(parser: pytest.Parser) -> None:
             group.addoption(
                 option.cli, action="append", default=None, metavar=option.metavar, help=_escaped(option.help)
             )
-            parser.addini(option.ini, option.help, type=option.ini_type, default=[])
+            # One value per line, as written (a line of shell-like words costs shlex.split
+            # time quadratic in its length: a 1 MB line took minutes).
+            parser.addini(option.ini, option.help, type="linelist", default=[])
         else:
             group.addoption(option.cli, default=None, metavar=option.metavar, help=_escaped(option.help))
             parser.addini(option.ini, option.help, default="")
@@ -291,7 +289,7 @@ def _raw_value(config: pytest.Config, option: Option) -> tuple[Any, str]:
     try:
         ini_value = config.getini(option.ini)
     except (ValueError, pytest.UsageError) as exc:  # a flag that is not a truth value
-        raise pytest.UsageError(f"{option.ini} (from {source}): {exc}") from None
+        raise pytest.UsageError(f"{option.ini} (from {source}): {quoted(str(exc))}") from None
     if option.flag:
         return (True, source) if ini_value else (None, "")
     if ini_value in ("", []):
@@ -346,6 +344,21 @@ def _distinct_files(option: Option, paths: list[str], source: str) -> tuple[str,
 
 
 OUTPUT_OPTIONS = ("results", "json", "plot")
+INPUT_OPTIONS = ("samples", "problems")
+
+
+def _check_path(option: Option, path: str, source: str) -> None:
+    """An empty path is a mistake, and an input must be a file this process can read: said
+    now, naming the option, rather than after the run or by the file's name alone."""
+    if not path.strip():
+        raise _usage_error(option, path, source, "must be a path")
+    if option.name not in INPUT_OPTIONS or path in SPECIAL_VALUES:
+        return
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise _usage_error(option, path, source, f"cannot read: {exc.strerror or exc}") from None
 
 
 def _is_device(path: str) -> bool:
@@ -386,12 +399,16 @@ def resolve(config: pytest.Config) -> Settings:
         sources[option.name] = source
         if option.flag:
             values[option.name] = True
-        elif option.name == "samples":
-            values[option.name] = _distinct_files(option, raw, source)
+        elif option.name in PATH_OPTIONS:
+            paths = raw if option.repeat else [str(raw)]
+            for path in paths:
+                _check_path(option, path, source)
+            values[option.name] = _distinct_files(option, paths, source) if option.repeat else paths[0]
         elif option.name == "stop":
             values[option.name] = tuple(seq for item in raw for seq in _parsed(option, item, source))
         elif option.name == "fail_under":
-            values[option.name] = _thresholds(option, raw, source)
+            given = [word for line in raw for word in line.split()] if source != "command line" else raw
+            values[option.name] = _thresholds(option, given, source)
         elif option.parse is not None:
             values[option.name] = _parsed(option, str(raw), source)
         else:

@@ -86,12 +86,12 @@ def test_example_project_end_to_end(
     assert [record["outcome"] for record in read_results(out / "results.jsonl")] == DEMO_OUTCOMES
     summary = read_json(out / "summary.json")
     assert summary["pass_at_k"]["pass@1"] == pytest.approx(0.5)
-    assert "pass@1 = 0.5000 meets --humaneval-fail-under 0.4" in text
+    assert "pass@1 = 0.5000 meets humaneval_fail_under 0.4" in text
 
     before = fingerprints(out / "results.jsonl", out / "summary.json")
     only_mine = run(pytester, "-m", "not humaneval", "--cov=calc", "-p", "randomly", *worker_args)
     assert only_mine.ret == 0, text_of(only_mine)
-    assert "fail-under" not in text_of(only_mine)
+    assert "fail_under" not in text_of(only_mine)
     targeted = run(pytester, "tests/test_lib.py::test_add", "-p", "randomly", *worker_args)
     targeted.assert_outcomes(passed=1)
     assert fingerprints(out / "results.jsonl", out / "summary.json") == before

@@ -21,8 +21,8 @@ def test_help_lists_every_option_and_ini_key(pytester: pytest.Pytester, flag: st
 
 
 BAD_VALUES = {
-    "samples": ("missing.jsonl", "cannot read"),
-    "problems": ("missing.jsonl", "cannot read"),
+    "samples": ("missing.jsonl", "cannot read: No such file or directory"),
+    "problems": ("missing.jsonl", "cannot read: No such file or directory"),
     "timeout": ("soon", "must be a positive number of seconds"),
     "k": ("0", "comma-separated list of positive integers"),
     "results": (".", "is a directory"),
@@ -60,8 +60,7 @@ def test_bad_command_line_value_is_one_usage_error(pytester: pytest.Pytester, na
     assert len(errors) == 1, text_of(result)
     assert detail in errors[0]
     assert "Traceback" not in text_of(result)
-    if name not in ("samples", "problems"):  # those name the file they could not read
-        assert f"{option.cli}={value} (from command line)" in errors[0]
+    assert f"{option.cli}={value} (from command line)" in errors[0]
 
 
 @pytest.mark.parametrize("name", sorted(BAD_VALUES) + FLAGS)
@@ -77,5 +76,40 @@ def test_bad_ini_value_is_one_usage_error_naming_the_ini_file(pytester: pytest.P
     assert len(errors) == 1, text_of(result)
     assert detail in errors[0]
     assert "Traceback" not in text_of(result)
-    if name not in ("samples", "problems"):
-        assert option.ini in errors[0] and f"(from {ini.name})" in errors[0]
+    assert option.ini in errors[0] and f"(from {ini.name})" in errors[0]
+
+
+PATH_OPTIONS = ["samples", "problems", "results", "json", "plot"]
+
+
+@pytest.mark.parametrize("name", PATH_OPTIONS)
+def test_an_empty_path_is_a_usage_error_before_anything_runs(pytester: pytest.Pytester, name: str) -> None:
+    copy_demo_files(pytester.path)
+    option = next(option for option in OPTIONS if option.name == name)
+    args = [f"--humaneval-{key}={v}" for key, v in base_settings(name).items()]
+    result = run(pytester, *args, f"{option.cli}=")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, text_of(result)
+    errors = [line for line in result.outlines + result.errlines if line.startswith("ERROR:")]
+    assert errors == [f"ERROR: {option.cli}= (from command line): must be a path"], text_of(result)
+
+
+@pytest.mark.parametrize("command", ["--help", "--markers", "--fixtures"])
+def test_a_bad_setting_does_not_hide_the_help(pytester: pytest.Pytester, command: str) -> None:
+    pytester.makeini("[pytest]\nhumaneval_k = 0\nhumaneval_timeout = abc\n")
+    result = run(pytester, command, "--humaneval-memory=lots")
+    assert result.ret == 0, text_of(result)
+
+
+def test_huge_ini_values_get_short_errors_at_once(pytester: pytest.Pytester) -> None:
+    """A 1 MB line: the error quotes 200 characters (a line of shell-like words would have
+    been split in time quadratic in its length: minutes, past the session's timeout)."""
+    copy_demo_files(pytester.path)
+    huge = "x" * 1_000_000
+    for key in ("humaneval_fail_under", "humaneval_strict", "humaneval_samples"):
+        settings = {"humaneval_problems": "demo.jsonl", "humaneval_samples": "demo-samples.jsonl", key: huge}
+        pytester.makeini("[pytest]\n" + "".join(f"{name} = {value}\n" for name, value in settings.items()))
+        result = run(pytester)
+        assert result.ret == pytest.ExitCode.USAGE_ERROR, key
+        errors = [line for line in result.outlines + result.errlines if line.startswith("ERROR:")]
+        assert len(errors) == 1 and len(errors[0]) < 1000, (key, errors[0][:300])
+        assert "more characters" in errors[0], (key, errors[0][:300])

@@ -413,3 +413,18 @@ def test_a_warning_about_the_samples_does_not_quote_their_first_line(pytester: p
     assert result.ret == 0, output[:5000]
     assert "3 of 4 problems have no samples (first: Demo/1)" in output
     assert len(output) < 20_000, output[:5000]
+
+
+def test_a_fifo_that_no_process_reads_is_one_fail_line(pytester: pytest.Pytester) -> None:
+    """Opening it for writing would block the session's end for ever."""
+    os.mkfifo(pytester.path / "unread.fifo")
+    result = run(pytester, *demo_args("--humaneval-json=unread.fifo", "--humaneval-results=results.jsonl"))
+    output = text_of(result)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, output
+    failures = [line for line in result.outlines if "unread.fifo" in line]
+    assert failures == [
+        "FAIL: --humaneval-json=unread.fifo: cannot write it: it is a FIFO that no process reads"
+    ]
+    assert any(line.startswith("outcomes  passed 6") for line in result.outlines), output
+    assert len((pytester.path / "results.jsonl").read_text().splitlines()) == 12
+    assert stat.S_ISFIFO(os.stat(pytester.path / "unread.fifo").st_mode)

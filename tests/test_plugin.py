@@ -419,8 +419,8 @@ def test_ini_keys(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         [
             "pass@k    pass@1 0.5000  pass@2 0.8333",
-            "pass@1 = 0.5000 meets --humaneval-fail-under 0.4",
-            "FAIL: pass@2 = 0.8333 is below --humaneval-fail-under 0.9",
+            "pass@1 = 0.5000 meets humaneval_fail_under 0.4",
+            "FAIL: pass@2 = 0.8333 is below humaneval_fail_under 0.9",
         ]
     )
     summary = read_json(pytester.path / "summary.json")

@@ -69,7 +69,7 @@ def test_sessions_that_run_no_sample_leave_every_output_alone(
         assert result.ret == expected_exit, (args, text_of(result))
         assert fingerprints(results, summary) == before, args
         assert TABLE_RULE not in text_of(result), args
-        assert "fail-under" not in text_of(result), args  # no gate without a sample
+        assert "fail_under" not in text_of(result), args  # no gate without a sample
 
 
 def test_no_sample_selected_means_no_gate_at_both_worker_counts(
@@ -161,4 +161,4 @@ def test_last_failed_keeps_the_results_whole(pytester: pytest.Pytester, worker_a
     assert [{**record, "reused": None} for record in again] == [
         {**record, "reused": None} for record in first
     ]
-    assert "pass@1 = 0.5000 meets --humaneval-fail-under 0.4" in text_of(result)
+    assert "pass@1 = 0.5000 meets humaneval_fail_under 0.4" in text_of(result)
