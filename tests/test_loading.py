@@ -170,7 +170,8 @@ def test_non_utf8_bytes(pytester: pytest.Pytester) -> None:
 
 def test_missing_samples_file(pytester: pytest.Pytester) -> None:
     result = run_with(pytester, "no-such-file.jsonl")
-    assert_one_usage_error(pytester, result, "--humaneval-samples=no-such-file.jsonl (from command line): cannot read")
+    expected = "--humaneval-samples=no-such-file.jsonl (from command line): cannot read"
+    assert_one_usage_error(pytester, result, expected)
 
 
 def test_usage_error_with_xdist_is_reported_once(pytester: pytest.Pytester) -> None:
