@@ -12,6 +12,7 @@ import secrets
 import stat
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -204,20 +205,29 @@ def write_output(path: str, chunks: Iterable[bytes]) -> None:
         raise _cannot_write(exc) from None
 
 
+FIFO_READER_WAIT = 10.0
+"""Seconds a FIFO output may wait for its reader to open it."""
+
+
 def _open_as_it_is(path: str, status: os.stat_result) -> int:
     """Open a FIFO or a device for writing, without creating or truncating it. A FIFO that
     no process reads would block the session's end for ever: that is an error instead."""
     flags = os.O_WRONLY | os.O_CLOEXEC
     if not stat.S_ISFIFO(status.st_mode):
         return os.open(path, flags)
-    try:
-        descriptor = os.open(path, flags | os.O_NONBLOCK)
-    except OSError as exc:
-        if exc.errno == errno.ENXIO:
-            raise OSError(errno.ENXIO, "it is a FIFO that no process reads") from None
-        raise
-    os.set_blocking(descriptor, True)
-    return descriptor
+    deadline = time.monotonic() + FIFO_READER_WAIT
+    while True:
+        try:
+            descriptor = os.open(path, flags | os.O_NONBLOCK)
+        except OSError as exc:
+            if exc.errno != errno.ENXIO:
+                raise
+            if time.monotonic() > deadline:
+                raise OSError(errno.ENXIO, "it is a FIFO that no process reads") from None
+            time.sleep(0.05)
+            continue
+        os.set_blocking(descriptor, True)
+        return descriptor
 
 
 def _replace(target: str, status: os.stat_result | None, chunks: Iterable[bytes]) -> None:
@@ -262,7 +272,7 @@ def result_record(sample: Sample, verdict: Verdict | None, samples_file: str | N
     if sample.preparation:
         record["extraction"] = sample.preparation
     if verdict is None:
-        record.update(result=None, passed=None, outcome="not run", message="", duration=None, reused=None)
+        record.update(result=None, passed=None, outcome="not run", message="", duration=None)
     else:
         record.update(
             result=verdict.reference_result,
@@ -270,7 +280,6 @@ def result_record(sample: Sample, verdict: Verdict | None, samples_file: str | N
             outcome=verdict.kind,
             message=verdict.message,
             duration=verdict.duration,
-            reused=verdict.reused,
         )
     return record
 

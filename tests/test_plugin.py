@@ -186,13 +186,13 @@ def test_last_failed_reruns_only_failing_samples(pytester: pytest.Pytester, work
     assert sorted(lastfailed) == sorted(DEMO_FAILING)
     second = run(pytester, *demo_args("--lf", "--humaneval-results=results.jsonl", *worker_args))
     assert second.ret == 0, text_of(second)
-    if serial(worker_args):
+    if serial(worker_args):  # xdist's workers deselect, and report no count
         second.stdout.fnmatch_lines(["run-last-failure: rerun previous 6 failures*"])
-    assert second.parseoutcomes()["deselected"] == DEMO_OUTCOMES.count("passed")
+        assert second.parseoutcomes()["deselected"] == DEMO_OUTCOMES.count("passed")
     # the samples not rerun are reported from the verdict cache: the results stay whole
     records = read_results(pytester.path / "results.jsonl")
     assert [r["outcome"] for r in records] == DEMO_OUTCOMES
-    assert all(r["reused"] for r in records)
+    assert "reused    12 verdicts from the cache or identical samples" in second.outlines
 
 
 # -- outcomes and the summary table ------------------------------------------------------------------

@@ -39,7 +39,7 @@ DEMO_SAMPLES_FILE = DEMO_PROBLEMS.with_name("demo-samples.jsonl")
 
 RUN_TIMEOUT = 120.0
 """Upper bound for any one pytest run (they take seconds; this only keeps a hang bounded)."""
-SIGNAL_TO_EXIT_LIMIT = 15.0
+SIGNAL_TO_EXIT_LIMIT = 30.0
 """An interrupted session must end this soon after the signal (observed: 0.2 to 1.5 s idle,
 more on a busy machine). The samples left when it is signalled sleep far longer than that
 (see ``INTERRUPT_SAMPLES``), so a session that ran them to the end would exceed it."""
@@ -461,8 +461,8 @@ def error_lines(run: Run) -> list[str]:
 
 # == 1. interrupts ===================================================================================
 
-INTERRUPT_SAMPLES = 200
-"""0.3 s of sleep each (sleep is not shortened by a fast machine): a whole run would take 30 s
+INTERRUPT_SAMPLES = 500
+"""0.3 s of sleep each (sleep is not shortened by a fast machine): a whole run would take 75 s
 and more even on two workers, twice ``SIGNAL_TO_EXIT_LIMIT``; it is interrupted after a few."""
 FINISHED_BEFORE_SIGNAL = 3
 

@@ -157,8 +157,6 @@ def test_last_failed_keeps_the_results_whole(pytester: pytest.Pytester, worker_a
     assert result.ret == 0, text_of(result)
     again = read_results(results)
     assert [record["outcome"] for record in again] == DEMO_OUTCOMES
-    assert all(record["reused"] for record in again)
-    assert [{**record, "reused": None} for record in again] == [
-        {**record, "reused": None} for record in first
-    ]
+    assert again == first  # every verdict, from the cache
+    assert "reused    12 verdicts from the cache or identical samples" in result.outlines
     assert "pass@1 = 0.5000 meets humaneval_fail_under 0.4" in text_of(result)
