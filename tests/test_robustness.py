@@ -463,7 +463,7 @@ def error_lines(run: Run) -> list[str]:
 
 INTERRUPT_SAMPLES = 500
 """0.3 s of sleep each (sleep is not shortened by a fast machine): a whole run would take 75 s
-and more even on two workers, twice ``SIGNAL_TO_EXIT_LIMIT``; it is interrupted after a few."""
+and more even on two workers, over twice ``SIGNAL_TO_EXIT_LIMIT``; it is interrupted after a few."""
 FINISHED_BEFORE_SIGNAL = 3
 
 
