@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from pytest_humaneval.execution import Verdict
+from pytest_humaneval.model import Verdict
 
 SCHEMA = 2
 FLUSH_EVERY_SECONDS = 1.0

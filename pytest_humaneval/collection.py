@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from pytest_humaneval.evaluation import Evaluation
-from pytest_humaneval.execution import PASSED, Verdict
-from pytest_humaneval.loading import Problem, SampleEntry, SampleSet, SamplesFileChanged
+from pytest_humaneval.loading import SampleSet, SamplesFileChanged
+from pytest_humaneval.model import PASSED, Problem, SampleEntry, Verdict
 
 PROPERTY_PREFIX = "humaneval_"
 INPUT_CHANGED_PROPERTY = PROPERTY_PREFIX + "input_changed"

@@ -8,7 +8,6 @@ a pytest process.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import selectors
@@ -17,118 +16,16 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from pytest_humaneval import __version__
 from pytest_humaneval._sandbox import MAX_REQUEST, TEMPORARY_PREFIX, remove_tree
-from pytest_humaneval.loading import Problem, Sample
+from pytest_humaneval.keys import sample_code, verdict_key
+from pytest_humaneval.model import ERROR, Limits, Problem, Sample, Verdict
 
 SANDBOX_SCRIPT = Path(__file__).with_name("_sandbox_main.py")
 HEADER = struct.Struct("!I")
-
-PASSED, FAILED, ERROR, TIMED_OUT, CRASHED = "passed", "failed", "error", "timed out", "crashed"
-OUTCOME_KINDS = (PASSED, FAILED, ERROR, TIMED_OUT, CRASHED)
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Resource limits of one sample's process."""
-
-    timeout: float
-    """Seconds for the whole sample: its program, then the test's calls."""
-    memory: int
-    calls_timeout: float | None = None
-    """Seconds for the test's calls alone (``--humaneval-timeout=auto``): the program's own
-    top level (its imports, definitions) counts only toward ``timeout``."""
-    file_size: int = 64 * 1024 * 1024
-    open_files: int = 64
-    processes: int = 64
-    slowdown_cap: float = 3.0
-    """However busy the machine, a sample gets at most this many times its limit in wall time."""
-
-    @property
-    def wall_backstop(self) -> float:
-        """Wall-clock bound for a sample, whatever the machine's load (the sandbox's rule)."""
-        return self.slowdown_cap * self.timeout
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The outcome of running one sample against its problem's tests."""
-
-    kind: str
-    message: str
-    duration: float
-    reference: str = ""
-    """The ``result`` the reference harness prints: passed, timed out or "failed: ..."."""
-    reused: bool = False
-    """True when the verdict comes from the cache or an identical sample, not a new run."""
-
-    @property
-    def passed(self) -> bool:
-        return self.kind == PASSED
-
-    @property
-    def reference_result(self) -> str:
-        """The reference harness's ``result`` string for this verdict."""
-        if self.reference:
-            return self.reference
-        return self.kind if self.kind in (PASSED, TIMED_OUT) else f"failed: {self.message}"
-
-    def describe(self) -> str:
-        """One line for the terminal: the kind and, when there is one, the message."""
-        return f"{self.kind}: {self.message}" if self.message else self.kind
-
-    def to_plain(self) -> tuple[str, str, float, str]:
-        """The verdict as plain values (for xdist, the cache and junitxml)."""
-        return (self.kind, self.message, self.duration, self.reference)
-
-    @classmethod
-    def from_plain(cls, plain: Any, reused: bool = False) -> Verdict:
-        kind, message, duration, reference = plain
-        return cls(str(kind), str(message), float(duration), str(reference), reused)
-
-
-def sample_code(problem: Problem, sample: Sample) -> str:
-    """The sample's part of the program: prompt + completion, or the whole solution."""
-    return sample.text if sample.is_solution else problem.prompt + sample.text
-
-
-def harness_digest(paths: Sequence[Path]) -> str:
-    """A digest of the harness's own source: a verdict depends on it as much as on the
-    version number, which a development install keeps while its code changes."""
-    digest = hashlib.sha256()
-    for path in paths:
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-HARNESS_DIGEST = harness_digest([Path(__file__), Path(__file__).with_name("_sandbox.py")])
-"""Of this module (the program sent, the limits) and of the sandbox (the judge and the sample process)."""
-
-
-def verdict_key(problem: Problem, code: str, limits: Limits) -> str:
-    """A digest of everything that decides a verdict (for deduplication and caching)."""
-    return limited_key(content_digest(problem, code), limits)
-
-
-def content_digest(problem: Problem, code: str) -> bytes:
-    """A digest of what decides a verdict apart from the limits: versions (the harness's
-    source included), problem, code."""
-    digest = hashlib.sha256()
-    versions = f"pytest-humaneval {__version__} ({HARNESS_DIGEST}); Python {sys.version}"
-    for part in (versions, problem.prompt, problem.test, problem.entry_point, code):
-        digest.update(part.encode("utf-8", "surrogatepass"))
-        digest.update(b"\0")
-    return digest.digest()
-
-
-def limited_key(content: bytes, limits: Limits) -> str:
-    """The verdict key of a :func:`content_digest` under ``limits`` (so the limits can be
-    decided after the samples were read, as ``--humaneval-timeout=auto`` does)."""
-    return hashlib.sha256(content + repr(limits).encode()).hexdigest()
 
 
 def usable_cpus() -> int:

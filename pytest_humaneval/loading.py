@@ -21,6 +21,7 @@ from pathlib import Path, PurePath
 from typing import IO, Any
 
 from pytest_humaneval._sandbox import TEMPORARY_PREFIX, hold
+from pytest_humaneval.model import Problem, ProblemSet, Sample, SampleEntry
 
 DEFAULT_PROBLEMS = "humaneval"
 CANONICAL_SAMPLES = "canonical"
@@ -51,85 +52,6 @@ class InputError(Exception):
         self.message = message
         where = f"{source}:{line}" if line is not None else source
         super().__init__(f"{where}: {message}")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One benchmark task in the HumanEval format."""
-
-    task_id: str
-    prompt: str
-    entry_point: str
-    canonical_solution: str
-    test: str
-
-
-@dataclass(frozen=True)
-class ProblemSet:
-    """The problems of a session, in file order, and where they came from."""
-
-    source: str
-    problems: dict[str, Problem]
-    evalplus_inputs: bool = False
-    """The file has EvalPlus's extra test inputs (``plus_input``), which are not run."""
-
-
-@dataclass(frozen=True, slots=True)
-class SampleEntry:
-    """What the session keeps of a sample: its ids, and where its line is in its file.
-
-    Not its text: that is read back from the file when it is needed (see :class:`SampleSet`).
-    """
-
-    position: int
-    """Index of the sample in the session: files in the order given, samples (not lines) from 0."""
-    task_id: str
-    index: int
-    """Index of the sample among the samples of its task, in file order."""
-    line: int
-    file_label: str = ""
-    """The label of the sample's file in node ids; empty when the session has one samples file."""
-    offset: int = 0
-    """Where the sample's line starts in its file, in bytes (for a file read back by offset)."""
-    size: int = 0
-    """The length of the line in bytes."""
-    digest: int = 0
-    """A 64-bit digest of the line, checked when the line is read back."""
-
-    @property
-    def test_id(self) -> str:
-        """The readable id of the sample: task id and index, e.g. ``HumanEval/0[3]``."""
-        return f"{self.task_id}[{self.index}]"
-
-    @property
-    def problem_nodeid(self) -> str:
-        """The node id of the collector of the sample's problem (in the sample's file)."""
-        return f"{self.file_label}::{self.task_id}" if self.file_label else self.task_id
-
-    @property
-    def nodeid(self) -> str:
-        """The pytest node id of the sample's item, e.g. ``modelA.jsonl::HumanEval/0::HumanEval/0[3]``."""
-        return f"{self.problem_nodeid}::{self.test_id}"
-
-    @property
-    def param_id(self) -> str:
-        """The id of the sample in tests parametrized over ``humaneval_sample``."""
-        return f"{self.file_label}:{self.test_id}" if self.file_label else self.test_id
-
-
-@dataclass(frozen=True)
-class Sample:
-    """One sample's content: a completion (appended to the prompt) or a whole solution program."""
-
-    entry: SampleEntry
-    text: str
-    """The completion or the solution (as given, or as prepared: see ``postprocess.prepare``)."""
-    is_solution: bool
-    """True for a whole program (``solution``), False for a completion."""
-    record: dict[str, Any]
-    """The input record with all its fields, copied to the results file."""
-    preparation: str = ""
-    """How the text was taken from the model's output (``--humaneval-extract``), if it was."""
 
 
 class SamplesFileChanged(InputError):

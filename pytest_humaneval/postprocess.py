@@ -6,7 +6,8 @@ import dataclasses
 import re
 from collections.abc import Iterable
 
-from pytest_humaneval.loading import Problem, Sample, quoted
+from pytest_humaneval.loading import quoted
+from pytest_humaneval.model import Problem, Sample
 
 CODEX_STOP_SEQUENCES = ("\nclass", "\ndef", "\n#", "\nif", "\nprint")
 """The stop sequences of the Codex paper (Chen et al., 2021)."""

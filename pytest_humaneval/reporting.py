@@ -18,9 +18,10 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from pytest_humaneval.execution import HARNESS_DIGEST, OUTCOME_KINDS, Verdict
-from pytest_humaneval.loading import Sample, SampleEntry, quoted
+from pytest_humaneval.keys import HARNESS_DIGEST
+from pytest_humaneval.loading import quoted
 from pytest_humaneval.metrics import PassAtK
+from pytest_humaneval.model import OUTCOME_KINDS, Sample, SampleEntry, Verdict
 from pytest_humaneval.settings import Settings
 from pytest_humaneval.summary import Comparison, Summary
 

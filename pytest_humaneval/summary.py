@@ -6,9 +6,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from pytest_humaneval.evaluation import Evaluation
-from pytest_humaneval.execution import OUTCOME_KINDS, PASSED, Verdict
 from pytest_humaneval.loading import SampleSet
 from pytest_humaneval.metrics import PassAtK, PassAtKDifference, mean_pass_at_k, paired_difference
+from pytest_humaneval.model import OUTCOME_KINDS, PASSED, Verdict
 
 
 @dataclass(frozen=True)

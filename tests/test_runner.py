@@ -23,9 +23,10 @@ from pathlib import Path
 
 import pytest
 
-from pytest_humaneval import _sandbox, execution
-from pytest_humaneval.execution import Limits, SandboxRunner, sample_code, verdict_key
-from pytest_humaneval.loading import Problem, Sample, SampleEntry
+from pytest_humaneval import _sandbox, execution, keys
+from pytest_humaneval.execution import SandboxRunner
+from pytest_humaneval.keys import sample_code, verdict_key
+from pytest_humaneval.model import Limits, Problem, Sample, SampleEntry
 
 LIMITS = Limits(timeout=2.0, memory=1 << 30)
 
@@ -424,23 +425,26 @@ def test_only_verdicts_of_repeated_samples_are_kept(runner: SandboxRunner, ahead
     assert not runner.run(TWO_ASSERTS, completion(3, once.text), LIMITS).reused  # not kept: runs again
 
 
-def test_verdict_keys_change_with_the_harness_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A cached verdict is not reused once the judge or the sample process changed, even
-    under the same version number (a development install)."""
-    sources = [tmp_path / "execution.py", tmp_path / "_sandbox.py"]
-    for path in sources:
-        path.write_text("# the harness\n")
-    before = execution.harness_digest(sources)
-    sources[1].write_text("# the harness, changed\n")
-    assert execution.harness_digest(sources) != before
-    assert execution.HARNESS_DIGEST == execution.harness_digest(
-        [Path(execution.__file__), Path(_sandbox.__file__)]
-    )
-
-    code = sample_code(TWO_ASSERTS, completion(0, "    return n\n"))
-    key = verdict_key(TWO_ASSERTS, code, LIMITS)
-    monkeypatch.setattr(execution, "HARNESS_DIGEST", before)
-    assert verdict_key(TWO_ASSERTS, code, LIMITS) != key
+def test_verdict_keys_change_with_the_harness_source(tmp_path: Path) -> None:
+    """A cached verdict is not reused once any file that decides verdicts changed (the
+    judge, the sample process, the program sent), even under the same version number (a
+    development install)."""
+    package = Path(keys.__file__).parent
+    decisive = {package / "execution.py", package / "keys.py", package / "model.py"}
+    decisive |= {package / "_sandbox.py", package / "_sandbox_main.py"}
+    assert decisive <= set(keys.HARNESS_FILES)
+    assert keys.HARNESS_DIGEST == keys.harness_digest(keys.HARNESS_FILES)
+    copies = []
+    for path in keys.HARNESS_FILES:
+        copy = tmp_path / path.name
+        copy.write_bytes(path.read_bytes())
+        copies.append(copy)
+    for copy in copies:
+        original = copy.read_bytes()
+        copy.write_bytes(original + b"# changed\n")
+        assert keys.harness_digest(copies) != keys.HARNESS_DIGEST, copy.name
+        copy.write_bytes(original)
+    assert keys.harness_digest(copies) == keys.HARNESS_DIGEST
 
 
 def test_server_closes_cleanly_when_a_sample_process_was_reaped_already(tmp_path: Path) -> None:

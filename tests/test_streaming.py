@@ -20,8 +20,8 @@ import pytest
 
 from conftest import DEMO_PROBLEMS, DEMO_SAMPLES
 from pytest_humaneval.evaluation import KnownVerdicts
-from pytest_humaneval.execution import Verdict
 from pytest_humaneval.loading import InputError, SampleSet, SamplesFileChanged, load_problems, load_samples
+from pytest_humaneval.model import Verdict
 
 SUBPROCESS_TIMEOUT = 300
 DEMO_OUTCOMES = [

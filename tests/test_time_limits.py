@@ -36,8 +36,8 @@ from collections.abc import Iterator
 import pytest
 
 from pytest_humaneval._sandbox import PROBE_SECONDS
-from pytest_humaneval.execution import Limits, SandboxRunner, Verdict, cpu_for_worker
-from pytest_humaneval.loading import Problem
+from pytest_humaneval.execution import SandboxRunner, cpu_for_worker
+from pytest_humaneval.model import Limits, Problem, Verdict
 
 LIMIT = 1.0
 LIMITS = Limits(timeout=LIMIT, memory=1 << 30)

@@ -1,0 +1,151 @@
+"""The domain's plain types: problems, samples, limits and verdicts.
+
+A leaf: it imports nothing of the package, so every module (loading, the cache,
+the outputs) can name these types without importing any I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+PASSED, FAILED, ERROR, TIMED_OUT, CRASHED = "passed", "failed", "error", "timed out", "crashed"
+OUTCOME_KINDS = (PASSED, FAILED, ERROR, TIMED_OUT, CRASHED)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One benchmark task in the HumanEval format."""
+
+    task_id: str
+    prompt: str
+    entry_point: str
+    canonical_solution: str
+    test: str
+
+
+@dataclass(frozen=True)
+class ProblemSet:
+    """The problems of a session, in file order, and where they came from."""
+
+    source: str
+    problems: dict[str, Problem]
+    evalplus_inputs: bool = False
+    """The file has EvalPlus's extra test inputs (``plus_input``), which are not run."""
+
+
+@dataclass(frozen=True, slots=True)
+class SampleEntry:
+    """What the session keeps of a sample: its ids, and where its line is in its file.
+
+    Not its text: that is read back from the file when it is needed (see :class:`SampleSet`).
+    """
+
+    position: int
+    """Index of the sample in the session: files in the order given, samples (not lines) from 0."""
+    task_id: str
+    index: int
+    """Index of the sample among the samples of its task, in file order."""
+    line: int
+    file_label: str = ""
+    """The label of the sample's file in node ids; empty when the session has one samples file."""
+    offset: int = 0
+    """Where the sample's line starts in its file, in bytes (for a file read back by offset)."""
+    size: int = 0
+    """The length of the line in bytes."""
+    digest: int = 0
+    """A 64-bit digest of the line, checked when the line is read back."""
+
+    @property
+    def test_id(self) -> str:
+        """The readable id of the sample: task id and index, e.g. ``HumanEval/0[3]``."""
+        return f"{self.task_id}[{self.index}]"
+
+    @property
+    def problem_nodeid(self) -> str:
+        """The node id of the collector of the sample's problem (in the sample's file)."""
+        return f"{self.file_label}::{self.task_id}" if self.file_label else self.task_id
+
+    @property
+    def nodeid(self) -> str:
+        """The pytest node id of the sample's item, e.g. ``modelA.jsonl::HumanEval/0::HumanEval/0[3]``."""
+        return f"{self.problem_nodeid}::{self.test_id}"
+
+    @property
+    def param_id(self) -> str:
+        """The id of the sample in tests parametrized over ``humaneval_sample``."""
+        return f"{self.file_label}:{self.test_id}" if self.file_label else self.test_id
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One sample's content: a completion (appended to the prompt) or a whole solution program."""
+
+    entry: SampleEntry
+    text: str
+    """The completion or the solution (as given, or as prepared: see ``postprocess.prepare``)."""
+    is_solution: bool
+    """True for a whole program (``solution``), False for a completion."""
+    record: dict[str, Any]
+    """The input record with all its fields, copied to the results file."""
+    preparation: str = ""
+    """How the text was taken from the model's output (``--humaneval-extract``), if it was."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one sample's process."""
+
+    timeout: float
+    """Seconds for the whole sample: its program, then the test's calls."""
+    memory: int
+    calls_timeout: float | None = None
+    """Seconds for the test's calls alone (``--humaneval-timeout=auto``): the program's own
+    top level (its imports, definitions) counts only toward ``timeout``."""
+    file_size: int = 64 * 1024 * 1024
+    open_files: int = 64
+    processes: int = 64
+    slowdown_cap: float = 3.0
+    """However busy the machine, a sample gets at most this many times its limit in wall time."""
+
+    @property
+    def wall_backstop(self) -> float:
+        """Wall-clock bound for a sample, whatever the machine's load (the sandbox's rule)."""
+        return self.slowdown_cap * self.timeout
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of running one sample against its problem's tests."""
+
+    kind: str
+    message: str
+    duration: float
+    reference: str = ""
+    """The ``result`` the reference harness prints: passed, timed out or "failed: ..."."""
+    reused: bool = False
+    """True when the verdict comes from the cache or an identical sample, not a new run."""
+
+    @property
+    def passed(self) -> bool:
+        return self.kind == PASSED
+
+    @property
+    def reference_result(self) -> str:
+        """The reference harness's ``result`` string for this verdict."""
+        if self.reference:
+            return self.reference
+        return self.kind if self.kind in (PASSED, TIMED_OUT) else f"failed: {self.message}"
+
+    def describe(self) -> str:
+        """One line for the terminal: the kind and, when there is one, the message."""
+        return f"{self.kind}: {self.message}" if self.message else self.kind
+
+    def to_plain(self) -> tuple[str, str, float, str]:
+        """The verdict as plain values (for xdist, the cache and junitxml)."""
+        return (self.kind, self.message, self.duration, self.reference)
+
+    @classmethod
+    def from_plain(cls, plain: Any, reused: bool = False) -> Verdict:
+        kind, message, duration, reference = plain
+        return cls(str(kind), str(message), float(duration), str(reference), reused)
