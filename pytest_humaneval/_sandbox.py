@@ -1,6 +1,6 @@
 """The sandbox server: runs untrusted samples, each in a fresh confined process.
 
-Started by :mod:`pytest_humaneval.execution` as ``python -s _sandbox_main.py`` with a
+Started by :mod:`pytest_humaneval.runner` as ``python -s _sandbox_main.py`` with a
 clean environment; it imports nothing of pytest or of the plugin. Requests
 arrive on stdin and verdicts leave on stdout, each a length-prefixed pickle.
 

@@ -20,7 +20,6 @@ from pytest_humaneval._sandbox import remove_abandoned
 from pytest_humaneval.cache import VerdictCache
 from pytest_humaneval.collection import input_change_from_properties, verdict_from_properties
 from pytest_humaneval.evaluation import Evaluation, KnownVerdicts
-from pytest_humaneval.execution import cpu_for_worker
 from pytest_humaneval.loading import InputError, SamplesFileChanged
 from pytest_humaneval.metrics import mean_pass_at_k
 from pytest_humaneval.model import Verdict
@@ -42,6 +41,7 @@ from pytest_humaneval.reporting import (
     table_lines,
     write_summary,
 )
+from pytest_humaneval.runner import cpu_for_worker
 from pytest_humaneval.settings import Settings
 from pytest_humaneval.summary import Comparison, Summary, Tally, comparisons
 

@@ -16,11 +16,11 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from pytest_humaneval.execution import SandboxError, SandboxRunner, cpu_for_worker, run_codes, usable_cpus
 from pytest_humaneval.keys import content_digest, limited_key, sample_code, verdict_key
 from pytest_humaneval.loading import SampleSet, SamplesFileChanged, file_labels, load_problems, load_samples
 from pytest_humaneval.model import PASSED, Limits, Problem, ProblemSet, Sample, SampleEntry, Verdict
 from pytest_humaneval.postprocess import prepare
+from pytest_humaneval.runner import SandboxError, SandboxRunner, cpu_for_worker, run_codes, usable_cpus
 from pytest_humaneval.settings import Settings
 
 AUTO_TIMEOUT_FLOOR = 0.3

@@ -31,7 +31,7 @@ def harness_digest(paths: Sequence[Path]) -> str:
 
 
 _PACKAGE = Path(__file__).parent
-_HARNESS_NAMES = ("keys.py", "model.py", "execution.py", "_sandbox.py", "_sandbox_main.py")
+_HARNESS_NAMES = ("keys.py", "model.py", "runner.py", "_sandbox.py", "_sandbox_main.py")
 HARNESS_FILES = tuple(_PACKAGE / name for name in _HARNESS_NAMES)
 """Every file whose change can change a verdict: the keys, the types, the runner (the
 program sent, the limits) and the sandbox (the judge and the sample process)."""

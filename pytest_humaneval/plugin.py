@@ -13,7 +13,7 @@ from _pytest.runner import runtestprotocol  # no public equivalent; xdist import
 from pytest_humaneval.collection import SampleItem, build_items, verdict_from_properties
 from pytest_humaneval.controller import Controller
 from pytest_humaneval.evaluation import Evaluation, HumanEvalSample
-from pytest_humaneval.execution import cpu_for_worker, join_server_cpu
+from pytest_humaneval.runner import cpu_for_worker, join_server_cpu
 from pytest_humaneval.selection import SampleArguments, samples_requested, take_sample_arguments
 from pytest_humaneval.settings import Settings, add_options, resolve
 

@@ -1,7 +1,7 @@
 """xdist scheduling that sends identical samples to one worker, so each runs once per session.
 
 A pytest process runs an identical (problem, code, limits) sample once and reuses the
-verdict (see :class:`~pytest_humaneval.execution.SandboxRunner`). xdist's ``load``
+verdict (see :class:`~pytest_humaneval.runner.SandboxRunner`). xdist's ``load``
 scheduling hands out items in chunks with no regard to that, so copies of a sample could
 land on different workers, and each worker would run its own. This scheduler is ``load``
 scheduling over an order in which each sample's copies follow it, and it never splits

@@ -35,8 +35,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_humaneval.execution import SandboxRunner
 from pytest_humaneval.model import Limits, Problem, Verdict
+from pytest_humaneval.runner import SandboxRunner
 
 TIMEOUT = 1.0
 LIMITS = Limits(timeout=TIMEOUT, memory=1 << 30)

@@ -831,11 +831,11 @@ def test_many_failing_samples_with_strict_are_listed(
 BROKEN_SANDBOX_CONFTEST = """
 from pathlib import Path
 
-import pytest_humaneval.execution as execution
+import pytest_humaneval.runner as runner
 
 broken = Path(__file__).with_name("broken_sandbox.py")
 broken.write_text("import sys\\nsys.exit(3)\\n")
-execution.SANDBOX_SCRIPT = broken
+runner.SANDBOX_SCRIPT = broken
 """
 
 

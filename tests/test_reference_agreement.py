@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from pytest_humaneval.execution import SandboxRunner
 from pytest_humaneval.loading import DEFAULT_PROBLEMS, load_problems
 from pytest_humaneval.model import Limits, Sample, SampleEntry
+from pytest_humaneval.runner import SandboxRunner
 
 CUSHMAN = "cushman001-t0.6-n10.samples.jsonl"
 CUSHMAN_SAMPLES = 1640

@@ -23,10 +23,11 @@ from pathlib import Path
 
 import pytest
 
-from pytest_humaneval import _sandbox, execution, keys
-from pytest_humaneval.execution import SandboxRunner
+from pytest_humaneval import _sandbox, keys
+from pytest_humaneval import runner as runner_module
 from pytest_humaneval.keys import sample_code, verdict_key
 from pytest_humaneval.model import Limits, Problem, Sample, SampleEntry
+from pytest_humaneval.runner import SandboxRunner
 
 LIMITS = Limits(timeout=2.0, memory=1 << 30)
 
@@ -306,12 +307,12 @@ def runner_without_clone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     wrapper = tmp_path / "sandbox_without_clone.py"
     wrapper.write_text(
         "import sys\n"
-        f"sys.path.insert(0, {str(execution.SANDBOX_SCRIPT.parent)!r})\n"
+        f"sys.path.insert(0, {str(runner_module.SANDBOX_SCRIPT.parent)!r})\n"
         "import _sandbox\n"
         "_sandbox._SYS_CLONE = None\n"
         "_sandbox.main()\n"
     )
-    monkeypatch.setattr(execution, "SANDBOX_SCRIPT", wrapper)
+    monkeypatch.setattr(runner_module, "SANDBOX_SCRIPT", wrapper)
     sandbox_runner = SandboxRunner()
     yield sandbox_runner
     sandbox_runner.close()
@@ -373,7 +374,7 @@ def test_jobs_spread_over_several_servers_keep_their_order(runner: SandboxRunner
     bodies += ["def f(n):\n    raise ValueError(n)\n"]
     helper = SandboxRunner()
     try:
-        verdicts = execution.run_codes([runner, helper], [(problem, body) for body in bodies], LIMITS)
+        verdicts = runner_module.run_codes([runner, helper], [(problem, body) for body in bodies], LIMITS)
     finally:
         helper.close()
     assert [verdict.kind for verdict in verdicts] == ["passed", "failed", "passed"] * 3 + ["error"]
@@ -396,14 +397,14 @@ def test_a_free_server_takes_the_next_job_without_waiting_for_the_others(runner:
         runner.run_code(problem, quick, LIMITS)
         started = time.monotonic()
         long_limits = dataclasses.replace(LIMITS, timeout=10.0)
-        verdicts = execution.run_codes(
+        verdicts = runner_module.run_codes(
             [runner, helper], [(problem, sleeper), (problem, quick), (problem, sleeper)], long_limits
         )
         elapsed = time.monotonic() - started
         assert [verdict.kind for verdict in verdicts] == ["passed"] * 3
         assert elapsed < 5.5, f"{elapsed:.2f} s: the jobs ran one server after the other"
         assert (
-            execution.run_codes([runner, helper], [(problem, quick)], LIMITS)[0].kind == "passed"
+            runner_module.run_codes([runner, helper], [(problem, quick)], LIMITS)[0].kind == "passed"
         )  # a server idle
     finally:
         helper.close()
@@ -430,7 +431,7 @@ def test_verdict_keys_change_with_the_harness_source(tmp_path: Path) -> None:
     judge, the sample process, the program sent), even under the same version number (a
     development install)."""
     package = Path(keys.__file__).parent
-    decisive = {package / "execution.py", package / "keys.py", package / "model.py"}
+    decisive = {package / "runner.py", package / "keys.py", package / "model.py"}
     decisive |= {package / "_sandbox.py", package / "_sandbox_main.py"}
     assert decisive <= set(keys.HARNESS_FILES)
     assert keys.HARNESS_DIGEST == keys.harness_digest(keys.HARNESS_FILES)
@@ -459,7 +460,7 @@ def test_server_closes_cleanly_when_a_sample_process_was_reaped_already(tmp_path
     script = tmp_path / "reaped_already.py"
     script.write_text(
         "import os, sys\n"
-        f"sys.path.insert(0, {str(execution.SANDBOX_SCRIPT.parent)!r})\n"
+        f"sys.path.insert(0, {str(runner_module.SANDBOX_SCRIPT.parent)!r})\n"
         "import _sandbox\n"
         "server = _sandbox.Server()\n"
         f"verdict = server.run({request!r})\n"
@@ -520,7 +521,7 @@ def test_server_cleans_up_when_its_pytest_process_dies(tmp_path: Path) -> None:
     script = tmp_path / "dies.py"
     script.write_text(
         "import os\n"
-        "from pytest_humaneval.execution import Limits, SandboxRunner\n"
+        "from pytest_humaneval.runner import Limits, SandboxRunner\n"
         "from pytest_humaneval.loading import Problem\n"
         "runner = SandboxRunner()\n"
         f"problem = Problem('calls/0', 'def f(n):\\n', 'f', '', {TWO_ASSERTS.test!r})\n"
@@ -570,7 +571,7 @@ def test_a_program_larger_than_a_samples_reply_runs(runner: SandboxRunner) -> No
 def test_a_program_too_large_to_send_is_an_error(
     runner: SandboxRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(execution, "MAX_REQUEST", 1 << 20)
+    monkeypatch.setattr(runner_module, "MAX_REQUEST", 1 << 20)
     problem = make_problem("def check(candidate):\n    assert candidate(2) == 2\n")
     padding = "# " + "x" * (2 << 20) + "\n"
     assert judge(runner, problem, "def f(n):\n    return n\n" + padding) == (

@@ -36,8 +36,8 @@ from collections.abc import Iterator
 import pytest
 
 from pytest_humaneval._sandbox import PROBE_SECONDS
-from pytest_humaneval.execution import SandboxRunner, cpu_for_worker
 from pytest_humaneval.model import Limits, Problem, Verdict
+from pytest_humaneval.runner import SandboxRunner, cpu_for_worker
 
 LIMIT = 1.0
 LIMITS = Limits(timeout=LIMIT, memory=1 << 30)
