@@ -16,34 +16,34 @@ from typing import Any
 
 import pytest
 
-from pytest_humaneval._sandbox import remove_abandoned
+from pytest_humaneval._sandbox.tempfiles import remove_abandoned
 from pytest_humaneval.cache import VerdictCache
 from pytest_humaneval.collection import input_change_from_properties, verdict_from_properties
 from pytest_humaneval.evaluation import Evaluation, KnownVerdicts
 from pytest_humaneval.loading import InputError, SamplesFileChanged
 from pytest_humaneval.metrics import mean_pass_at_k
 from pytest_humaneval.model import Verdict
-from pytest_humaneval.plotting import (
+from pytest_humaneval.outputs.files import check_output_path
+from pytest_humaneval.outputs.plot import (
     MISSING_MATPLOTLIB,
     check_plot_path,
     matplotlib_available,
     pass_at_k_curve,
     write_plot,
 )
-from pytest_humaneval.reporting import (
-    ResultsStream,
+from pytest_humaneval.outputs.results_file import ResultsStream
+from pytest_humaneval.outputs.summary_json import write_summary
+from pytest_humaneval.outputs.terminal import (
     auto_limits_line,
-    check_output_path,
     comparison_lines,
     partial_reason,
     problem_report_lines,
     runs_table_lines,
     table_lines,
-    write_summary,
 )
 from pytest_humaneval.runner import cpu_for_worker
 from pytest_humaneval.settings import Settings
-from pytest_humaneval.summary import Comparison, Summary, Tally, comparisons
+from pytest_humaneval.tally import Comparison, Summary, Tally, comparisons
 
 
 class HumanEvalWarning(pytest.PytestWarning):

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from pytest_humaneval.evaluation import AUTO_TIMEOUT_FACTOR, AUTO_TIMEOUT_FLOOR, Evaluation, auto_timeout
-from pytest_humaneval.reporting import auto_limits_line
+from pytest_humaneval.outputs.terminal import auto_limits_line
 from pytest_humaneval.settings import Settings
 
 CAP = 3.0

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import DEMO_PROBLEMS, DEMO_SAMPLES
 from pytest_humaneval.metrics import mean_pass_at_k
-from pytest_humaneval.plotting import (
+from pytest_humaneval.outputs.plot import (
     MISSING_MATPLOTLIB,
     PlotError,
     check_plot_path,

@@ -23,8 +23,8 @@ import pytest
 
 from conftest import DEMO_PROBLEMS, DEMO_SAMPLES
 from pytest_humaneval.metrics import bootstrap_ci95, mean_pass_at_k
-from pytest_humaneval.reporting import runs_table_lines
-from pytest_humaneval.summary import Summary
+from pytest_humaneval.outputs.terminal import runs_table_lines
+from pytest_humaneval.tally import Summary
 
 SUBPROCESS_TIMEOUT = 180
 TASKS = [f"Demo/{task}" for task in range(4)]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pytest_humaneval.loading import quoted
 from pytest_humaneval.metrics import PassAtK, mean_pass_at_k
-from pytest_humaneval.reporting import check_output_path, write_output
+from pytest_humaneval.outputs.files import check_output_path, write_output
 
 MISSING_MATPLOTLIB = f"needs matplotlib: {shlex.quote(sys.executable)} -m pip install matplotlib"
 """The install hint: it works however the plugin was installed (from an index, a clone, a

