@@ -27,7 +27,9 @@ from sessions import DEMO_PROBLEMS, DEMO_SAMPLES, demo_args, run, text_of
 
 from pytest_humaneval.loading import load_problems, load_samples
 from pytest_humaneval.model import SampleEntry, Verdict
-from pytest_humaneval.reporting import ResultsStream, check_output_path, partial_reason, write_output
+from pytest_humaneval.outputs.files import check_output_path, write_output
+from pytest_humaneval.outputs.results_file import ResultsStream
+from pytest_humaneval.outputs.terminal import partial_reason
 from pytest_humaneval.summary import Summary
 
 DEMO_TASKS = [f"Demo/{task}" for task in range(4) for _ in range(3)]
