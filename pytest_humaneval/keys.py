@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from pytest_humaneval import __version__
+from pytest_humaneval._version import __version__
 from pytest_humaneval.model import Limits, Problem, Sample
 
 
@@ -31,10 +31,14 @@ def harness_digest(paths: Sequence[Path]) -> str:
 
 
 _PACKAGE = Path(__file__).parent
-_HARNESS_NAMES = ("keys.py", "model.py", "runner.py", "_sandbox.py", "_sandbox_main.py")
-HARNESS_FILES = tuple(_PACKAGE / name for name in _HARNESS_NAMES)
+_HARNESS_NAMES = ("keys.py", "model.py", "runner.py", "_sandbox_main.py")
+HARNESS_FILES = (
+    *(_PACKAGE / name for name in _HARNESS_NAMES),
+    *sorted((_PACKAGE / "_sandbox").glob("*.py")),
+)
 """Every file whose change can change a verdict: the keys, the types, the runner (the
-program sent, the limits) and the sandbox (the judge and the sample process)."""
+program sent, the limits), the server's script and every module of the sandbox (the
+judge, the zygote and the sample process)."""
 HARNESS_DIGEST = harness_digest(HARNESS_FILES)
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import IO, Any
 
-from pytest_humaneval._sandbox import TEMPORARY_PREFIX, hold
+from pytest_humaneval._sandbox.tempfiles import TEMPORARY_PREFIX, hold
 from pytest_humaneval.model import Problem, ProblemSet, Sample, SampleEntry
 
 DEFAULT_PROBLEMS = "humaneval"

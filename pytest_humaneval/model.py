@@ -1,7 +1,9 @@
 """The domain's plain types: problems, samples, limits and verdicts.
 
-A leaf: it imports nothing of the package, so every module (loading, the cache,
-the outputs) can name these types without importing any I/O.
+Nearly a leaf: its one import of the package is the sandbox's protocol (itself a leaf of
+the standard library), whose outcome words and reference result text verdicts share with
+the server; so every module (loading, the cache, the outputs) can name these types
+without importing any I/O.
 """
 
 from __future__ import annotations
@@ -9,8 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-PASSED, FAILED, ERROR, TIMED_OUT, CRASHED = "passed", "failed", "error", "timed out", "crashed"
-OUTCOME_KINDS = (PASSED, FAILED, ERROR, TIMED_OUT, CRASHED)
+# The outcome words, re-exported: the package's other modules import them from here.
+from pytest_humaneval._sandbox.protocol import CRASHED as CRASHED
+from pytest_humaneval._sandbox.protocol import ERROR as ERROR
+from pytest_humaneval._sandbox.protocol import FAILED as FAILED
+from pytest_humaneval._sandbox.protocol import OUTCOME_KINDS as OUTCOME_KINDS
+from pytest_humaneval._sandbox.protocol import PASSED as PASSED
+from pytest_humaneval._sandbox.protocol import TIMED_OUT as TIMED_OUT
+from pytest_humaneval._sandbox.protocol import reference_result
 
 
 @dataclass(frozen=True)
@@ -133,9 +141,7 @@ class Verdict:
     @property
     def reference_result(self) -> str:
         """The reference harness's ``result`` string for this verdict."""
-        if self.reference:
-            return self.reference
-        return self.kind if self.kind in (PASSED, TIMED_OUT) else f"failed: {self.message}"
+        return self.reference or reference_result(self.kind, self.message)
 
     def describe(self) -> str:
         """One line for the terminal: the kind and, when there is one, the message."""

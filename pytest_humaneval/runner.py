@@ -1,9 +1,9 @@
-"""Running samples: the pytest side of the sandbox server in ``_sandbox.py``.
+"""Running samples: the pytest side of the sandbox server (the ``_sandbox`` package).
 
 Each pytest process (the single process, or each xdist worker) starts one
 sandbox server on its first sample and sends it one request per sample. The
 server forks a fresh, confined process per sample; no sample code ever runs in
-a pytest process.
+a pytest process. Requests and replies are those of :mod:`pytest_humaneval._sandbox.protocol`.
 """
 
 from __future__ import annotations
@@ -11,21 +11,28 @@ from __future__ import annotations
 import os
 import pickle
 import selectors
-import struct
 import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pytest_humaneval._sandbox import MAX_REQUEST, TEMPORARY_PREFIX, remove_tree
+from pytest_humaneval._sandbox.protocol import (
+    MAX_REQUEST,
+    Isolation,
+    LimitsMessage,
+    Reply,
+    Request,
+    read_message,
+    write_message,
+)
+from pytest_humaneval._sandbox.tempfiles import TEMPORARY_PREFIX, remove_tree
 from pytest_humaneval.keys import sample_code, verdict_key
 from pytest_humaneval.model import ERROR, Limits, Problem, Sample, Verdict
 
 SANDBOX_SCRIPT = Path(__file__).with_name("_sandbox_main.py")
-HEADER = struct.Struct("!I")
 
 
 def usable_cpus() -> int:
@@ -62,9 +69,11 @@ class SandboxError(RuntimeError):
 class SandboxRunner:
     """Runs samples in a sandbox server started on first use; remembers verdicts by key."""
 
-    def __init__(self, cpu: int | None = None) -> None:
+    def __init__(self, cpu: int | None = None, server_options: Sequence[str] = ()) -> None:
         self.cpu = cpu
         """The CPU the server, its zygote and its samples run on (None: any)."""
+        self.server_options = tuple(server_options)
+        """More of the server's command line (see :func:`pytest_humaneval._sandbox.server.main`)."""
         self._process: subprocess.Popen[bytes] | None = None
         self.isolation: dict[str, Any] = {}
         self._verdicts: dict[str, Verdict] = {}
@@ -82,6 +91,11 @@ class SandboxRunner:
         self._refused: Verdict | None = None
         """The verdict of the request sent last, if it was too large to send."""
 
+    @property
+    def server_process(self) -> subprocess.Popen[bytes] | None:
+        """The running server's process, if one was started (to watch or kill it)."""
+        return self._process
+
     def launch(self) -> None:
         """Start the server if it is not running, without waiting for it to be ready (it
         is waited for when the first request goes out)."""
@@ -95,7 +109,7 @@ class SandboxRunner:
         }
         cpu = [] if self.cpu is None else [str(self.cpu)]
         self._process = subprocess.Popen(
-            [sys.executable, "-s", str(SANDBOX_SCRIPT), *cpu],
+            [sys.executable, "-s", str(SANDBOX_SCRIPT), *cpu, *self.server_options],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=environment,
@@ -108,20 +122,16 @@ class SandboxRunner:
         self.launch()
         assert self._process is not None
         if not self.isolation:
-            self.isolation = self._receive()
+            isolation: Isolation = self._receive()
+            self.isolation = dict(isolation)
         return self._process
 
     def _receive(self) -> Any:
-        assert self._process is not None and self._process.stdout is not None
-        stream = self._process.stdout
-        header = stream.read(HEADER.size)
-        if len(header) < HEADER.size:
-            raise SandboxError("the sandbox server exited unexpectedly")
-        (size,) = HEADER.unpack(header)
-        payload = stream.read(size)
-        if len(payload) < size:
-            raise SandboxError("the sandbox server exited unexpectedly")
-        return pickle.loads(payload)
+        """The server's next message (its isolation, then a reply per request)."""
+        try:
+            return pickle.loads(read_message(self.reply_descriptor()))
+        except EOFError:
+            raise SandboxError("the sandbox server exited unexpectedly") from None
 
     def run(self, problem: Problem, sample: Sample, limits: Limits, key: str | None = None) -> Verdict:
         """Run one sample (or reuse the verdict of an identical one) and return its verdict.
@@ -172,11 +182,11 @@ class SandboxRunner:
             key_due = self._pending
             self._unreported[key_due] = verdict = self.collect()
             self._keep(key_due, verdict)
-        request = {
+        request: Request = {
             "test": problem.test,
             "entry_point": problem.entry_point,
             "code": code,
-            "limits": asdict(limits),
+            "limits": _limits_message(limits),
         }
         payload = pickle.dumps(request, protocol=4)
         if len(payload) > MAX_REQUEST:
@@ -188,8 +198,7 @@ class SandboxRunner:
         try:
             process = self._ready_server()
             assert process.stdin is not None
-            process.stdin.write(HEADER.pack(len(payload)) + payload)
-            process.stdin.flush()
+            write_message(process.stdin.fileno(), payload)
         except BaseException:
             self.close()
             raise
@@ -202,7 +211,7 @@ class SandboxRunner:
             refused, self._refused, self._pending = self._refused, None, None
             return refused
         try:
-            reply = self._receive()
+            reply: Reply = self._receive()
         except BaseException:
             # Interrupted mid-request (Ctrl-C, the pytest-timeout backstop) or the
             # server died: the next sample gets a fresh server.
@@ -238,6 +247,19 @@ class SandboxRunner:
             for stopping, work_root in self._stopping:
                 _wait_for_server(stopping, work_root)
             self._stopping.clear()
+
+
+def _limits_message(limits: Limits) -> LimitsMessage:
+    """The limits as a request carries them."""
+    return {
+        "timeout": limits.timeout,
+        "memory": limits.memory,
+        "calls_timeout": limits.calls_timeout,
+        "file_size": limits.file_size,
+        "open_files": limits.open_files,
+        "processes": limits.processes,
+        "slowdown_cap": limits.slowdown_cap,
+    }
 
 
 def _wait_for_server(process: subprocess.Popen[bytes], work_root: str) -> None:

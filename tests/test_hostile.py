@@ -347,7 +347,7 @@ class Sandbox:
         fired = threading.Event()
 
         def fire() -> None:
-            process = self.runner._process
+            process = self.runner.server_process
             if process is not None and process.poll() is None:
                 fired.set()
                 process.kill()
@@ -374,7 +374,7 @@ class Sandbox:
         self.root, self.server = None, None
 
     def ensure_server(self) -> None:
-        process = self.runner._process
+        process = self.runner.server_process
         if process is not None and process is self.server and process.poll() is None:
             return
         if process is not None:
@@ -383,7 +383,7 @@ class Sandbox:
         before = set(glob.glob(ROOT_GLOB))
         run = self._call(ADD, ADD_RIGHT, LIMITS, 60.0)
         assert run.kind == "passed", f"a correct sample does not pass: {run}"
-        self.server = self.runner._process
+        self.server = self.runner.server_process
         self.root = self._find_root(before)
         self.baseline = tree_count(self.root)
         self.roots_this_test.append(self.root)
@@ -422,7 +422,7 @@ class Sandbox:
             compile(code, f"<{problem.task_id}>", "exec")
         self.ensure_server()
         run = self._call(problem, code, limits, watchdog)
-        process = self.runner._process
+        process = self.runner.server_process
         if process is None or process is not self.server or process.poll() is not None:
             if process is not None and process.poll() is not None:
                 self.runner.close()

@@ -27,8 +27,8 @@ from typing import Any
 
 import pytest
 
-from pytest_humaneval import _sandbox
-from pytest_humaneval._sandbox import ABANDONED_AFTER, TEMPORARY_PREFIX
+from pytest_humaneval._sandbox import tempfiles
+from pytest_humaneval._sandbox.tempfiles import ABANDONED_AFTER, TEMPORARY_PREFIX
 
 try:
     from conftest import DEMO_PROBLEMS
@@ -1003,9 +1003,9 @@ def test_only_old_unheld_entries_are_removed(tmp_path: Path) -> None:
     os.mkfifo(fifo)  # opening it to read would wait for a writer
     make_old([abandoned_file, abandoned_dir, held_file, held_dir, link, other, fifo])
     young.write_text("{}\n")
-    holds = [_sandbox.hold(str(held_file)), _sandbox.hold(str(held_dir))]
+    holds = [tempfiles.hold(str(held_file)), tempfiles.hold(str(held_dir))]
     try:
-        removed = _sandbox.remove_abandoned(str(tmp_path))
+        removed = tempfiles.remove_abandoned(str(tmp_path))
     finally:
         for descriptor in holds:
             os.close(descriptor)
@@ -1014,7 +1014,7 @@ def test_only_old_unheld_entries_are_removed(tmp_path: Path) -> None:
     assert temporary_entries(tmp_path) == sorted([held_file, held_dir, young, link, fifo])
     assert (outside / "keep").exists() and other.exists()
     # Released, the held entries are abandoned too.
-    assert sorted(_sandbox.remove_abandoned(str(tmp_path))) == sorted([str(held_file), str(held_dir)])
+    assert sorted(tempfiles.remove_abandoned(str(tmp_path))) == sorted([str(held_file), str(held_dir)])
 
 
 def gzip_slow_samples(tmp_path: Path, count: int) -> Path:
@@ -1088,7 +1088,7 @@ def test_a_live_session_keeps_its_temporary_files(tmp_path: Path, runs: list[Run
     assert len(held) == 2, held  # the gzip file's copy and the sandbox server's directory
 
     # Not dated back: that would change the copy under the session (it would stop).
-    assert _sandbox.remove_abandoned(str(temporary), min_age=0) == []
+    assert tempfiles.remove_abandoned(str(temporary), min_age=0) == []
     assert live.returncode() is None, "the session ended before the check"
     assert temporary_entries(temporary) == held
 

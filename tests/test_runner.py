@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import os
 import pickle
@@ -23,8 +24,12 @@ from pathlib import Path
 
 import pytest
 
-from pytest_humaneval import _sandbox, keys
+from pytest_humaneval import keys
 from pytest_humaneval import runner as runner_module
+from pytest_humaneval._sandbox.judge import SampleProcess
+from pytest_humaneval._sandbox.probe import MAX_EXPECTED_CALLS, PROBE_SECONDS, helper_names, probe_calls
+from pytest_humaneval._sandbox.protocol import MAX_MESSAGE
+from pytest_humaneval._sandbox.server import NO_CLONE
 from pytest_humaneval.keys import sample_code, verdict_key
 from pytest_humaneval.model import Limits, Problem, Sample, SampleEntry
 from pytest_humaneval.runner import SandboxRunner
@@ -61,8 +66,10 @@ DEPENDENT_CALLS = make_problem("""
 """)
 
 
-def probe(problem: Problem) -> list[tuple[tuple[object, ...], dict[str, object]]]:
-    calls = _sandbox.probe_calls(compile(problem.test, "<test>", "exec"), problem.entry_point)
+def probe(
+    problem: Problem, seconds: float = PROBE_SECONDS
+) -> list[tuple[tuple[object, ...], dict[str, object]]]:
+    calls = probe_calls(compile(problem.test, "<test>", "exec"), problem.entry_point, seconds)
     assert all(pickle.loads(call)[0] == problem.entry_point for call in calls)
     return [pickle.loads(call)[1:] for call in calls]
 
@@ -103,21 +110,20 @@ def test_expected_calls_go_past_comparisons_of_answers() -> None:
 def test_probing_a_test_ends(test: str) -> None:
     started = time.monotonic()
     calls = probe(make_problem(test))
-    assert 1 <= len(calls) <= _sandbox.MAX_EXPECTED_CALLS
-    assert time.monotonic() - started < 5 * _sandbox.PROBE_SECONDS
+    assert 1 <= len(calls) <= MAX_EXPECTED_CALLS
+    assert time.monotonic() - started < 5 * PROBE_SECONDS
 
 
-def test_iterating_an_answer_ends_the_probe_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_iterating_an_answer_ends_the_probe_at_once() -> None:
     """``tuple(answer)`` must not iterate a placeholder for ever (until the probe's timer,
     made long here so that only an endless iteration reaches it)."""
-    monkeypatch.setattr(_sandbox, "PROBE_SECONDS", 30.0)
     problem = make_problem("""
         def check(candidate):
             assert tuple(candidate([1, 2])) == (1, 2)
             assert candidate([3]) == [3]
     """)
     started = time.monotonic()
-    assert probe(problem) == [(([1, 2],), {})]
+    assert probe(problem, seconds=30.0) == [(([1, 2],), {})]
     assert time.monotonic() - started < 10.0
 
 
@@ -217,7 +223,7 @@ def test_the_names_a_test_may_take_from_the_program() -> None:
             assert candidate(LIMIT) == helper(math.floor(2.5)) + local_helper(0) + abs(-1) + f(0)
             assert [other.attribute for _ in range(2)]
     """)
-    assert _sandbox.helper_names(compile(test, "<test>", "exec"), "f") == ["helper", "other"]
+    assert helper_names(compile(test, "<test>", "exec"), "f") == ["helper", "other"]
 
 
 HELPED = make_problem("""
@@ -301,19 +307,10 @@ def test_a_sample_started_ahead_survives_a_server_restart(runner: SandboxRunner)
 
 
 @pytest.fixture
-def runner_without_clone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxRunner]:
+def runner_without_clone() -> Iterator[SandboxRunner]:
     """A runner whose server forks sample processes as on a machine where clone(2) is
     unknown: fork() twice, the server adopting each sample process as a subreaper."""
-    wrapper = tmp_path / "sandbox_without_clone.py"
-    wrapper.write_text(
-        "import sys\n"
-        f"sys.path.insert(0, {str(runner_module.SANDBOX_SCRIPT.parent)!r})\n"
-        "import _sandbox\n"
-        "_sandbox._SYS_CLONE = None\n"
-        "_sandbox.main()\n"
-    )
-    monkeypatch.setattr(runner_module, "SANDBOX_SCRIPT", wrapper)
-    sandbox_runner = SandboxRunner()
+    sandbox_runner = SandboxRunner(server_options=[NO_CLONE])
     yield sandbox_runner
     sandbox_runner.close()
 
@@ -431,13 +428,19 @@ def test_verdict_keys_change_with_the_harness_source(tmp_path: Path) -> None:
     judge, the sample process, the program sent), even under the same version number (a
     development install)."""
     package = Path(keys.__file__).parent
-    decisive = {package / "runner.py", package / "keys.py", package / "model.py"}
-    decisive |= {package / "_sandbox.py", package / "_sandbox_main.py"}
+    decisive = {
+        package / "runner.py",
+        package / "keys.py",
+        package / "model.py",
+        package / "_sandbox_main.py",
+    }
+    decisive |= set((package / "_sandbox").glob("*.py"))
+    assert (package / "_sandbox" / "judge.py") in decisive
     assert decisive <= set(keys.HARNESS_FILES)
     assert keys.HARNESS_DIGEST == keys.harness_digest(keys.HARNESS_FILES)
     copies = []
-    for path in keys.HARNESS_FILES:
-        copy = tmp_path / path.name
+    for number, path in enumerate(keys.HARNESS_FILES):
+        copy = tmp_path / f"{number}-{path.name}"
         copy.write_bytes(path.read_bytes())
         copies.append(copy)
     for copy in copies:
@@ -446,6 +449,27 @@ def test_verdict_keys_change_with_the_harness_source(tmp_path: Path) -> None:
         assert keys.harness_digest(copies) != keys.HARNESS_DIGEST, copy.name
         copy.write_bytes(original)
     assert keys.harness_digest(copies) == keys.HARNESS_DIGEST
+
+
+def test_the_sandbox_imports_only_the_standard_library_and_itself() -> None:
+    """The server imports the sandbox as a top-level package, beside nothing of pytest or
+    of the plugin: each of its modules imports the standard library, or a sibling
+    relatively (so the same files serve as ``pytest_humaneval._sandbox`` in pytest)."""
+    outside = []
+    modules = sorted((Path(keys.__file__).parent / "_sandbox").glob("*.py"))
+    for path in modules:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [] if node.level == 1 else [node.module or ""]
+            else:
+                continue
+            outside += [
+                f"{path.name}: {name}" for name in names if name.split(".")[0] not in sys.stdlib_module_names
+            ]
+    assert len(modules) > 5
+    assert outside == []
 
 
 def test_server_closes_cleanly_when_a_sample_process_was_reaped_already(tmp_path: Path) -> None:
@@ -461,8 +485,8 @@ def test_server_closes_cleanly_when_a_sample_process_was_reaped_already(tmp_path
     script.write_text(
         "import os, sys\n"
         f"sys.path.insert(0, {str(runner_module.SANDBOX_SCRIPT.parent)!r})\n"
-        "import _sandbox\n"
-        "server = _sandbox.Server()\n"
+        "from _sandbox.server import Server\n"
+        "server = Server()\n"
         f"verdict = server.run({request!r})\n"
         "os.waitpid(server.killed.pid, 0)\n"
         "server.close()\n"
@@ -485,7 +509,7 @@ def test_directory_of_a_killed_server_is_removed(runner: SandboxRunner) -> None:
     assert judge(runner, TWO_ASSERTS, "def f(n):\n    return n\n") == "passed"
     root = Path(runner.isolation["work_directory"]).parent
     assert root.is_dir()
-    process = runner._process
+    process = runner.server_process
     assert process is not None
     process.kill()
     process.wait()
@@ -499,11 +523,11 @@ def test_a_samples_time_never_decreases(monkeypatch: pytest.MonkeyPatch) -> None
     below the one that decided the timeout."""
     judge_end, sample_end = socket.socketpair()
     with judge_end, sample_end:
-        sample = _sandbox.SampleProcess(os.getpid(), judge_end, -1)
+        sample = SampleProcess(os.getpid(), judge_end, -1)
         sample.slowdown_cap = 3.0
         sample.started = time.monotonic() - 1.0
         waits = iter([0.0, 0.6])  # 0.6 s of CPU waits counted between the two looks
-        monkeypatch.setattr(sample, "_waits", lambda: next(waits))
+        monkeypatch.setattr(sample, "cpu_waits", lambda: next(waits))
         first = sample.elapsed()
         assert first >= 1.0
         assert sample.elapsed() >= first
@@ -547,7 +571,7 @@ def test_a_server_told_to_stop_exits_on_its_own_and_is_waited_for_later(runner: 
             assert candidate(2) == 2
     """)
     assert runner.run_code(problem, "def f(n):\n    return n\n", LIMITS).kind == "passed"
-    process = runner._process
+    process = runner.server_process
     assert process is not None
     work_root = Path(runner.isolation["work_directory"]).parent
     runner.close(wait=False)
@@ -564,7 +588,7 @@ def test_a_program_larger_than_a_samples_reply_runs(runner: SandboxRunner) -> No
     completion with a 65 MiB comment runs as in the reference harness (it crashed the
     exchange with the server before)."""
     problem = make_problem("def check(candidate):\n    assert candidate(2) == 2\n")
-    padding = "# " + "x" * (_sandbox.MAX_MESSAGE + (1 << 20)) + "\n"
+    padding = "# " + "x" * (MAX_MESSAGE + (1 << 20)) + "\n"
     assert judge(runner, problem, "def f(n):\n    return n\n" + padding) == "passed"
 
 

@@ -35,7 +35,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pytest_humaneval._sandbox import PROBE_SECONDS
+from pytest_humaneval._sandbox.probe import PROBE_SECONDS
 from pytest_humaneval.model import Limits, Problem, Verdict
 from pytest_humaneval.runner import SandboxRunner, cpu_for_worker
 

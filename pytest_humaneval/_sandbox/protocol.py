@@ -1,0 +1,101 @@
+"""The contract between pytest and the sandbox server, the one module both ends import.
+
+Messages are length-prefixed pickles on file descriptors: pytest sends a
+:class:`Request` per sample on the server's stdin; the server first sends its
+:class:`Isolation`, then a :class:`Reply` per request on its stdout. The same framing
+carries the judge's calls to a sample process and its answers back. Also here: the
+outcome words a verdict's kind is one of, and the reference harness's ``result`` text.
+
+Imports only the standard library.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from typing import TypedDict
+
+HEADER = struct.Struct("!I")
+"""A message's length, before its bytes."""
+MAX_MESSAGE = 64 * 1024 * 1024
+"""The most a sample process may send the judge in one message (its answers are untrusted)."""
+MAX_REQUEST = 1024 * 1024 * 1024
+"""The most a trusted sender (pytest to the server, the judge to a sample) sends in one
+message: a request holds the sample's program, which may be long."""
+
+PASSED, FAILED, ERROR, TIMED_OUT, CRASHED = "passed", "failed", "error", "timed out", "crashed"
+OUTCOME_KINDS = (PASSED, FAILED, ERROR, TIMED_OUT, CRASHED)
+
+
+class LimitsMessage(TypedDict):
+    """A sample's resource limits, as :class:`pytest_humaneval.model.Limits` holds them."""
+
+    timeout: float
+    memory: int
+    calls_timeout: float | None
+    file_size: int
+    open_files: int
+    processes: int
+    slowdown_cap: float
+
+
+class Request(TypedDict):
+    """Run ``code`` as a sample's program against the problem's ``test``."""
+
+    test: str
+    entry_point: str
+    code: str
+    limits: LimitsMessage
+
+
+class Reply(TypedDict):
+    """A sample's verdict: its kind (an outcome word), a message, the reference's result text
+    and the sample's time in seconds."""
+
+    kind: str
+    message: str
+    reference: str
+    duration: float
+
+
+class Isolation(TypedDict):
+    """How the server isolates samples, its first message (shown in the session's header)."""
+
+    network: str
+    processes: str
+    file_system: str
+    system_calls: str
+    work_directory: str
+    python: str
+
+
+def reference_result(kind: str, text: str) -> str:
+    """The ``result`` the reference harness prints for a verdict: "passed", "timed out", or
+    "failed: " and ``text`` (the exception's text, as the reference prints it)."""
+    return kind if kind in (PASSED, TIMED_OUT) else f"failed: {text}"
+
+
+def _read_exact(fd: int, size: int) -> bytes:
+    chunks = []
+    while size:
+        chunk = os.read(fd, min(size, 1 << 20))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_message(fd: int) -> bytes:
+    """One length-prefixed message from a blocking file descriptor (EOFError if it ends first)."""
+    (size,) = HEADER.unpack(_read_exact(fd, HEADER.size))
+    if size > MAX_REQUEST:
+        raise EOFError
+    return _read_exact(fd, size)
+
+
+def write_message(fd: int, payload: bytes) -> None:
+    """Write one length-prefixed message to a blocking file descriptor."""
+    view = memoryview(HEADER.pack(len(payload)) + payload)
+    while view:
+        view = view[os.write(fd, view) :]
