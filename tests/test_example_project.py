@@ -7,7 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sessions import DEMO_OUTCOMES, copy_demo_files, fingerprints, read_json, read_results, run, text_of
+from support.problems import DEMO_OUTCOMES, copy_demo_files
+from support.results import fingerprints, read_json, read_results, text_of
+from support.sessions import RunHumaneval
 
 pytest.importorskip("pytest_cov")
 pytest.importorskip("pytest_randomly")
@@ -71,11 +73,14 @@ def make_example_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPa
 
 
 def test_example_project_end_to_end(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, worker_args: list[str]
+    pytester: pytest.Pytester,
+    run_humaneval: RunHumaneval,
+    monkeypatch: pytest.MonkeyPatch,
+    worker_args: list[str],
 ) -> None:
     out = make_example_project(pytester, monkeypatch)
     plugins = ["--cov=calc", "--cov-report=term", "--reruns=1", "-p", "randomly", *worker_args]
-    result = run(pytester, *plugins)
+    result = run_humaneval(*plugins)
     text = text_of(result)
     assert result.ret == 0, text
     assert "--randomly-seed=" in text  # the samples ran in a random order
@@ -89,13 +94,13 @@ def test_example_project_end_to_end(
     assert "pass@1 = 0.5000 meets humaneval_fail_under 0.4" in text
 
     before = fingerprints(out / "results.jsonl", out / "summary.json")
-    only_mine = run(pytester, "-m", "not humaneval", "--cov=calc", "-p", "randomly", *worker_args)
+    only_mine = run_humaneval("-m", "not humaneval", "--cov=calc", "-p", "randomly", *worker_args)
     assert only_mine.ret == 0, text_of(only_mine)
     assert "fail_under" not in text_of(only_mine)
-    targeted = run(pytester, "tests/test_lib.py::test_add", "-p", "randomly", *worker_args)
+    targeted = run_humaneval("tests/test_lib.py::test_add", "-p", "randomly", *worker_args)
     targeted.assert_outcomes(passed=1)
     assert fingerprints(out / "results.jsonl", out / "summary.json") == before
 
-    coverage_gate = run(pytester, "--cov=calc", "--cov-fail-under=100", "-p", "randomly", *worker_args)
+    coverage_gate = run_humaneval("--cov=calc", "--cov-fail-under=100", "-p", "randomly", *worker_args)
     assert coverage_gate.ret == 1, text_of(coverage_gate)
     assert "FAIL Required test coverage of 100% not reached" in text_of(coverage_gate)

@@ -15,6 +15,9 @@ import json
 from pathlib import Path
 
 import pytest
+from support.problems import DEMO_PROBLEMS, DEMO_SAMPLES, demo_sample_lines
+from support.results import text_of
+from support.sessions import SUBPROCESS_TIMEOUT
 
 from pytest_humaneval.loading import (
     CANONICAL_SAMPLES,
@@ -27,14 +30,6 @@ from pytest_humaneval.loading import (
     quoted,
 )
 from pytest_humaneval.model import Problem, Sample
-
-try:
-    from conftest import DEMO_PROBLEMS, DEMO_SAMPLES
-except ImportError:  # pragma: no cover - the repository root is not on sys.path
-    DEMO_PROBLEMS = Path(__file__).resolve().parents[1] / "problems" / "demo.jsonl"
-    DEMO_SAMPLES = Path(__file__).resolve().parents[1] / "problems" / "demo-samples.jsonl"
-
-SUBPROCESS_TIMEOUT = 120
 
 
 def read_all(sample_set: SampleSet) -> list[Sample]:
@@ -55,10 +50,6 @@ GOOD_LINE = json.dumps({"task_id": "Demo/0", "completion": "    return a + b\n"}
 
 def demo_problem_lines() -> list[str]:
     return DEMO_PROBLEMS.read_text(encoding="utf-8").splitlines()
-
-
-def demo_sample_lines() -> list[str]:
-    return DEMO_SAMPLES.read_text(encoding="utf-8").splitlines()
 
 
 def write_bytes(pytester: pytest.Pytester, name: str, data: bytes) -> Path:
@@ -298,7 +289,7 @@ def test_evalplus_problem_without_test_code(pytester: pytest.Pytester) -> None:
 def test_evalplus_problems_warn_that_their_extra_inputs_do_not_run(pytester: pytest.Pytester) -> None:
     write_bytes(pytester, "problems.jsonl", problem_lines_with(2, EVALPLUS_INPUTS).encode())
     result = run_with(pytester, str(DEMO_SAMPLES), "problems.jsonl")
-    assert result.ret == 0, "\n".join(result.outlines + result.errlines)
+    assert result.ret == 0, text_of(result)
     result.stdout.fnmatch_lines(
         ["*problems.jsonl:1: HumanEvalWarning: the problems have EvalPlus's 'plus_input': only each*"]
     )
@@ -317,7 +308,7 @@ def collect_canonical(pytester: pytest.Pytester, problems: Path) -> pytest.RunRe
 
 def test_humaneval_plus_release_warns(pytester: pytest.Pytester, shared_data: Path) -> None:
     result = collect_canonical(pytester, shared_data / "HumanEvalPlus-v0.1.10.jsonl.gz")
-    assert result.ret == 0, "\n".join(result.outlines + result.errlines)
+    assert result.ret == 0, text_of(result)
     result.stdout.fnmatch_lines(["*HumanEvalWarning: the problems have EvalPlus's 'plus_input'*"])
 
 
@@ -578,7 +569,7 @@ def test_lone_surrogate_in_sample(pytester: pytest.Pytester) -> None:
     result = run_with(
         pytester, "samples.jsonl", None, "--humaneval-results=results.jsonl", "--humaneval-json=summary.json"
     )
-    text = "\n".join(result.outlines + result.errlines)
+    text = text_of(result)
     assert "INTERNALERROR" not in text, text
     if result.ret == pytest.ExitCode.USAGE_ERROR:
         assert_one_usage_error(pytester, result, "samples.jsonl:1: ")

@@ -128,7 +128,7 @@ def test_mean_over_tasks_with_different_sample_counts() -> None:
         fewest = min(n for _, n, _ in rows)
         for k in sorted({1, rng.randint(1, fewest), fewest}):
             got = mean_pass_at_k(rows, k)
-            exact = sum(exact_pass_at_k(n, c, k) for _, n, c in rows) / len(rows)
+            exact = sum((exact_pass_at_k(n, c, k) for _, n, c in rows), Fraction(0)) / len(rows)
             assert got.value is not None
             assert abs(Fraction(got.value) - exact) <= Fraction(1, 10**12), (rows, k)
             reference = estimate_pass_at_k([n for _, n, _ in rows], [c for _, _, c in rows], k)
@@ -196,7 +196,7 @@ def test_interval_width_matches_the_normal_approximation() -> None:
 def test_mean_pass_at_k_carries_its_interval() -> None:
     rows = [("a", 10, 3), ("b", 10, 7), ("c", 10, 0), ("d", 10, 10)]
     rate = mean_pass_at_k(rows, 1)
-    assert rate.ci95 is not None
+    assert rate.ci95 is not None and rate.value is not None
     assert rate.ci95[0] <= rate.value <= rate.ci95[1]
     assert mean_pass_at_k(rows, 11).ci95 is None
 

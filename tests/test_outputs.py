@@ -4,6 +4,7 @@ Through a symbolic link (the link stays a link, its target gets the content), in
 FIFO or a device as it is (never replaced: ``/dev/null`` stays a device, as root too),
 with the mode the umask gives a new file (an existing file keeps its own), in
 directories created as ``--junitxml`` creates them; a failure to write is one line.
+The results file has a line per sample: its input fields and its verdict.
 The results stream touches nothing until the first verdict. The end-to-end tests run
 real pytest processes (``pytester.runpytest_subprocess``) on the demo set at ``-n 0``
 and ``-n 2``; the unit tests call ``write_output``, ``check_output_path`` and
@@ -23,14 +24,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sessions import DEMO_PROBLEMS, DEMO_SAMPLES, demo_args, run, text_of
+from support.problems import DEMO_OUTCOMES, DEMO_PROBLEMS, DEMO_SAMPLES, demo_records
+from support.results import read_results, text_of
+from support.sessions import RunHumaneval, demo_args
 
 from pytest_humaneval.loading import load_problems, load_samples
 from pytest_humaneval.model import SampleEntry, Verdict
 from pytest_humaneval.outputs.files import check_output_path, write_output
 from pytest_humaneval.outputs.results_file import ResultsStream
 from pytest_humaneval.outputs.terminal import partial_reason
-from pytest_humaneval.summary import Summary
+from pytest_humaneval.tally import Summary
 
 DEMO_TASKS = [f"Demo/{task}" for task in range(4) for _ in range(3)]
 
@@ -85,12 +88,13 @@ class FifoReader:
 # -- end to end ----------------------------------------------------------------------------
 
 
-def test_outputs_through_symbolic_links(pytester: pytest.Pytester, worker_args: list[str]) -> None:
+def test_outputs_through_symbolic_links(
+    pytester: pytest.Pytester, run_humaneval: RunHumaneval, worker_args: list[str]
+) -> None:
     (pytester.path / "kept").mkdir()
     for name in ("results.jsonl", "summary.json"):
         (pytester.path / f"link-{name}").symlink_to(f"kept/{name}")
-    result = run(
-        pytester,
+    result = run_humaneval(
         *demo_args(
             "--humaneval-results=link-results.jsonl", "--humaneval-json=link-summary.json", *worker_args
         ),
@@ -108,10 +112,11 @@ def test_outputs_through_symbolic_links(pytester: pytest.Pytester, worker_args: 
     ]  # no temporary left
 
 
-def test_outputs_into_fifos(pytester: pytest.Pytester, worker_args: list[str]) -> None:
+def test_outputs_into_fifos(
+    pytester: pytest.Pytester, run_humaneval: RunHumaneval, worker_args: list[str]
+) -> None:
     results, summary = FifoReader(pytester.path / "results.fifo"), FifoReader(pytester.path / "summary.fifo")
-    result = run(
-        pytester,
+    result = run_humaneval(
         *demo_args("--humaneval-results=results.fifo", "--humaneval-json=summary.fifo", *worker_args),
     )
     assert result.ret == 0, text_of(result)
@@ -121,11 +126,13 @@ def test_outputs_into_fifos(pytester: pytest.Pytester, worker_args: list[str]) -
     assert len(summary.writes) == 1
 
 
-def test_dev_null_as_an_output_stays_a_device(pytester: pytest.Pytester, worker_args: list[str]) -> None:
+def test_dev_null_as_an_output_stays_a_device(
+    pytester: pytest.Pytester, run_humaneval: RunHumaneval, worker_args: list[str]
+) -> None:
     """As root, replacing ``/dev/null`` by a regular file would break every program on the machine."""
     before = os.stat("/dev/null")
-    result = run(
-        pytester, *demo_args("--humaneval-results=/dev/null", "--humaneval-json=summary.json", *worker_args)
+    result = run_humaneval(
+        *demo_args("--humaneval-results=/dev/null", "--humaneval-json=summary.json", *worker_args)
     )
     assert result.ret == 0, text_of(result)
     after = os.stat("/dev/null")
@@ -134,10 +141,10 @@ def test_dev_null_as_an_output_stays_a_device(pytester: pytest.Pytester, worker_
 
 
 def test_dev_full_is_one_error_line_and_nothing_else_is_lost(
-    pytester: pytest.Pytester, worker_args: list[str]
+    pytester: pytest.Pytester, run_humaneval: RunHumaneval, worker_args: list[str]
 ) -> None:
-    result = run(
-        pytester, *demo_args("--humaneval-json=/dev/full", "--humaneval-results=results.jsonl", *worker_args)
+    result = run_humaneval(
+        *demo_args("--humaneval-json=/dev/full", "--humaneval-results=results.jsonl", *worker_args)
     )
     output = text_of(result)
     assert result.ret == pytest.ExitCode.TESTS_FAILED, output
@@ -151,11 +158,15 @@ def test_dev_full_is_one_error_line_and_nothing_else_is_lost(
 
 @pytest.mark.parametrize(("mask", "mode"), [(0o022, 0o644), (0o077, 0o600)])
 def test_new_outputs_get_the_mode_the_umask_gives(
-    pytester: pytest.Pytester, worker_args: list[str], umask: None, mask: int, mode: int
+    pytester: pytest.Pytester,
+    run_humaneval: RunHumaneval,
+    worker_args: list[str],
+    umask: None,
+    mask: int,
+    mode: int,
 ) -> None:
     os.umask(mask)
-    result = run(
-        pytester,
+    result = run_humaneval(
         *demo_args("--humaneval-results=results.jsonl", "--humaneval-json=summary.json", *worker_args),
     )
     assert result.ret == 0, text_of(result)
@@ -163,9 +174,10 @@ def test_new_outputs_get_the_mode_the_umask_gives(
         assert stat.S_IMODE((pytester.path / name).stat().st_mode) == mode, name
 
 
-def test_missing_output_directories_are_created(pytester: pytest.Pytester, worker_args: list[str]) -> None:
-    result = run(
-        pytester,
+def test_missing_output_directories_are_created(
+    pytester: pytest.Pytester, run_humaneval: RunHumaneval, worker_args: list[str]
+) -> None:
+    result = run_humaneval(
         *demo_args(
             "--humaneval-results=out/a/results.jsonl",
             "--humaneval-json=out/b/c/summary.json",
@@ -178,10 +190,12 @@ def test_missing_output_directories_are_created(pytester: pytest.Pytester, worke
 
 
 @pytest.mark.parametrize("option", ["--humaneval-results", "--humaneval-json"])
-def test_directory_that_cannot_be_created_is_a_usage_error(pytester: pytest.Pytester, option: str) -> None:
+def test_directory_that_cannot_be_created_is_a_usage_error(
+    pytester: pytest.Pytester, run_humaneval: RunHumaneval, option: str
+) -> None:
     (pytester.path / "plain-file").write_text("not a directory")
     pytester.makepyfile(test_marker="def test_marker():\n    open('marker-ran', 'w').close()\n")
-    result = run(pytester, *demo_args(f"{option}=plain-file/sub/out.json"))
+    result = run_humaneval(*demo_args(f"{option}=plain-file/sub/out.json"))
     assert result.ret == pytest.ExitCode.USAGE_ERROR, text_of(result)
     errors = [line for line in result.outlines + result.errlines if line.startswith("ERROR:")]
     assert len(errors) == 1, text_of(result)
@@ -405,22 +419,26 @@ def test_partial_reason_quotes_task_ids_short() -> None:
     assert len(reason) < 1000
 
 
-def test_a_warning_about_the_samples_does_not_quote_their_first_line(pytester: pytest.Pytester) -> None:
+def test_a_warning_about_the_samples_does_not_quote_their_first_line(
+    pytester: pytest.Pytester, run_humaneval: RunHumaneval
+) -> None:
     """pytest's warning summary quotes the line a warning is located at: the samples file's
     first line, which can be hundreds of megabytes."""
     huge = {"task_id": "Demo/0", "completion": "    return a + b\n" + "#" * 2_000_000 + "\n"}
     (pytester.path / "samples.jsonl").write_text(json.dumps(huge) + "\n", encoding="utf-8")
-    result = run(pytester, *demo_args(samples="samples.jsonl"))
+    result = run_humaneval(*demo_args(samples="samples.jsonl"))
     output = text_of(result)
     assert result.ret == 0, output[:5000]
     assert "3 of 4 problems have no samples (first: Demo/1)" in output
     assert len(output) < 20_000, output[:5000]
 
 
-def test_a_fifo_that_no_process_reads_is_one_fail_line(pytester: pytest.Pytester) -> None:
+def test_a_fifo_that_no_process_reads_is_one_fail_line(
+    pytester: pytest.Pytester, run_humaneval: RunHumaneval
+) -> None:
     """Opening it for writing would block the session's end for ever."""
     os.mkfifo(pytester.path / "unread.fifo")
-    result = run(pytester, *demo_args("--humaneval-json=unread.fifo", "--humaneval-results=results.jsonl"))
+    result = run_humaneval(*demo_args("--humaneval-json=unread.fifo", "--humaneval-results=results.jsonl"))
     output = text_of(result)
     assert result.ret == pytest.ExitCode.TESTS_FAILED, output
     failures = [line for line in result.outlines if "unread.fifo" in line]
@@ -430,3 +448,50 @@ def test_a_fifo_that_no_process_reads_is_one_fail_line(pytester: pytest.Pytester
     assert any(line.startswith("outcomes  passed 6") for line in result.outlines), output
     assert len((pytester.path / "results.jsonl").read_text().splitlines()) == 12
     assert stat.S_ISFIFO(os.stat(pytester.path / "unread.fifo").st_mode)
+
+
+# -- what the results file holds -----------------------------------------------------------------------------
+
+
+def test_results_file(pytester: pytest.Pytester, run_humaneval: RunHumaneval) -> None:
+    """One line per sample in input order, the input fields (extra ones too) plus the verdict."""
+    inputs = demo_records()
+    for number, record in enumerate(inputs):
+        record["model"] = "demo-model"
+        record["seq"] = number
+        record["meta"] = {"temperature": 0.2, "note": "café"}
+    (pytester.path / "samples.jsonl").write_text(
+        "".join(json.dumps(r) + "\n" for r in inputs), encoding="utf-8"
+    )
+    result = run_humaneval(*demo_args("--humaneval-results=results.jsonl", samples="samples.jsonl"))
+    assert result.ret == 0, text_of(result)
+    records = read_results(pytester.path / "results.jsonl")
+    assert len(records) == 12
+    for record, source, kind in zip(records, inputs, DEMO_OUTCOMES, strict=True):
+        assert set(record) == {
+            "task_id",
+            "completion",
+            "model",
+            "seq",
+            "meta",
+            "result",
+            "passed",
+            "outcome",
+            "message",
+            "duration",
+        }
+        assert {key: record[key] for key in source} == source
+        assert record["outcome"] == kind
+        assert record["passed"] is (kind == "passed")
+        if kind in ("passed", "timed out"):
+            assert record["result"] == kind
+        else:
+            assert record["result"].startswith("failed: ")
+        assert isinstance(record["duration"], float) and record["duration"] >= 0
+    # The reference's result strings, and our message with the exception's class.
+    assert records[4]["result"] == "failed: string index out of range"
+    assert records[4]["message"] == "IndexError: string index out of range"
+    assert records[11]["result"] == "failed: name 'vowel' is not defined"
+    assert records[11]["message"].startswith("NameError")
+    assert records[7]["duration"] >= 0.9  # the sample that loops until its 1 s limit
+    assert max(r["duration"] for i, r in enumerate(records) if i != 7) < 0.9

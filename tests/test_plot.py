@@ -8,11 +8,13 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pytest
+from support.results import text_of
+from support.sessions import RunHumaneval, demo_args
 
-from conftest import DEMO_PROBLEMS, DEMO_SAMPLES
 from pytest_humaneval.metrics import mean_pass_at_k
 from pytest_humaneval.outputs.plot import (
     MISSING_MATPLOTLIB,
@@ -22,7 +24,6 @@ from pytest_humaneval.outputs.plot import (
     write_plot,
 )
 
-SUBPROCESS_TIMEOUT = 120
 DEMO_ROWS = [("Demo/0", 3, 2), ("Demo/1", 3, 2), ("Demo/2", 3, 1), ("Demo/3", 3, 1)]
 
 
@@ -30,33 +31,25 @@ def test_curve_runs_from_1_to_the_fewest_samples() -> None:
     curve = pass_at_k_curve([*DEMO_ROWS, ("Demo/4", 2, 0)])
     assert [rate.k for rate in curve] == [1, 2]
     assert curve[1] == mean_pass_at_k([*DEMO_ROWS, ("Demo/4", 2, 0)], 2)
-    values = [rate.value for rate in pass_at_k_curve(DEMO_ROWS)]
+    values = cast("list[float]", [rate.value for rate in pass_at_k_curve(DEMO_ROWS)])  # k <= every n
     assert values == sorted(values)  # pass@k never decreases with k
     assert pass_at_k_curve([]) == []
 
 
-def _run(pytester: pytest.Pytester, *extra: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess(
-        f"--humaneval-problems={DEMO_PROBLEMS}",
-        f"--humaneval-samples={DEMO_SAMPLES}",
-        "--humaneval-timeout=1",
-        *extra,
-        timeout=SUBPROCESS_TIMEOUT,
-    )
-
-
-def test_plot_is_written(pytester: pytest.Pytester) -> None:
+def test_plot_is_written(pytester: pytest.Pytester, run_humaneval: RunHumaneval) -> None:
     pytest.importorskip("matplotlib")
-    result = _run(pytester, "--humaneval-plot=curve.png")
-    assert result.ret == 0, "\n".join(result.outlines + result.errlines)
+    result = run_humaneval(*demo_args("--humaneval-plot=curve.png"))
+    assert result.ret == 0, text_of(result)
     image = (pytester.path / "curve.png").read_bytes()
     assert image.startswith(b"\x89PNG\r\n\x1a\n")
     assert len(image) > 5000
 
 
-def test_without_matplotlib_the_run_stops_before_anything_runs(pytester: pytest.Pytester) -> None:
+def test_without_matplotlib_the_run_stops_before_anything_runs(
+    pytester: pytest.Pytester, run_humaneval: RunHumaneval
+) -> None:
     pytester.makeconftest("import sys\nsys.modules['matplotlib'] = None  # as if it were not installed\n")
-    result = _run(pytester, "--humaneval-plot=curve.png", "--humaneval-results=results.jsonl")
+    result = run_humaneval(*demo_args("--humaneval-plot=curve.png", "--humaneval-results=results.jsonl"))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     hint = f"needs matplotlib: {shlex.quote(sys.executable)} -m pip install matplotlib"
     shown = f"--humaneval-plot=curve.png (from command line): {hint}"
@@ -110,10 +103,10 @@ def test_plot_path_is_checked_as_the_other_outputs(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("path", ["plot.txt", "out"])
 def test_plot_path_without_png_suffix_is_a_usage_error_before_anything_runs(
-    pytester: pytest.Pytester, path: str
+    pytester: pytest.Pytester, run_humaneval: RunHumaneval, path: str
 ) -> None:
-    result = _run(pytester, f"--humaneval-plot={path}", "--humaneval-results=results.jsonl")
-    output = "\n".join(result.outlines + result.errlines)
+    result = run_humaneval(*demo_args(f"--humaneval-plot={path}", "--humaneval-results=results.jsonl"))
+    output = text_of(result)
     assert result.ret == pytest.ExitCode.USAGE_ERROR, output
     errors = [line for line in result.errlines if line.startswith("ERROR:")]
     expected = (
@@ -158,18 +151,19 @@ Figure.savefig = fail
 
 
 def test_plot_failure_after_the_run_is_one_line_and_the_rest_is_written(
-    pytester: pytest.Pytester, worker_args: list[str]
+    pytester: pytest.Pytester, run_humaneval: RunHumaneval, worker_args: list[str]
 ) -> None:
     pytest.importorskip("matplotlib")
     pytester.makeconftest(PLOT_FAILS_CONFTEST)
-    result = _run(
-        pytester,
-        "--humaneval-plot=curve.png",
-        "--humaneval-results=results.jsonl",
-        "--humaneval-json=summary.json",
-        *worker_args,
+    result = run_humaneval(
+        *demo_args(
+            "--humaneval-plot=curve.png",
+            "--humaneval-results=results.jsonl",
+            "--humaneval-json=summary.json",
+            *worker_args,
+        )
     )
-    output = "\n".join(result.outlines + result.errlines)
+    output = text_of(result)
     assert result.ret == pytest.ExitCode.TESTS_FAILED, output
     assert "Traceback" not in output and "INTERNALERROR" not in output
     failures = [line for line in result.outlines if "curve.png" in line]

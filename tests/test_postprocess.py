@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+from support.problems import DEMO_PROBLEMS, DEMO_SAMPLES, demo_records
+from support.results import read_json, read_results
+from support.sessions import RunHumaneval, demo_args
 
-from conftest import DEMO_PROBLEMS, DEMO_SAMPLES
 from pytest_humaneval.model import Problem
 from pytest_humaneval.postprocess import CODEX_STOP_SEQUENCES, extract_code, parse_stop_sequences, truncate
-
-SUBPROCESS_TIMEOUT = 120
 
 # What a base model writes after the function it was asked for.
 RAW_TAILS = [
@@ -54,27 +55,20 @@ def test_truncate_at_the_first_stop_sequence(completion: str, expected: str) -> 
     assert truncate(completion, CODEX_STOP_SEQUENCES) == expected
 
 
-def _run(pytester: pytest.Pytester, samples: Path, *extra: str) -> tuple[pytest.RunResult, dict, list]:
-    result = pytester.runpytest_subprocess(
-        f"--humaneval-problems={DEMO_PROBLEMS}",
-        f"--humaneval-samples={samples}",
-        "--humaneval-timeout=1",
-        "--humaneval-json=summary.json",
-        "--humaneval-results=results.jsonl",
-        "-p",
-        "no:cacheprovider",
-        *extra,
-        timeout=SUBPROCESS_TIMEOUT,
-    )
-    summary = json.loads((pytester.path / "summary.json").read_text())
-    results = [json.loads(line) for line in (pytester.path / "results.jsonl").read_text().splitlines()]
-    return result, summary, results
+def _run(
+    run_humaneval: RunHumaneval, samples: Path, *extra: str
+) -> tuple[pytest.RunResult, Any, list[dict[str, Any]]]:
+    """A session on ``samples`` without the verdict cache; its summary and results, read."""
+    outputs = ("--humaneval-json=summary.json", "--humaneval-results=results.jsonl", "-p", "no:cacheprovider")
+    result = run_humaneval(*demo_args(*outputs, *extra, samples=samples))
+    directory = run_humaneval.pytester.path
+    return result, read_json(directory / "summary.json"), read_results(directory / "results.jsonl")
 
 
 def test_raw_completions_cut_with_codex_match_clean_ones(
-    pytester: pytest.Pytester, worker_args: list[str]
+    pytester: pytest.Pytester, run_humaneval: RunHumaneval, worker_args: list[str]
 ) -> None:
-    clean = [json.loads(line) for line in DEMO_SAMPLES.read_text().splitlines()]
+    clean = demo_records()
     raw = [
         {**record, "completion": record["completion"] + RAW_TAILS[number % len(RAW_TAILS)]}
         for number, record in enumerate(clean)
@@ -82,9 +76,11 @@ def test_raw_completions_cut_with_codex_match_clean_ones(
     raw_path = pytester.path / "raw.jsonl"
     raw_path.write_text("".join(json.dumps(record) + "\n" for record in raw))
 
-    _, clean_summary, clean_results = _run(pytester, DEMO_SAMPLES, *worker_args)
-    uncut_result, uncut_summary, _ = _run(pytester, raw_path, *worker_args)
-    cut_result, cut_summary, cut_results = _run(pytester, raw_path, "--humaneval-stop=codex", *worker_args)
+    _, clean_summary, clean_results = _run(run_humaneval, DEMO_SAMPLES, *worker_args)
+    uncut_result, uncut_summary, _ = _run(run_humaneval, raw_path, *worker_args)
+    cut_result, cut_summary, cut_results = _run(
+        run_humaneval, raw_path, "--humaneval-stop=codex", *worker_args
+    )
 
     assert cut_result.ret == 0 and uncut_result.ret == 0
     # Without cutting, the tails break samples: the measurement differs.
@@ -99,12 +95,9 @@ def test_raw_completions_cut_with_codex_match_clean_ones(
     assert all("ran" not in record for record in clean_results)
 
 
-def test_bad_stop_value_is_a_usage_error(pytester: pytest.Pytester) -> None:
-    result = pytester.runpytest_subprocess(
-        f"--humaneval-problems={DEMO_PROBLEMS}",
-        f"--humaneval-samples={DEMO_SAMPLES}",
-        "--humaneval-stop=,",
-        timeout=SUBPROCESS_TIMEOUT,
+def test_bad_stop_value_is_a_usage_error(run_humaneval: RunHumaneval) -> None:
+    result = run_humaneval(
+        f"--humaneval-problems={DEMO_PROBLEMS}", f"--humaneval-samples={DEMO_SAMPLES}", "--humaneval-stop=,"
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert any("--humaneval-stop=, (from command line): must be" in line for line in result.errlines)
@@ -152,7 +145,7 @@ def test_unclosed_fence_takes_the_rest() -> None:
     assert whole and code.endswith("def add(a, b):\n    return a + b\n")
 
 
-def _chat(record: dict, number: int, prompt: str) -> dict:
+def _chat(record: dict[str, Any], number: int, prompt: str) -> dict[str, Any]:
     """A chat model's answer built from a plain completion: prose and a fenced block."""
     if number % 3 == 0:  # the whole function, as chat models like to write it
         body = f"```python\n{prompt}{record['completion']}```"
@@ -163,16 +156,18 @@ def _chat(record: dict, number: int, prompt: str) -> dict:
     return {**record, "completion": f"Sure! Here is my solution.\n\n{body}\n\nHope this helps."}
 
 
-def test_chat_outputs_give_the_plain_verdicts(pytester: pytest.Pytester, worker_args: list[str]) -> None:
+def test_chat_outputs_give_the_plain_verdicts(
+    pytester: pytest.Pytester, run_humaneval: RunHumaneval, worker_args: list[str]
+) -> None:
     prompts = {p["task_id"]: p["prompt"] for p in map(json.loads, DEMO_PROBLEMS.read_text().splitlines())}
-    plain = [json.loads(line) for line in DEMO_SAMPLES.read_text().splitlines()]
+    plain = demo_records()
     chat = [_chat(record, number, prompts[record["task_id"]]) for number, record in enumerate(plain)]
     chat_path = pytester.path / "chat.jsonl"
     chat_path.write_text("".join(json.dumps(record) + "\n" for record in chat))
 
-    _, plain_summary, plain_results = _run(pytester, DEMO_SAMPLES, *worker_args)
-    raw_result, raw_summary, _ = _run(pytester, chat_path, *worker_args)
-    result, summary, results = _run(pytester, chat_path, "--humaneval-extract=auto", *worker_args)
+    _, plain_summary, plain_results = _run(run_humaneval, DEMO_SAMPLES, *worker_args)
+    raw_result, raw_summary, _ = _run(run_humaneval, chat_path, *worker_args)
+    result, summary, results = _run(run_humaneval, chat_path, "--humaneval-extract=auto", *worker_args)
 
     assert result.ret == 0 and raw_result.ret == 0
     assert raw_summary["counts"]["passed"] == 0  # prose is not Python

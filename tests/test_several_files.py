@@ -20,13 +20,14 @@ from typing import Any
 
 import numpy as np
 import pytest
+from support.problems import DEMO_PROBLEMS, DEMO_SAMPLES
+from support.results import read_json, read_results, text_of
+from support.sessions import RunHumaneval
 
-from conftest import DEMO_PROBLEMS, DEMO_SAMPLES
 from pytest_humaneval.metrics import bootstrap_ci95, mean_pass_at_k
 from pytest_humaneval.outputs.terminal import runs_table_lines
 from pytest_humaneval.tally import Summary
 
-SUBPROCESS_TIMEOUT = 180
 TASKS = [f"Demo/{task}" for task in range(4)]
 WRONG_VOWELS = "    return 0\n"
 
@@ -54,24 +55,16 @@ def write_files(directory: Path) -> None:
     write_jsonl(directory / "nearly.jsonl", nearly)
 
 
-def run(pytester: pytest.Pytester, *files: str, extra: tuple[str, ...] = ()) -> pytest.RunResult:
-    write_files(pytester.path)
-    return pytester.runpytest_subprocess(
+def run_files(run_humaneval: RunHumaneval, *files: str, extra: tuple[str, ...] = ()) -> pytest.RunResult:
+    """A session on the demo problems and the samples ``files``, written first (see the module docstring)."""
+    write_files(run_humaneval.pytester.path)
+    return run_humaneval(
         f"--humaneval-problems={DEMO_PROBLEMS}",
         *(f"--humaneval-samples={name}" for name in files),
         "--humaneval-timeout=1",
         "--humaneval-k=1,3,10",
         *extra,
-        timeout=SUBPROCESS_TIMEOUT,
     )
-
-
-def text_of(result: pytest.RunResult) -> str:
-    return "\n".join(result.outlines + result.errlines)
-
-
-def read_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def node_ids(label: str) -> list[str]:
@@ -89,24 +82,26 @@ def interval(differences: np.ndarray) -> list[float]:
 # -- node ids and selection ----------------------------------------------------------------------
 
 
-def test_node_ids_name_the_file(pytester: pytest.Pytester) -> None:
-    result = run(pytester, "good.jsonl", "mixed.jsonl", extra=("--collect-only", "-q"))
+def test_node_ids_name_the_file(run_humaneval: RunHumaneval) -> None:
+    result = run_files(run_humaneval, "good.jsonl", "mixed.jsonl", extra=("--collect-only", "-q"))
     assert result.ret == 0, text_of(result)
     listed = [line for line in result.outlines if "::" in line]
     assert listed == node_ids("good.jsonl") + node_ids("mixed.jsonl")
     result.stdout.fnmatch_lines(["24 tests collected*"])
 
 
-def test_one_file_keeps_its_node_ids(pytester: pytest.Pytester) -> None:
-    result = run(pytester, "mixed.jsonl", extra=("--collect-only", "-q"))
+def test_one_file_keeps_its_node_ids(run_humaneval: RunHumaneval) -> None:
+    result = run_files(run_humaneval, "mixed.jsonl", extra=("--collect-only", "-q"))
     assert [line for line in result.outlines if "::" in line] == [
         node.removeprefix("mixed.jsonl::") for node in node_ids("mixed.jsonl")
     ]
 
 
-def test_keyword_and_deselect_select_by_file(pytester: pytest.Pytester, worker_args: list[str]) -> None:
-    result = run(
-        pytester,
+def test_keyword_and_deselect_select_by_file(
+    pytester: pytest.Pytester, run_humaneval: RunHumaneval, worker_args: list[str]
+) -> None:
+    result = run_files(
+        run_humaneval,
         "good.jsonl",
         "mixed.jsonl",
         extra=(
@@ -122,15 +117,15 @@ def test_keyword_and_deselect_select_by_file(pytester: pytest.Pytester, worker_a
     assert result.ret == 0, text_of(result)
     if worker_args == ["-n", "0"]:  # xdist's workers collect and deselect, and print no such line
         result.stdout.fnmatch_lines(["collected 24 items / 22 deselected / 2 selected"])
-    records = [json.loads(line) for line in (pytester.path / "results.jsonl").read_text().splitlines()]
+    records = read_results(pytester.path / "results.jsonl")
     ran = [(r["samples_file"], r["task_id"], r["outcome"]) for r in records if r["outcome"] != "not run"]
     assert ran == [("mixed.jsonl", "Demo/0", "passed"), ("mixed.jsonl", "Demo/0", "failed")]
 
 
-def test_last_failed_reruns_the_failing_samples_of_each_file(pytester: pytest.Pytester) -> None:
-    first = run(pytester, "nearly.jsonl", "mixed.jsonl")
+def test_last_failed_reruns_the_failing_samples_of_each_file(run_humaneval: RunHumaneval) -> None:
+    first = run_files(run_humaneval, "nearly.jsonl", "mixed.jsonl")
     assert first.ret == 0, text_of(first)
-    second = run(pytester, "nearly.jsonl", "mixed.jsonl", extra=("--lf", "--collect-only", "-q"))
+    second = run_files(run_humaneval, "nearly.jsonl", "mixed.jsonl", extra=("--lf", "--collect-only", "-q"))
     listed = [line for line in second.outlines if "::" in line]
     assert listed == [
         "nearly.jsonl::Demo/3::Demo/3[2]",
@@ -147,10 +142,10 @@ def test_last_failed_reruns_the_failing_samples_of_each_file(pytester: pytest.Py
 
 
 def test_two_files_table_comparison_json_and_results(
-    pytester: pytest.Pytester, worker_args: list[str]
+    pytester: pytest.Pytester, run_humaneval: RunHumaneval, worker_args: list[str]
 ) -> None:
-    result = run(
-        pytester,
+    result = run_files(
+        run_humaneval,
         "good.jsonl",
         "mixed.jsonl",
         extra=("--humaneval-json=summary.json", "--humaneval-results=results.jsonl", *worker_args),
@@ -207,7 +202,7 @@ def test_two_files_table_comparison_json_and_results(
         }
     ]
 
-    records = [json.loads(line) for line in (pytester.path / "results.jsonl").read_text().splitlines()]
+    records = read_results(pytester.path / "results.jsonl")
     assert [r["samples_file"] for r in records] == ["good.jsonl"] * 12 + ["mixed.jsonl"] * 12
     assert [r["completion"] for r in records[12:]] == [
         json.loads(line)["completion"] for line in DEMO_SAMPLES.read_text().splitlines()
@@ -215,9 +210,11 @@ def test_two_files_table_comparison_json_and_results(
     assert [r["outcome"] for r in records[:12]] == ["passed"] * 12
 
 
-def test_three_files_compare_with_the_first(pytester: pytest.Pytester, worker_args: list[str]) -> None:
-    result = run(
-        pytester,
+def test_three_files_compare_with_the_first(
+    pytester: pytest.Pytester, run_humaneval: RunHumaneval, worker_args: list[str]
+) -> None:
+    result = run_files(
+        run_humaneval,
         "good.jsonl",
         "mixed.jsonl",
         "nearly.jsonl",
@@ -246,11 +243,15 @@ def test_three_files_compare_with_the_first(pytester: pytest.Pytester, worker_ar
     }
 
 
-def test_comparison_pairs_only_the_shared_problems(pytester: pytest.Pytester, worker_args: list[str]) -> None:
+def test_comparison_pairs_only_the_shared_problems(
+    pytester: pytest.Pytester, run_humaneval: RunHumaneval, worker_args: list[str]
+) -> None:
     """B has samples for Demo/0 and Demo/1 only: the difference is over those two."""
     lines = DEMO_SAMPLES.read_text().splitlines()
     (pytester.path / "half.jsonl").write_text("\n".join(lines[:6]) + "\n")
-    result = run(pytester, "good.jsonl", "half.jsonl", extra=("--humaneval-json=summary.json", *worker_args))
+    result = run_files(
+        run_humaneval, "good.jsonl", "half.jsonl", extra=("--humaneval-json=summary.json", *worker_args)
+    )
     assert result.ret == 0, text_of(result)
     result.stdout.fnmatch_lines(
         [
@@ -265,10 +266,10 @@ def test_comparison_pairs_only_the_shared_problems(pytester: pytest.Pytester, wo
 
 
 def test_per_problem_report_and_fail_under_for_each_file(
-    pytester: pytest.Pytester, worker_args: list[str]
+    run_humaneval: RunHumaneval, worker_args: list[str]
 ) -> None:
-    result = run(
-        pytester,
+    result = run_files(
+        run_humaneval,
         "good.jsonl",
         "mixed.jsonl",
         extra=("--humaneval-report=problems", "--humaneval-fail-under", "pass@1=0.9", *worker_args),
@@ -289,18 +290,26 @@ def test_per_problem_report_and_fail_under_for_each_file(
 
 # One xdist worker: the repeats reach it by the wire; two: the scheduler keeps copies together.
 @pytest.mark.parametrize("workers", ["0", "1", "2"])
-def test_identical_samples_across_files_run_once(pytester: pytest.Pytester, workers: str) -> None:
+def test_identical_samples_across_files_run_once(
+    pytester: pytest.Pytester, run_humaneval: RunHumaneval, workers: str
+) -> None:
     write_files(pytester.path)
     (pytester.path / "copy.jsonl").write_bytes((pytester.path / "good.jsonl").read_bytes())
-    result = run(pytester, "good.jsonl", "copy.jsonl", extra=("-p", "no:cacheprovider", "-n", workers))
+    result = run_files(
+        run_humaneval, "good.jsonl", "copy.jsonl", extra=("-p", "no:cacheprovider", "-n", workers)
+    )
     assert result.ret == 0, text_of(result)
     # 4 distinct programs in 24 samples.
     assert "reused    20 verdicts from the cache or identical samples" in result.outlines, text_of(result)
 
 
-def test_plot_draws_one_curve_per_file(pytester: pytest.Pytester, worker_args: list[str]) -> None:
+def test_plot_draws_one_curve_per_file(
+    pytester: pytest.Pytester, run_humaneval: RunHumaneval, worker_args: list[str]
+) -> None:
     pytest.importorskip("matplotlib")
-    result = run(pytester, "good.jsonl", "mixed.jsonl", extra=("--humaneval-plot=curves.png", *worker_args))
+    result = run_files(
+        run_humaneval, "good.jsonl", "mixed.jsonl", extra=("--humaneval-plot=curves.png", *worker_args)
+    )
     assert result.ret == 0, text_of(result)
     assert (pytester.path / "curves.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
@@ -308,11 +317,13 @@ def test_plot_draws_one_curve_per_file(pytester: pytest.Pytester, worker_args: l
 # -- labels and errors -----------------------------------------------------------------------------------
 
 
-def test_files_of_the_same_name_are_told_apart(pytester: pytest.Pytester) -> None:
+def test_files_of_the_same_name_are_told_apart(
+    pytester: pytest.Pytester, run_humaneval: RunHumaneval
+) -> None:
     for directory, source in (("a", DEMO_SAMPLES), ("b", DEMO_SAMPLES)):
         pytester.mkdir(directory)
         (pytester.path / directory / "samples.jsonl").write_bytes(source.read_bytes())
-    result = run(pytester, "a/samples.jsonl", "b/samples.jsonl", extra=("--collect-only", "-q"))
+    result = run_files(run_humaneval, "a/samples.jsonl", "b/samples.jsonl", extra=("--collect-only", "-q"))
     assert result.ret == 0, text_of(result)
     listed = [line for line in result.outlines if "::" in line]
     assert listed[0] == "a/samples.jsonl::Demo/0::Demo/0[0]"
@@ -320,10 +331,12 @@ def test_files_of_the_same_name_are_told_apart(pytester: pytest.Pytester) -> Non
 
 
 @pytest.mark.parametrize("second", ["good.jsonl", "./good.jsonl", "hard-link.jsonl"])
-def test_the_same_file_twice_is_a_usage_error(pytester: pytest.Pytester, second: str) -> None:
+def test_the_same_file_twice_is_a_usage_error(
+    pytester: pytest.Pytester, run_humaneval: RunHumaneval, second: str
+) -> None:
     write_files(pytester.path)
     os.link(pytester.path / "good.jsonl", pytester.path / "hard-link.jsonl")
-    result = run(pytester, "good.jsonl", second)
+    result = run_files(run_humaneval, "good.jsonl", second)
     assert result.ret == pytest.ExitCode.USAGE_ERROR, text_of(result)
     errors = [line for line in result.errlines if line.startswith("ERROR:")]
     also = "" if second == "good.jsonl" else " (as good.jsonl)"
@@ -332,10 +345,12 @@ def test_the_same_file_twice_is_a_usage_error(pytester: pytest.Pytester, second:
     ], text_of(result)
 
 
-def test_bad_line_in_a_later_file_stops_everything(pytester: pytest.Pytester, worker_args: list[str]) -> None:
+def test_bad_line_in_a_later_file_stops_everything(
+    pytester: pytest.Pytester, run_humaneval: RunHumaneval, worker_args: list[str]
+) -> None:
     (pytester.path / "broken.jsonl").write_text('{"task_id": "Demo/0", "completion": "x"}\n{"task_id": 3}\n')
-    result = run(
-        pytester, "good.jsonl", "broken.jsonl", extra=("--humaneval-results=results.jsonl", *worker_args)
+    result = run_files(
+        run_humaneval, "good.jsonl", "broken.jsonl", extra=("--humaneval-results=results.jsonl", *worker_args)
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR, text_of(result)
     errors = [line for line in result.errlines if line.startswith("ERROR:")]
@@ -344,7 +359,7 @@ def test_bad_line_in_a_later_file_stops_everything(pytester: pytest.Pytester, wo
 
 
 def test_ini_takes_one_samples_file_per_line(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    pytester: pytest.Pytester, run_humaneval: RunHumaneval, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytester.makeini(
         f"[pytest]\nhumaneval_problems = {DEMO_PROBLEMS}\n"
@@ -352,16 +367,20 @@ def test_ini_takes_one_samples_file_per_line(
     )
     write_files(pytester.path)
     monkeypatch.chdir(pytester.mkdir("sub"))
-    result = pytester.runpytest_subprocess("--collect-only", "-q", timeout=SUBPROCESS_TIMEOUT)
+    result = run_humaneval("--collect-only", "-q")
     assert result.ret == 0, text_of(result)
     assert [line for line in result.outlines if "::" in line] == node_ids("good.jsonl") + node_ids(
         "mixed.jsonl"
     )
 
 
-def test_user_test_over_samples_of_several_files(pytester: pytest.Pytester) -> None:
+def test_user_test_over_samples_of_several_files(
+    pytester: pytest.Pytester, run_humaneval: RunHumaneval
+) -> None:
     pytester.makepyfile(test_user="def test_x(humaneval_sample):\n    pass\n")
-    result = run(pytester, "good.jsonl", "mixed.jsonl", extra=("--collect-only", "-q", "test_user.py"))
+    result = run_files(
+        run_humaneval, "good.jsonl", "mixed.jsonl", extra=("--collect-only", "-q", "test_user.py")
+    )
     ids = [line for line in result.outlines if line.startswith("test_user.py::")]
     assert ids[0] == "test_user.py::test_x[good.jsonl:Demo/0[0]]"
     assert ids[-1] == "test_user.py::test_x[mixed.jsonl:Demo/3[2]]"

@@ -14,20 +14,17 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import pytest
+from support.problems import DEMO_OUTCOMES, DEMO_PROBLEMS, DEMO_SAMPLES, demo_sample_lines
+from support.results import read_results, text_of
+from support.sessions import RunHumaneval, demo_args
 
-from conftest import DEMO_PROBLEMS, DEMO_SAMPLES
-from pytest_humaneval.evaluation import KnownVerdicts
+from pytest_humaneval.cache import KnownVerdicts
 from pytest_humaneval.loading import InputError, SampleSet, SamplesFileChanged, load_problems, load_samples
 from pytest_humaneval.model import Verdict
 
-SUBPROCESS_TIMEOUT = 300
-DEMO_OUTCOMES = [
-    *("passed", "failed", "passed", "passed", "error", "passed"),
-    *("passed", "timed out", "failed", "failed", "passed", "error"),
-]
+LARGE_SESSION_TIMEOUT = 300  # a session on 36 MiB of samples may take longer than most
 MIB = 1024 * 1024
 
 # Each process of the session writes its peak resident memory (KiB) to <directory>/<name>.
@@ -42,50 +39,33 @@ def pytest_unconfigure(config):
 """
 
 
-def demo_lines() -> list[str]:
-    return DEMO_SAMPLES.read_text(encoding="utf-8").splitlines()
-
-
 def padded_samples(path: Path, copies: int, padding: int) -> Path:
     """The demo samples ``copies`` times over, each completion followed by ``padding`` bytes of comments."""
     comment = "    # " + "x" * 90 + "\n"
     block = "\n" + comment * (padding // len(comment))
     with path.open("w", encoding="utf-8") as stream:
         for _ in range(copies):
-            for line in demo_lines():
+            for line in demo_sample_lines():
                 record = json.loads(line)
                 record["completion"] += block
                 stream.write(json.dumps(record) + "\n")
     return path
 
 
-def run_demo(pytester: pytest.Pytester, samples: Path, *extra: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess(
-        f"--humaneval-problems={DEMO_PROBLEMS}",
-        f"--humaneval-samples={samples}",
-        "--humaneval-timeout=1",
-        "-p",
-        "no:cacheprovider",
-        *extra,
-        timeout=SUBPROCESS_TIMEOUT,
-    )
-
-
-def text_of(result: pytest.RunResult) -> str:
-    return "\n".join(result.outlines + result.errlines)
-
-
-def read_results(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+def run_demo(run_humaneval: RunHumaneval, samples: Path, *extra: str) -> pytest.RunResult:
+    """A session on the demo problems and ``samples``, without the verdict cache."""
+    args = demo_args("-p", "no:cacheprovider", *extra, samples=samples)
+    return run_humaneval(*args, timeout=LARGE_SESSION_TIMEOUT)
 
 
 def peak_memory(
-    pytester: pytest.Pytester, samples: Path, results: Path, worker_args: list[str]
+    run_humaneval: RunHumaneval, samples: Path, results: Path, worker_args: list[str]
 ) -> dict[str, int]:
     """Run the samples; check their verdicts; return each process's peak memory in bytes."""
+    pytester = run_humaneval.pytester
     directory = pytester.mkdir(f"peaks-{samples.stem}")
     pytester.makeconftest(PEAK_MEMORY_CONFTEST.format(directory=str(directory)))
-    result = run_demo(pytester, samples, f"--humaneval-results={results}", *worker_args)
+    result = run_demo(run_humaneval, samples, f"--humaneval-results={results}", *worker_args)
     assert result.ret == 0, text_of(result)
     copies = len(read_results(results)) // len(DEMO_OUTCOMES)
     assert [r["outcome"] for r in read_results(results)] == DEMO_OUTCOMES * copies
@@ -101,7 +81,11 @@ def gzipped(path: Path, directory: Path | None = None) -> Path:
 
 @pytest.mark.parametrize("compressed", [False, True], ids=["plain", "gzip"])
 def test_large_completions_do_not_grow_memory(
-    pytester: pytest.Pytester, worker_args: list[str], compressed: bool, monkeypatch: pytest.MonkeyPatch
+    pytester: pytest.Pytester,
+    run_humaneval: RunHumaneval,
+    worker_args: list[str],
+    compressed: bool,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """36 samples of 1 MiB each: the same verdicts as the small demo file, and neither the
     controller nor a worker holds the file (peak memory grows by far less than its size),
@@ -114,8 +98,8 @@ def test_large_completions_do_not_grow_memory(
         small, large = gzipped(small), gzipped(large)
     temporary = pytester.mkdir("tmp")  # where the sessions put decompressed copies
     monkeypatch.setenv("TMPDIR", str(temporary))
-    baseline = peak_memory(pytester, small, pytester.path / "small-results.jsonl", worker_args)
-    peaks = peak_memory(pytester, large, pytester.path / "large-results.jsonl", worker_args)
+    baseline = peak_memory(run_humaneval, small, pytester.path / "small-results.jsonl", worker_args)
+    peaks = peak_memory(run_humaneval, large, pytester.path / "large-results.jsonl", worker_args)
     expected = {"controller", "gw0", "gw1"} if worker_args[-1] == "2" else {"controller"}
     assert set(peaks) == set(baseline) == expected
     growth = {name: peaks[name] - baseline[name] for name in peaks}
@@ -144,27 +128,32 @@ def pytest_runtest_setup(item):
 """
 
 
-def test_file_changed_during_the_session_stops_it(pytester: pytest.Pytester, worker_args: list[str]) -> None:
+def test_file_changed_during_the_session_stops_it(
+    pytester: pytest.Pytester, run_humaneval: RunHumaneval, worker_args: list[str]
+) -> None:
     """A samples file changed under the session: a usage error naming file and line, and
     no verdict from the changed lines (the results hold only verdicts of unchanged lines)."""
     samples = pytester.path / "samples.jsonl"
     samples.write_bytes(DEMO_SAMPLES.read_bytes())
     pytester.makeconftest(CHANGING_CONFTEST.format(samples=str(samples)))
     results = pytester.path / "results.jsonl"
-    result = run_demo(pytester, samples, f"--humaneval-results={results}", *worker_args)
+    result = run_demo(run_humaneval, samples, f"--humaneval-results={results}", *worker_args)
     output = text_of(result)
     assert result.ret == pytest.ExitCode.USAGE_ERROR, output
     assert f"{samples}:" in output and "changed during the session" in output, output
     assert "FAIL: " in output, output
     expected = {
-        json.loads(line)["completion"]: kind for line, kind in zip(demo_lines(), DEMO_OUTCOMES, strict=True)
+        json.loads(line)["completion"]: kind
+        for line, kind in zip(demo_sample_lines(), DEMO_OUTCOMES, strict=True)
     }
     written = read_results(results)
     assert len(written) < len(DEMO_OUTCOMES)
     assert all(expected[r["completion"]] == r["outcome"] for r in written), written
 
 
-def test_gzip_samples_file(pytester: pytest.Pytester, worker_args: list[str]) -> None:
+def test_gzip_samples_file(
+    pytester: pytest.Pytester, run_humaneval: RunHumaneval, worker_args: list[str]
+) -> None:
     """A gzip file gives the same verdicts, ids and results fields as the plain file."""
     samples = pytester.path / "samples.jsonl.gz"
     samples.write_bytes(gzip.compress(DEMO_SAMPLES.read_bytes()))
@@ -172,12 +161,12 @@ def test_gzip_samples_file(pytester: pytest.Pytester, worker_args: list[str]) ->
     pytester.makepyfile(
         test_text="def test_text(humaneval_sample):\n    assert humaneval_sample.text.startswith('    ')\n"
     )
-    result = run_demo(pytester, samples, f"--humaneval-results={results}", *worker_args)
+    result = run_demo(run_humaneval, samples, f"--humaneval-results={results}", *worker_args)
     assert result.ret == 0, text_of(result)
     written = read_results(results)
     assert [r["outcome"] for r in written] == DEMO_OUTCOMES
     assert [{k: r[k] for k in ("task_id", "completion")} for r in written] == [
-        json.loads(line) for line in demo_lines()
+        json.loads(line) for line in demo_sample_lines()
     ]
     assert set(written[0]) == {"task_id", "completion", "result", "passed", "outcome", "message", "duration"}
     assert result.parseoutcomes()["passed"] == len(DEMO_OUTCOMES) + DEMO_OUTCOMES.count("passed")
@@ -207,7 +196,7 @@ def test_a_file_grown_or_touched_is_changed(tmp_path: Path) -> None:
     path, sample_set = load_copy(tmp_path)
     entry = sample_set.entries[5]
     with path.open("a") as stream:
-        stream.write(demo_lines()[0] + "\n")
+        stream.write(demo_sample_lines()[0] + "\n")
     with pytest.raises(SamplesFileChanged) as info:
         sample_set.read(entry)
     assert (info.value.source, info.value.line) == (str(path), 6)
@@ -282,12 +271,12 @@ def test_known_verdicts_travel_packed_and_come_back_the_same() -> None:
     ids=["bad-output", "bad-second-file"],
 )
 def test_a_usage_error_leaves_no_decompressed_copy(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, trouble: str
+    pytester: pytest.Pytester, run_humaneval: RunHumaneval, monkeypatch: pytest.MonkeyPatch, trouble: str
 ) -> None:
     """The gzip file was checked and copied before the error: the copy goes with the session."""
     temporary = pytester.mkdir("tmp")
     monkeypatch.setenv("TMPDIR", str(temporary))
-    result = run_demo(pytester, gzipped(DEMO_SAMPLES, pytester.path), trouble)
+    result = run_demo(run_humaneval, gzipped(DEMO_SAMPLES, pytester.path), trouble)
     assert result.ret == pytest.ExitCode.USAGE_ERROR, text_of(result)
     assert trouble.split("=")[1] in text_of(result)
     assert not list(temporary.iterdir())
