@@ -11,9 +11,7 @@ import pytest
 from pytest_humaneval.evaluation import Evaluation
 from pytest_humaneval.loading import SampleSet, SamplesFileChanged
 from pytest_humaneval.model import PASSED, Problem, SampleEntry, Verdict
-
-PROPERTY_PREFIX = "humaneval_"
-INPUT_CHANGED_PROPERTY = PROPERTY_PREFIX + "input_changed"
+from pytest_humaneval.wire import INPUT_CHANGED_PROPERTY, outcome_properties
 
 
 class SamplesFileCollector(pytest.Collector):
@@ -92,44 +90,6 @@ class SampleItem(pytest.Item):
     def reportinfo(self) -> tuple[str, int | None, str]:
         source = self.evaluation.sample_set_of(self.entry).source
         return source, self.entry.line - 1, self.entry.test_id
-
-
-_POSITION = PROPERTY_PREFIX + "position"
-_OUTCOME = PROPERTY_PREFIX + "outcome"
-_MESSAGE = PROPERTY_PREFIX + "message"
-_DURATION = PROPERTY_PREFIX + "duration"
-_RESULT = PROPERTY_PREFIX + "result"
-_REUSED = PROPERTY_PREFIX + "reused"
-_VERDICT_PROPERTIES = frozenset((_POSITION, _OUTCOME, _MESSAGE, _DURATION, _RESULT, _REUSED))
-
-
-def outcome_properties(entry: SampleEntry, verdict: Verdict) -> list[tuple[str, Any]]:
-    """The verdict as ``user_properties``: plain values that travel from xdist workers."""
-    return [
-        (_POSITION, entry.position),
-        (_OUTCOME, verdict.kind),
-        (_MESSAGE, verdict.message),
-        (_DURATION, verdict.duration),
-        (_RESULT, verdict.reference_result),
-        (_REUSED, verdict.reused),
-    ]
-
-
-def verdict_from_properties(properties: list[tuple[str, Any]]) -> tuple[int, Verdict] | None:
-    """The (position, verdict) recorded by :func:`outcome_properties`, if any."""
-    found = {
-        name: value for name, value in properties if isinstance(name, str) and name in _VERDICT_PROPERTIES
-    }
-    if _OUTCOME not in found:
-        return None
-    plain = (found[_OUTCOME], found[_MESSAGE], found[_DURATION], found.get(_RESULT, ""))
-    verdict = Verdict.from_plain(plain, reused=bool(found.get(_REUSED)))
-    return found[_POSITION], verdict
-
-
-def input_change_from_properties(properties: list[tuple[str, Any]]) -> str | None:
-    """The error of an item that found its samples file changed, if it did."""
-    return next((str(value) for name, value in properties if name == INPUT_CHANGED_PROPERTY), None)
 
 
 def problem_collectors(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import warnings
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -18,10 +17,10 @@ import pytest
 
 from pytest_humaneval._sandbox.tempfiles import remove_abandoned
 from pytest_humaneval.cache import VerdictCache
-from pytest_humaneval.collection import input_change_from_properties, verdict_from_properties
-from pytest_humaneval.evaluation import Evaluation, KnownVerdicts
+from pytest_humaneval.evaluation import Evaluation
+from pytest_humaneval.exit_status import Gate, SessionEnd, decide, exit_status, stopped_early_status
+from pytest_humaneval.input_warnings import warn_about_the_input
 from pytest_humaneval.loading import InputError, SamplesFileChanged
-from pytest_humaneval.metrics import mean_pass_at_k
 from pytest_humaneval.model import Verdict
 from pytest_humaneval.outputs.files import check_output_path
 from pytest_humaneval.outputs.plot import (
@@ -36,7 +35,6 @@ from pytest_humaneval.outputs.summary_json import write_summary
 from pytest_humaneval.outputs.terminal import (
     auto_limits_line,
     comparison_lines,
-    partial_reason,
     problem_report_lines,
     runs_table_lines,
     table_lines,
@@ -44,14 +42,7 @@ from pytest_humaneval.outputs.terminal import (
 from pytest_humaneval.runner import cpu_for_worker
 from pytest_humaneval.settings import Settings
 from pytest_humaneval.tally import Comparison, Summary, Tally, comparisons
-
-
-class HumanEvalWarning(pytest.PytestWarning):
-    """A problem with the evaluation's input that does not stop it."""
-
-
-def _nothing_known(keys: list[str]) -> dict[str, Verdict]:
-    return {}
+from pytest_humaneval.wire import input_change_from_properties, verdict_from_properties
 
 
 def _open_cache(config: pytest.Config, settings: Settings) -> VerdictCache | None:
@@ -62,37 +53,6 @@ def _open_cache(config: pytest.Config, settings: Settings) -> VerdictCache | Non
     return VerdictCache(pytest_cache.mkdir("humaneval") / "verdicts.sqlite3")
 
 
-def _warn(config: pytest.Config, text: str, source: str) -> None:
-    """A :class:`HumanEvalWarning` located at the start of an input file. Its line is given
-    as empty: else pytest would quote the file's first line, which may be huge."""
-    record = warnings.WarningMessage(HumanEvalWarning(text), HumanEvalWarning, source, 1, line="")
-    config.hook.pytest_warning_recorded.call_historic(
-        kwargs=dict(warning_message=record, when="config", nodeid="", location=None)
-    )
-
-
-def _warn_about_the_input(config: pytest.Config, evaluation: Evaluation) -> None:
-    """Warnings for samples files that leave problems without samples, and for EvalPlus
-    problems, whose extra inputs are not run."""
-    problem_set = evaluation.problem_set
-    if problem_set.evalplus_inputs:
-        _warn(
-            config,
-            "the problems have EvalPlus's 'plus_input': only each problem's 'test' code runs "
-            "(for HumanEval+, HumanEval's original tests), so pass@k is not EvalPlus's",
-            problem_set.source,
-        )
-    for sample_set in evaluation.sample_sets:
-        missing = [task for task, entries in evaluation.entries_by_task(sample_set).items() if not entries]
-        if missing:
-            _warn(
-                config,
-                f"{len(missing)} of {len(problem_set.problems)} problems have no samples "
-                f"(first: {missing[0]}); pass@k is over the others",
-                sample_set.source,
-            )
-
-
 class Controller:
     """Gathers verdicts as reports arrive; summarizes, writes and judges the session."""
 
@@ -100,7 +60,7 @@ class Controller:
         self.config = config
         self.settings = settings
         self.evaluation = evaluation
-        self.tally = Tally(evaluation)
+        self.tally = Tally(evaluation.problem_set, evaluation.sample_sets)
         self.runs_samples = not (config.option.collectonly or config.option.setuponly)
         """False for ``--collect-only``, ``--setup-only`` and ``--setup-plan``: no sample runs."""
         self.cache: VerdictCache | None = None
@@ -142,23 +102,13 @@ class Controller:
     def _prepare(self) -> None:
         """Outputs, cache, time limits and known verdicts, before any sample runs."""
         config, settings, evaluation = self.config, self.settings, self.evaluation
-        evaluation.runner.cpu = cpu_for_worker(0)
         if self.runs_samples:
             self._open_outputs()
-        self.cache = cache = _open_cache(config, settings)
-        if settings.auto_timeout and self.runs_samples:  # nothing runs to list the items
-            for key, verdict in evaluation.calibrate(cache.lookup if cache else _nothing_known).items():
-                if cache is not None:
-                    cache.store(key, verdict)
-            if config.getoption("dist", "no") != "no":
-                evaluation.runner.close(wait=False)  # samples run on the xdist workers' servers
-            evaluation.compute_keys()
-        cached = cache.lookup(evaluation.keys) if cache else {}
-        evaluation.known_at = KnownVerdicts(
-            {position: cached[key] for position, key in enumerate(evaluation.keys) if key in cached}
-        )
-        evaluation.runner.repeated_keys = evaluation.repeated_keys()
-        _warn_about_the_input(config, evaluation)
+        self.cache = _open_cache(config, settings)
+        runs_here = config.getoption("dist", "no") == "no"
+        measure_limits = settings.auto_timeout and self.runs_samples  # nothing runs to list the items
+        evaluation.prepare(cpu_for_worker(0), self.cache, measure_limits, runs_here)
+        warn_about_the_input(config, evaluation)
 
     def _open_outputs(self) -> None:
         settings = self.settings
@@ -253,21 +203,33 @@ class Controller:
             self.cache.close()
         if not self.runs_samples:
             return
-        if exitstatus == pytest.ExitCode.INTERRUPTED and session.shouldfail:
-            # -x or --maxfail under xdist, which stops its workers as for an interrupt:
-            # the run stopped early, as it does without xdist (exit status 1, not 2).
-            exitstatus = session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        stopped = stopped_early_status(exitstatus, session.shouldfail)
+        if stopped != exitstatus:  # else the status stays as the hooks before this one left it
+            exitstatus = session.exitstatus = stopped
         interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+        write_failures: list[str] = []
         if self.recorded:  # else nothing was measured: every output stays as it was
             if self.config.getoption("lf", False) or self.config.getoption("failedfirst", False):
                 self._reuse_known_verdicts()
             self.isolation = self.isolation or self.evaluation.runner.isolation
             self.summaries = self.tally.summaries(self.settings.k, interrupted)
             self.comparisons = comparisons(self.summaries, self.settings.k)
-            self._write_outputs(session)
-        self._report_unfinished(interrupted)
-        if self.selected:  # no sample selected (-m "not humaneval", say): no gate
-            self._check_thresholds(session)
+            write_failures = self._write_outputs()
+        end = SessionEnd(
+            selected=self.selected or 0,
+            recorded=self.recorded,
+            summaries=self.summaries,
+            lost=len(self.tally.lost),
+            interrupted=interrupted,
+            input_changed=self.input_changed,
+            results_kept=bool(self.results and self.recorded),
+            write_failures=write_failures,
+        )
+        settings = self.settings
+        gate = Gate(settings.fail_under, settings.given_as("fail_under")[0], settings.allow_partial)
+        decision = decide(end, gate)
+        self.messages += decision.lines
+        session.exitstatus = exit_status(session.exitstatus, decision)
 
     def _reuse_known_verdicts(self) -> None:
         """With ``--lf``/``--ff``, the samples not run take their verdicts from the cache, so
@@ -279,24 +241,24 @@ class Controller:
                 self.tally.record(position, replace(known, reused=True))
                 self.reused += 1
 
-    def _write_outputs(self, session: pytest.Session) -> None:
-        """Write the results file, the JSON summary and the plot. A failure to write one is
-        a FAIL line and exit status 1; the others are still written."""
+    def _write_outputs(self) -> list[str]:
+        """Write the results file, the JSON summary and the plot; return a line for each that
+        could not be written (the others are still written)."""
         settings = self.settings
         writers: list[tuple[str, str | None, Callable[[], None]]] = [
             ("--humaneval-results", settings.results, self._finish_results),
             ("--humaneval-json", settings.json, self._write_summary),
             ("--humaneval-plot", settings.plot, self._write_plot),
         ]
+        failures = []
         for option, path, write in writers:
             if path is None:
                 continue
             try:
                 write()
             except OSError as exc:
-                self.messages.append(f"FAIL: {option}={path}: {exc}")
-                if session.exitstatus == pytest.ExitCode.OK:
-                    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+                failures.append(f"{option}={path}: {exc}")
+        return failures
 
     def _finish_results(self) -> None:
         assert self.results is not None
@@ -320,59 +282,6 @@ class Controller:
         assert self.settings.plot is not None
         curves = [(summary.label, pass_at_k_curve(summary.task_counts)) for summary in self.summaries]
         write_plot(self.settings.plot, curves)
-
-    def _report_unfinished(self, interrupted: bool) -> None:
-        """FAIL lines for samples that lost their verdict to the harness, and for a run that
-        stopped before every selected sample ran."""
-        if self.input_changed is not None:
-            kept = (
-                "; the results file holds the verdicts written before"
-                if self.results and self.recorded
-                else ""
-            )
-            self.messages.append(f"FAIL: {self.input_changed}{kept}")
-        lost = len(self.tally.lost)
-        if lost:
-            self.messages.append(
-                f"FAIL: {lost} samples have no verdict of their own (counted as crashed): "
-                "the harness failed, see their reports"
-            )
-        unfinished = (self.selected or 0) - self.recorded
-        if unfinished > 0 and not interrupted and self.input_changed is None:
-            self.messages.append(f"FAIL: the run stopped early: {unfinished} selected samples did not run")
-
-    def _check_thresholds(self, session: pytest.Session) -> None:
-        """Apply ``--humaneval-fail-under`` to each file (each must meet it). A partial
-        evaluation fails the gate unless ``--humaneval-allow-partial`` says to gate what finished."""
-        thresholds = sorted(self.settings.fail_under.items())
-        if not thresholds:
-            return
-        gate = self.settings.given_as("fail_under")[0]
-        failed = False
-        if not self.summaries:
-            self.messages.append(f"FAIL: {gate}: no sample finished")
-            failed = True
-        for summary in self.summaries:
-            of = f"{summary.label}: " if len(self.summaries) > 1 else ""
-            refused = summary.partial and not self.settings.allow_partial
-            on = " (on a partial run)" if summary.partial else ""
-            for k, threshold in thresholds:
-                rate = mean_pass_at_k(summary.task_counts, k)
-                shown = f"{rate.value:.4f}" if rate.value is not None else f"not computable ({rate.reason})"
-                if refused:
-                    self.messages.append(
-                        f"FAIL: {of}pass@{k} = {shown} is on a partial evaluation "
-                        f"({partial_reason(summary)}): {gate} {threshold:g} gates "
-                        "whole evaluations (--humaneval-allow-partial gates what finished)"
-                    )
-                    failed = True
-                elif rate.value is not None and rate.value >= threshold:
-                    self.messages.append(f"{of}pass@{k} = {shown} meets {gate} {threshold:g}{on}")
-                else:
-                    self.messages.append(f"FAIL: {of}pass@{k} = {shown} is below {gate} {threshold:g}{on}")
-                    failed = True
-        if failed and session.exitstatus == pytest.ExitCode.OK:
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.summaries:

@@ -1,103 +1,34 @@
-"""What every pytest process of a session knows: the problems, the samples, the limits, a runner.
+"""What every pytest process of a session knows: the problems, the samples, the limits, a
+runner, and how to run a sample on demand.
 
-The controller builds it from the files; xdist workers build it from the data the
-controller sends them (``to_wire`` / ``from_wire``): the problems, and each samples
-file's path and the places of its samples in it, so a worker reads the samples it
-runs from the same file (local workers see the controller's file system).
+The controller loads it from the files and prepares it (:meth:`Evaluation.prepare`);
+xdist workers rebuild it from what the controller sends (see :mod:`pytest_humaneval.wire`).
+Imports the domain, loading, the runner, calibration and the cache; nothing of pytest.
 """
 
 from __future__ import annotations
 
-import array
-import bisect
 import collections
 import functools
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field, replace
 
-from pytest_humaneval.keys import content_digest, limited_key, sample_code, verdict_key
+from pytest_humaneval.cache import KnownVerdicts, VerdictCache
+from pytest_humaneval.calibration import calibrate
+from pytest_humaneval.keys import content_digest, limited_key, sample_code
 from pytest_humaneval.loading import SampleSet, SamplesFileChanged, file_labels, load_problems, load_samples
-from pytest_humaneval.model import PASSED, Limits, Problem, ProblemSet, Sample, SampleEntry, Verdict
+from pytest_humaneval.model import Limits, Problem, ProblemSet, Sample, SampleEntry, Verdict
 from pytest_humaneval.postprocess import prepare
-from pytest_humaneval.runner import SandboxError, SandboxRunner, cpu_for_worker, run_codes, usable_cpus
+from pytest_humaneval.runner import SandboxError, SandboxRunner
 from pytest_humaneval.settings import Settings
 
-AUTO_TIMEOUT_FLOOR = 0.3
-AUTO_TIMEOUT_FACTOR = 20.0
-MAX_CALIBRATION_SERVERS = 4
 
-
-def auto_timeout(canonical_seconds: float, cap: float) -> float:
-    """The limit on a problem's test calls under ``--humaneval-timeout=auto``: max(floor,
-    factor x canonical), at most ``cap`` (which bounds the whole sample)."""
-    limit = max(AUTO_TIMEOUT_FLOOR, AUTO_TIMEOUT_FACTOR * canonical_seconds)
-    return min(cap, float(f"{limit:.2g}"))
+def _nothing_known(keys: list[str]) -> dict[str, Verdict]:
+    return {}
 
 
 @functools.cache
 def _limits(timeout: float, memory: int, calls_timeout: float | None = None) -> Limits:
     return Limits(timeout=timeout, memory=memory, calls_timeout=calls_timeout)
-
-
-class KnownVerdicts:
-    """Verdicts known before the session (from the verdict cache), by sample position.
-
-    Kept as packed columns, its texts numbered in one table (failure messages repeat
-    a lot): about 30 bytes per verdict instead of several hundred as objects, in the
-    controller and in every xdist worker, which all receive the whole table.
-    """
-
-    def __init__(self, verdicts: dict[int, Verdict] | None = None) -> None:
-        self._positions = array.array("q")
-        self._durations = array.array("d")
-        self._text_numbers = array.array("I")
-        """Per verdict, the numbers of its kind, message and reference in ``_texts``."""
-        numbers: dict[str, int] = {}
-        for position, verdict in sorted((verdicts or {}).items()):
-            self._positions.append(position)
-            self._durations.append(verdict.duration)
-            for text in (verdict.kind, verdict.message, verdict.reference):
-                self._text_numbers.append(numbers.setdefault(text, len(numbers)))
-        self._texts = list(numbers)
-        """The distinct texts (kinds, messages, reference results), numbered in order."""
-
-    def __len__(self) -> int:
-        return len(self._positions)
-
-    def __contains__(self, position: int) -> bool:
-        return self._index(position) is not None
-
-    def _index(self, position: int) -> int | None:
-        index = bisect.bisect_left(self._positions, position)
-        return index if index < len(self._positions) and self._positions[index] == position else None
-
-    def get(self, position: int) -> Verdict | None:
-        """The verdict known for the sample at ``position``, if any."""
-        index = self._index(position)
-        if index is None:
-            return None
-        kind, message, reference = (self._texts[n] for n in self._text_numbers[3 * index : 3 * index + 3])
-        return Verdict(kind, message, self._durations[index], reference)
-
-    def to_plain(self) -> dict[str, Any]:
-        """The table as plain data (for xdist workers)."""
-        return {
-            "positions": self._positions.tobytes(),
-            "durations": self._durations.tobytes(),
-            "texts": self._texts,
-            "text_numbers": self._text_numbers.tobytes(),
-        }
-
-    @classmethod
-    def from_plain(cls, data: dict[str, Any]) -> KnownVerdicts:
-        """Rebuild a table sent with :meth:`to_plain`."""
-        known = cls()
-        known._positions.frombytes(data["positions"])
-        known._durations.frombytes(data["durations"])
-        known._texts = list(data["texts"])
-        known._text_numbers.frombytes(data["text_numbers"])
-        return known
 
 
 @dataclass
@@ -162,6 +93,51 @@ class Evaluation:
             evaluation.close()  # the files loaded before the bad one
             raise
         return evaluation
+
+    def prepare(
+        self, cpu: int | None, cache: VerdictCache | None, measure_limits: bool, runs_here: bool
+    ) -> None:
+        """Get ready to run samples, in the one order that works (on the controller).
+
+        The sandbox server goes on ``cpu``. With ``measure_limits`` (``auto``) the problems'
+        limits are measured first, since a verdict key includes the limits, then the keys
+        are finished; unless samples ``runs_here``, the server that measured stops (xdist
+        workers run the samples). Then the verdicts the ``cache`` knows, and which keys
+        repeat (only those verdicts are kept for identical samples).
+        """
+        self.runner.cpu = cpu
+        if measure_limits:
+            self._measure_limits(cache)
+            if not runs_here:
+                self.runner.close(wait=False)
+            self.compute_keys()
+        cached = cache.lookup(self.keys) if cache else {}
+        self.known_at = KnownVerdicts(
+            {position: cached[key] for position, key in enumerate(self.keys) if key in cached}
+        )
+        self.runner.repeated_keys = self.repeated_keys()
+
+    def prepare_as_sent(self, cpu: int | None, repeated_keys: frozenset[str] | None) -> None:
+        """Get ready as the controller decided (in an xdist worker): its own server's CPU,
+        and the keys that repeat."""
+        self.runner.cpu = cpu
+        self.runner.repeated_keys = repeated_keys
+
+    def _measure_limits(self, cache: VerdictCache | None) -> None:
+        """``--humaneval-timeout=auto``: per-problem limits from the canonical solutions."""
+        limits = _limits(self.settings.timeout, self.settings.memory_mb * 1024 * 1024)
+        calibration = calibrate(
+            self.problem_set,
+            {entry.task_id for entry in self.entries},
+            limits,
+            self.runner,
+            cache.lookup if cache else _nothing_known,
+        )
+        self._calibration_helpers = calibration.helpers
+        self.timeouts = calibration.timeouts
+        if cache is not None:
+            for key, verdict in calibration.measured.items():
+                cache.store(key, verdict)
 
     def _note_key(self, sample: Sample) -> None:
         self.keys.append(self.key(self.prepared(sample)))
@@ -258,41 +234,6 @@ class Evaluation:
         except (OSError, SandboxError, SamplesFileChanged):
             pass
 
-    def calibrate(self, lookup: Callable[[list[str]], dict[str, Verdict]]) -> dict[str, Verdict]:
-        """Set per-problem limits from the canonical solutions' cost; return new measurements.
-
-        ``lookup`` finds earlier measurements by key (in the verdict cache). The others
-        are measured on servers side by side, one per usable CPU (nothing else runs yet).
-        """
-        cap = self.settings.timeout
-        limits = _limits(cap, self.settings.memory_mb * 1024 * 1024)
-        with_samples = {entry.task_id for entry in self.entries}
-        programs = {
-            task_id: problem.prompt + problem.canonical_solution
-            for task_id, problem in self.problem_set.problems.items()
-            if task_id in with_samples
-        }
-        keys = {
-            task_id: "canonical:" + verdict_key(self.problem_set.problems[task_id], code, limits)
-            for task_id, code in programs.items()
-        }
-        known = lookup(list(keys.values()))
-        unknown = [task_id for task_id, key in keys.items() if key not in known]
-        servers = min(MAX_CALIBRATION_SERVERS, usable_cpus(), len(unknown))
-        helpers = [SandboxRunner(cpu_for_worker(index)) for index in range(1, servers)]
-        try:
-            jobs = [(self.problem_set.problems[task_id], programs[task_id]) for task_id in unknown]
-            verdicts = run_codes([self.runner, *helpers], jobs, limits)
-            measured = {keys[task_id]: verdict for task_id, verdict in zip(unknown, verdicts, strict=True)}
-        finally:
-            for helper in helpers:
-                helper.close(wait=False)  # each exits on its own; waited for in close()
-            self._calibration_helpers = helpers
-        for task_id, key in keys.items():
-            verdict = known.get(key) or measured[key]
-            self.timeouts[task_id] = auto_timeout(verdict.duration, cap) if verdict.kind == PASSED else cap
-        return measured
-
     def entries_by_task(self, sample_set: SampleSet) -> dict[str, list[SampleEntry]]:
         """A file's samples grouped by task, tasks in problem-file order, samples in file order."""
         grouped: dict[str, list[SampleEntry]] = {task_id: [] for task_id in self.problem_set.problems}
@@ -311,38 +252,6 @@ class Evaluation:
             helper.close()
         for sample_set in self.sample_sets:
             sample_set.close()
-
-    def to_wire(self) -> dict[str, Any]:
-        """The problems and samples as plain data, for an xdist worker.
-
-        A plain samples file goes as its path and the samples' places in it (workers
-        read it themselves; a gzip file's decompressed copy, likewise); ``canonical`` goes
-        as its records.
-        """
-        repeated = self.runner.repeated_keys
-        return {
-            "problems_source": self.problem_set.source,
-            "problems": [asdict(problem) for problem in self.problem_set.problems.values()],
-            "sample_sets": [sample_set.to_plain() for sample_set in self.sample_sets],
-            "timeouts": self.timeouts,
-            "known_at": self.known_at.to_plain(),
-            "repeated_keys": None if repeated is None else sorted(repeated),
-        }
-
-    @classmethod
-    def from_wire(cls, settings: Settings, data: dict[str, Any]) -> Evaluation:
-        """Rebuild, in a worker, what the controller sent with :meth:`to_wire`."""
-        problems = {row["task_id"]: Problem(**row) for row in data["problems"]}
-        evaluation = cls(
-            settings,
-            ProblemSet(data["problems_source"], problems),
-            [SampleSet.from_plain(plain) for plain in data["sample_sets"]],
-            timeouts=dict(data["timeouts"]),
-        )
-        evaluation.known_at = KnownVerdicts.from_plain(data["known_at"])
-        if data["repeated_keys"] is not None:
-            evaluation.runner.repeated_keys = frozenset(data["repeated_keys"])
-        return evaluation
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 from _pytest.runner import runtestprotocol  # no public equivalent; xdist imports it too
 
-from pytest_humaneval.collection import SampleItem, build_items, verdict_from_properties
+from pytest_humaneval.collection import SampleItem, build_items
 from pytest_humaneval.controller import Controller
 from pytest_humaneval.evaluation import Evaluation, HumanEvalSample
 from pytest_humaneval.runner import cpu_for_worker, join_server_cpu
 from pytest_humaneval.selection import SampleArguments, samples_requested, take_sample_arguments
 from pytest_humaneval.settings import Settings, add_options, resolve
+from pytest_humaneval.wire import WIRE_KEY, evaluation_from_wire, evaluation_to_wire, verdict_from_properties
 
-WIRE_KEY = "humaneval"
 SAMPLE_ARGUMENT = "humaneval_sample"
 
 # Terminal categories for samples that did not pass. Without --humaneval-strict a verdict is
@@ -78,9 +78,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _configure_worker(config: pytest.Config, settings: Settings, workerinput: dict[str, Any]) -> None:
-    evaluation = Evaluation.from_wire(settings, workerinput[WIRE_KEY])
     cpu = cpu_for_worker(int(str(workerinput.get("workerid", "gw0"))[2:] or 0))
-    evaluation.runner.cpu = cpu
+    evaluation = evaluation_from_wire(settings, workerinput[WIRE_KEY], cpu)
     join_server_cpu(cpu, int(workerinput.get("workercount", 0)))
     config.stash[evaluation_key] = evaluation
 
@@ -91,7 +90,7 @@ class XdistHooks:
 
     def __init__(self, controller: Controller) -> None:
         self.controller = controller
-        self.wire = controller.evaluation.to_wire()
+        self.wire = evaluation_to_wire(controller.evaluation)
 
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput[WIRE_KEY] = self.wire

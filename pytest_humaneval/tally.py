@@ -1,14 +1,17 @@
-"""Gathering verdicts on the controller and summarizing them as counts and pass@k."""
+"""Gathering verdicts on the controller and summarizing them as counts and pass@k.
+
+Imports the domain, the metrics and the samples files' index; nothing that runs samples,
+so the outputs can take its summaries.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
 
-from pytest_humaneval.evaluation import Evaluation
 from pytest_humaneval.loading import SampleSet
 from pytest_humaneval.metrics import PassAtK, PassAtKDifference, mean_pass_at_k, paired_difference
-from pytest_humaneval.model import OUTCOME_KINDS, PASSED, Verdict
+from pytest_humaneval.model import OUTCOME_KINDS, PASSED, ProblemSet, Verdict
 
 
 @dataclass(frozen=True)
@@ -99,12 +102,14 @@ def comparisons(summaries: list[Summary], k_values: tuple[int, ...]) -> list[Com
 class Tally:
     """Every sample's verdict, by position in the session, as reports arrive."""
 
-    def __init__(self, evaluation: Evaluation) -> None:
-        self.evaluation = evaluation
-        self.verdicts: list[Verdict | None] = [None] * len(evaluation.entries)
+    def __init__(self, problem_set: ProblemSet, sample_sets: list[SampleSet]) -> None:
+        self.problem_set = problem_set
+        self.sample_sets = sample_sets
+        entries = [entry for sample_set in sample_sets for entry in sample_set.entries]
+        self.verdicts: list[Verdict | None] = [None] * len(entries)
         self.lost: set[int] = set()
         """Positions of the samples that got no verdict of their own (counted as crashed)."""
-        self.positions = {entry.nodeid: entry.position for entry in evaluation.entries}
+        self.positions = {entry.nodeid: entry.position for entry in entries}
 
     def record(self, position: int, verdict: Verdict) -> None:
         if 0 <= position < len(self.verdicts):
@@ -151,11 +156,11 @@ class Tally:
         per_problem = self.problem_rows(sample_set)
         rows = [(row.task_id, row.samples, row.passed) for row in per_problem]
         with_samples = {entry.task_id for entry in sample_set.entries}
-        problems = self.evaluation.problem_set.problems
+        problems = self.problem_set.problems
         return Summary(
             label=sample_set.label,
             samples_source=sample_set.source,
-            problems_source=self.evaluation.problem_set.source,
+            problems_source=self.problem_set.source,
             problems=len(problems),
             tasks_with_samples=len(with_samples),
             samples=len(verdicts),
@@ -170,4 +175,4 @@ class Tally:
 
     def summaries(self, k_values: tuple[int, ...], interrupted: bool) -> list[Summary]:
         """One summary per samples file, in the order given."""
-        return [self.summary(sample_set, k_values, interrupted) for sample_set in self.evaluation.sample_sets]
+        return [self.summary(sample_set, k_values, interrupted) for sample_set in self.sample_sets]

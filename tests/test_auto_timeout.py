@@ -22,7 +22,8 @@ from typing import Any
 
 import pytest
 
-from pytest_humaneval.evaluation import AUTO_TIMEOUT_FACTOR, AUTO_TIMEOUT_FLOOR, Evaluation, auto_timeout
+from pytest_humaneval.calibration import AUTO_TIMEOUT_FACTOR, AUTO_TIMEOUT_FLOOR, auto_timeout
+from pytest_humaneval.evaluation import Evaluation
 from pytest_humaneval.outputs.terminal import auto_limits_line
 from pytest_humaneval.settings import Settings
 
