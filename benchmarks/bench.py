@@ -25,7 +25,7 @@ Peak memory: every command runs under a poller that scans /proc every ~20 ms for
 command's process tree and records each process's peak RSS (VmHWM / VmRSS).
 
 Standard library only. Run with the virtualenv's Python, e.g.
-    /work/venv/bin/python benchmarks/bench.py --per-task 2
+    .venv/bin/python benchmarks/bench.py --per-task 2
 See benchmarks/README.md.
 """
 
