@@ -3,6 +3,8 @@
 The public surface is what a test or a hook of a user may name: the sample a test gets
 from the ``humaneval_sample`` fixture, the verdict its ``run()`` returns, and the
 warning class (for ``-W`` and ``filterwarnings``). Everything else is internal.
+
+Imports the three modules that define that surface.
 """
 
 from pytest_humaneval._version import __version__

@@ -4,6 +4,8 @@ Only the controller (or the single process) reads and writes it, as pytest's own
 cache provider does. SQLite's locking lets concurrent sessions share the file;
 keys are digests of everything that decides a verdict, so sessions with
 different problems, limits or versions never see each other's entries.
+
+Imports only the domain types (:mod:`pytest_humaneval.model`).
 """
 
 from __future__ import annotations

@@ -1,5 +1,9 @@
 """Collection: one collector per problem, one item per sample (and, with several samples files,
-one collector per file above them)."""
+one collector per file above them).
+
+Imports pytest, the evaluation, loading, the domain types and the wire format; it runs
+nothing itself: an item asks the evaluation for its verdict.
+"""
 
 from __future__ import annotations
 

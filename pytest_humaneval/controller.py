@@ -3,6 +3,9 @@ input, gathers every verdict, writes the outputs and decides the exit status.
 
 It never runs a sample. Under xdist it is the only process that reads the input
 files, touches the verdict cache and writes the outputs.
+
+Imports every module below the hooks (evaluation, cache, outputs, exit status, wire);
+nothing imports it but :mod:`pytest_humaneval.plugin`.
 """
 
 from __future__ import annotations

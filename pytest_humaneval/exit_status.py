@@ -5,6 +5,9 @@ Pure: it takes what happened (the selection, the summaries, what could not be wr
 the gate) and returns lines and a decision; it touches no file and no pytest object. A
 status that something else set (a failing user test, a plugin, a collection error) is
 never changed: only 0 becomes 1.
+
+Imports the metrics, the tally and the terminal's wording of a partial run; nothing
+that writes or runs.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """Warnings about the input that do not stop the evaluation, located at the input file.
 
 Recorded as pytest warnings (``-W`` and ``filterwarnings`` apply), never printed directly.
+
+Imports pytest and the evaluation (to see which problems lack samples).
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""The pytest hooks of pytest-humaneval: options, and wiring of the other modules."""
+"""The pytest hooks of pytest-humaneval: options, and wiring of the other modules.
+
+Imports the modules it wires; nothing imports it (it is pytest's entry point).
+"""
 
 from __future__ import annotations
 

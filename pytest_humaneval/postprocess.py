@@ -1,4 +1,7 @@
-"""Turning raw model outputs into the code that runs: chat extraction and stop sequences."""
+"""Turning raw model outputs into the code that runs: chat extraction and stop sequences.
+
+Imports the domain types and :func:`pytest_humaneval.loading.quoted`.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
 """Which samples a command line asks for: whether ini-configured samples join the session,
 and the command-line arguments that name sample items (node ids the plugin prints, or
 the samples files themselves), which pytest would take for missing paths.
+
+Imports pytest, the evaluation, loading and the settings.
 """
 
 from __future__ import annotations

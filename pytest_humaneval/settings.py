@@ -3,6 +3,9 @@
 Each setting has a command-line option ``--humaneval-NAME`` and an ini key
 ``humaneval_NAME``; the command line wins. An invalid value is a usage error that
 names the setting and where the value came from.
+
+Imports pytest (options, ini values), loading (the built-in names) and postprocess
+(stop sequences); nothing that runs samples.
 """
 
 from __future__ import annotations

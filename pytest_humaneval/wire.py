@@ -5,6 +5,8 @@ each samples file's path and the places of its samples in it (local workers read
 samples they run from the same file), the limits, the verdicts known from the cache,
 the keys that repeat. Back: each verdict as the item's ``user_properties`` (on its
 report), and the sandbox's isolation in ``workeroutput``.
+
+Imports the evaluation, the cache's packed table, loading and the domain types.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 Every output (results, JSON summary, plot) goes through :func:`write_output`, so each
 follows the same rules: through symbolic links, FIFOs and devices as they are,
 atomic replacement of regular files, modes from the umask, missing directories made.
+
+Imports only :func:`pytest_humaneval.loading.quoted` (messages quote paths).
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""The pass@k curve as a PNG (``--humaneval-plot``), with matplotlib as an optional extra."""
+"""The pass@k curve as a PNG (``--humaneval-plot``), with matplotlib as an optional extra.
+
+Imports the metrics and :mod:`.files`; matplotlib only when drawing.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """The results file: one JSON line per sample, the input record with its verdict added
-(the reference harness's fields, then ours), streamed as verdicts arrive."""
+(the reference harness's fields, then ours), streamed as verdicts arrive.
+
+Imports the domain types and :mod:`.files`.
+"""
 
 from __future__ import annotations
 

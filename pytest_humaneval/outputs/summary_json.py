@@ -1,5 +1,8 @@
 """The JSON summary (``--humaneval-json``): every figure of the terminal table and what it
-was measured with (settings, limits, isolation, versions)."""
+was measured with (settings, limits, isolation, versions).
+
+Imports the tally, the settings, the harness digest and :mod:`.files`.
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,8 @@
 per-problem report and the lines that explain them.
 
 Pure formatting: it takes summaries and returns lines; it writes nothing.
+
+Imports the tally, the metrics and the domain types.
 """
 
 from __future__ import annotations
