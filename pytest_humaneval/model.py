@@ -11,25 +11,53 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-# The outcome words, re-exported: the package's other modules import them from here.
+# The outcome words and EvalPlus's suite statuses, re-exported: the package's other
+# modules import them from here.
 from pytest_humaneval._sandbox.protocol import CRASHED as CRASHED
 from pytest_humaneval._sandbox.protocol import ERROR as ERROR
 from pytest_humaneval._sandbox.protocol import FAILED as FAILED
 from pytest_humaneval._sandbox.protocol import OUTCOME_KINDS as OUTCOME_KINDS
 from pytest_humaneval._sandbox.protocol import PASSED as PASSED
+from pytest_humaneval._sandbox.protocol import SUITE_FAIL as SUITE_FAIL
+from pytest_humaneval._sandbox.protocol import SUITE_PASS as SUITE_PASS
+from pytest_humaneval._sandbox.protocol import SUITE_TIMEOUT as SUITE_TIMEOUT
 from pytest_humaneval._sandbox.protocol import TIMED_OUT as TIMED_OUT
 from pytest_humaneval._sandbox.protocol import reference_result
 
 
 @dataclass(frozen=True)
+class PlusTests:
+    """A problem's EvalPlus tests: inputs whose outputs are compared with the canonical
+    solution's, rather than test code.
+
+    Plain values only (lists, tuples, sets, numbers, strings): they cross to xdist
+    workers and into the sandbox as data, never as code.
+    """
+
+    kind: str
+    """The EvalPlus dataset, ``humaneval`` (HumanEval+) or ``mbpp`` (MBPP+): they differ in how
+    EvalPlus reads a few tasks' inputs and compares some tasks' outputs."""
+    base_inputs: list[list[Any]]
+    """The original benchmark's inputs, each the argument list of one call."""
+    plus_inputs: list[list[Any]]
+    """EvalPlus's extra inputs, each the argument list of one call."""
+    atol: float
+    """The absolute tolerance of float comparisons (0: exact)."""
+
+
+@dataclass(frozen=True)
 class Problem:
-    """One benchmark task in the HumanEval format."""
+    """One benchmark task in the HumanEval format, with its EvalPlus tests when it has them.
+
+    An MBPP+ problem has no test code: its ``test`` is empty and ``plus`` holds its tests.
+    """
 
     task_id: str
     prompt: str
     entry_point: str
     canonical_solution: str
     test: str
+    plus: PlusTests | None = None
 
 
 @dataclass(frozen=True)
@@ -39,7 +67,8 @@ class ProblemSet:
     source: str
     problems: dict[str, Problem]
     evalplus_inputs: bool = False
-    """The file has EvalPlus's extra test inputs (``plus_input``), which are not run."""
+    """The file has EvalPlus's extra test inputs (``plus_input``), which were not read and
+    are not run (loaded without ``evalplus``; see ``loading.load_problems``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,3 +184,65 @@ class Verdict:
     def from_plain(cls, plain: Any, reused: bool = False) -> Verdict:
         kind, message, duration, reference = plain
         return cls(str(kind), str(message), float(duration), str(reference), reused)
+
+
+MIN_INPUT_SECONDS = 1.0
+"""EvalPlus's least time limit of one input (``min_time_limit``)."""
+INPUT_TIME_FACTOR = 4.0
+"""EvalPlus's time limit of one input, in multiples of the canonical solution's time."""
+
+
+def input_time_limits(
+    times: list[float], least: float = MIN_INPUT_SECONDS, factor: float = INPUT_TIME_FACTOR
+) -> list[float]:
+    """Each input's time limit from the canonical solution's times, as EvalPlus sets them."""
+    return [max(least, factor * seconds) for seconds in times]
+
+
+@dataclass(frozen=True)
+class ExpectedOutputs:
+    """A canonical solution's output and time (seconds) for each input; or, if it could
+    not give them all, no outputs and the ``error``."""
+
+    outputs: list[Any]
+    times: list[float]
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class InputsSuite:
+    """A suite of inputs (EvalPlus's ``base`` or ``plus``): each input's arguments, its
+    expected output and its time limit in seconds (see :func:`input_time_limits`)."""
+
+    name: str
+    inputs: list[Any]
+    expected: list[Any]
+    time_limits: list[float]
+
+
+@dataclass(frozen=True)
+class InputFailure:
+    """A suite's first failing input: its index and, as reprs of a few hundred characters
+    at most, its arguments, the expected output and the actual one (or the exception)."""
+
+    index: int
+    input: str
+    expected: str
+    actual: str
+
+
+@dataclass(frozen=True)
+class SuiteVerdict:
+    """EvalPlus's verdict on one suite: ``pass``, ``fail`` or ``timeout``, how many inputs
+    passed, why it did not pass, its first failing input (if one input failed) and its time."""
+
+    name: str
+    status: str
+    passed: int
+    message: str = ""
+    failure: InputFailure | None = None
+    duration: float = 0.0
+
+    @property
+    def passed_all(self) -> bool:
+        return self.status == SUITE_PASS

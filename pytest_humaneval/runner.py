@@ -4,6 +4,9 @@ Each pytest process (the single process, or each xdist worker) starts one
 sandbox server on its first sample and sends it one request per sample. The
 server forks a fresh, confined process per sample; no sample code ever runs in
 a pytest process. Requests and replies are those of :mod:`pytest_humaneval._sandbox.protocol`.
+Besides the problem's test, the server judges by inputs as EvalPlus does
+(:meth:`SandboxRunner.judge_inputs`) and computes expected outputs from a canonical
+solution (:meth:`SandboxRunner.expected_outputs`), in the sandbox too.
 """
 
 from __future__ import annotations
@@ -21,8 +24,12 @@ from typing import Any
 
 from pytest_humaneval._sandbox.protocol import (
     MAX_REQUEST,
+    InputsReply,
+    InputsRequest,
     Isolation,
     LimitsMessage,
+    OutputsReply,
+    OutputsRequest,
     Reply,
     Request,
     read_message,
@@ -30,7 +37,20 @@ from pytest_humaneval._sandbox.protocol import (
 )
 from pytest_humaneval._sandbox.tempfiles import TEMPORARY_PREFIX, remove_tree
 from pytest_humaneval.keys import sample_code, verdict_key
-from pytest_humaneval.model import ERROR, Limits, Problem, Sample, Verdict
+from pytest_humaneval.model import (
+    ERROR,
+    ExpectedOutputs,
+    InputFailure,
+    InputsSuite,
+    Limits,
+    Problem,
+    Sample,
+    SuiteVerdict,
+    Verdict,
+)
+
+DATASETS = ("humaneval", "mbpp")
+"""EvalPlus's datasets, whose special oracles :meth:`SandboxRunner.judge_inputs` applies."""
 
 SANDBOX_SCRIPT = Path(__file__).with_name("_sandbox_main.py")
 
@@ -176,12 +196,124 @@ class SandboxRunner:
         """Send ``code`` to run as the sample's program; :meth:`collect` returns its verdict."""
         self._send(problem, code, limits, None)
 
-    def _send(self, problem: Problem, code: str, limits: Limits, key: str | None) -> None:
-        """Send one request; the verdict of any earlier one still due is collected first."""
+    def _collect_pending(self) -> None:
+        """Collect the verdict of a request sent ahead, for its sample to find."""
         if self._pending is not None:
             key_due = self._pending
             self._unreported[key_due] = verdict = self.collect()
             self._keep(key_due, verdict)
+
+    def _write(self, payload: bytes) -> None:
+        """Send one request's bytes; the server is started if need be."""
+        try:
+            process = self._ready_server()
+            assert process.stdin is not None
+            write_message(process.stdin.fileno(), payload)
+        except BaseException:
+            self.close()
+            raise
+        self._verdict_due = True
+
+    def _reply(self) -> Any:
+        """The reply to the request sent last (a server that fails is closed)."""
+        try:
+            reply = self._receive()
+        except BaseException:
+            # Interrupted mid-request (Ctrl-C, the pytest-timeout backstop) or the
+            # server died: the next request gets a fresh server.
+            self.close()
+            raise
+        self._verdict_due = False
+        return reply
+
+    def _exchange(self, request: InputsRequest | OutputsRequest) -> Any:
+        """Send a request of EvalPlus's kinds and wait for its reply."""
+        self._collect_pending()
+        payload = pickle.dumps(request, protocol=4)
+        if len(payload) > MAX_REQUEST:
+            raise SandboxError(f"the request is larger than the sandbox takes ({MAX_REQUEST >> 20} MiB)")
+        self._write(payload)
+        return self._reply()
+
+    def expected_outputs(
+        self,
+        code: str,
+        entry_point: str,
+        inputs: Sequence[Any],
+        limits: Limits,
+        dataset: str = "humaneval",
+        output_not_none: bool | None = None,
+    ) -> ExpectedOutputs:
+        """Run ``code`` (``prompt + canonical_solution``) once and call ``entry_point`` on
+        each input's arguments, as EvalPlus computes its expected outputs, in a sample
+        process; ``limits.timeout`` bounds the whole run. ``output_not_none``: record
+        whether each output is not None (None: as EvalPlus decides for ``dataset``)."""
+        _check_dataset(dataset)
+        request: OutputsRequest = {
+            "kind": "expected outputs",
+            "code": code,
+            "entry_point": entry_point,
+            "inputs": list(inputs),
+            "dataset": dataset,
+            "output_not_none": output_not_none,
+            "limits": _limits_message(limits),
+        }
+        reply: OutputsReply = self._exchange(request)
+        return ExpectedOutputs(reply["outputs"], reply["times"], reply["error"])
+
+    def judge_inputs(
+        self,
+        code: str,
+        entry_point: str,
+        suites: Sequence[InputsSuite],
+        limits: Limits,
+        dataset: str = "humaneval",
+        atol: float = 0.0,
+    ) -> list[SuiteVerdict]:
+        """Judge ``code`` (``prompt + completion``) by suites of inputs as EvalPlus 0.3.1
+        does (its special oracles and float tolerance ``atol`` included): each suite in a
+        fresh sample process, up to its first failing input. Of ``limits``, the time
+        limits are not used: each input has its own, and each suite
+        ``min(60, their sum) + 1`` seconds."""
+        _check_dataset(dataset)
+        request: InputsRequest = {
+            "kind": "inputs",
+            "code": code,
+            "entry_point": entry_point,
+            "dataset": dataset,
+            "atol": float(atol),
+            "suites": [
+                {
+                    "name": suite.name,
+                    "inputs": list(suite.inputs),
+                    "expected": list(suite.expected),
+                    "time_limits": [float(limit) for limit in suite.time_limits],
+                }
+                for suite in suites
+            ],
+            "limits": _limits_message(limits),
+        }
+        for suite in request["suites"]:
+            if not len(suite["inputs"]) == len(suite["expected"]) == len(suite["time_limits"]):
+                raise ValueError(
+                    f"suite {suite['name']!r}: inputs, expected outputs and limits differ in number"
+                )
+        reply: InputsReply = self._exchange(request)
+        return [
+            SuiteVerdict(
+                suite["name"],
+                suite["status"],
+                suite["passed"],
+                suite["message"],
+                None if suite["failure"] is None else InputFailure(**suite["failure"]),
+                suite["duration"],
+            )
+            for suite in reply["suites"]
+        ]
+
+    def _send(self, problem: Problem, code: str, limits: Limits, key: str | None) -> None:
+        """Send one request; the verdict of any earlier one still due is collected first."""
+        self._collect_pending()
         request: Request = {
             "test": problem.test,
             "entry_point": problem.entry_point,
@@ -195,29 +327,16 @@ class SandboxRunner:
             self._refused = Verdict(ERROR, message, 0.0)
             self._pending = key
             return
-        try:
-            process = self._ready_server()
-            assert process.stdin is not None
-            write_message(process.stdin.fileno(), payload)
-        except BaseException:
-            self.close()
-            raise
+        self._write(payload)
         self._pending = key
-        self._verdict_due = True
 
     def collect(self) -> Verdict:
         """The verdict for the request sent last."""
         if self._refused is not None:
             refused, self._refused, self._pending = self._refused, None, None
             return refused
-        try:
-            reply: Reply = self._receive()
-        except BaseException:
-            # Interrupted mid-request (Ctrl-C, the pytest-timeout backstop) or the
-            # server died: the next sample gets a fresh server.
-            self.close()
-            raise
-        self._pending, self._verdict_due = None, False
+        reply: Reply = self._reply()
+        self._pending = None
         return Verdict(reply["kind"], reply["message"], reply["duration"], reply["reference"])
 
     def reply_descriptor(self) -> int:
@@ -260,6 +379,11 @@ def _limits_message(limits: Limits) -> LimitsMessage:
         "processes": limits.processes,
         "slowdown_cap": limits.slowdown_cap,
     }
+
+
+def _check_dataset(dataset: str) -> None:
+    if dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {dataset!r}: EvalPlus's are {', '.join(DATASETS)}")
 
 
 def _wait_for_server(process: subprocess.Popen[bytes], work_root: str) -> None:

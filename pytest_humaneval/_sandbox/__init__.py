@@ -22,4 +22,9 @@ Three kinds of process:
   answers the judge's calls with plain data only (:mod:`.values`), so objects claiming
   equality with anything, patched builtins, early exits and fake output cannot change
   the verdict.
+
+Besides a problem's test, the judge can judge by inputs as EvalPlus does (:mod:`.suites`:
+each suite of inputs in a fresh sample process, each output compared in the judge by
+:mod:`.inputs`), and compute the expected outputs from a canonical solution, run in a
+sample process too.
 """

@@ -1,8 +1,9 @@
 """The contract between pytest and the sandbox server, the one module both ends import.
 
 Messages are length-prefixed pickles on file descriptors: pytest sends a
-:class:`Request` per sample on the server's stdin; the server first sends its
-:class:`Isolation`, then a :class:`Reply` per request on its stdout. The same framing
+:class:`Request` per sample on the server's stdin (or an :class:`OutputsRequest` or an
+:class:`InputsRequest`, EvalPlus's way of judging by inputs); the server first sends its
+:class:`Isolation`, then a reply per request on its stdout. The same framing
 carries the judge's calls to a sample process and its answers back. Also here: the
 outcome words a verdict's kind is one of, and the reference harness's ``result`` text.
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import os
 import struct
-from typing import TypedDict
+from typing import Any, Literal, TypedDict
 
 HEADER = struct.Struct("!I")
 """A message's length, before its bytes."""
@@ -56,6 +57,87 @@ class Reply(TypedDict):
     message: str
     reference: str
     duration: float
+
+
+SUITE_PASS, SUITE_FAIL, SUITE_TIMEOUT = "pass", "fail", "timeout"
+"""EvalPlus's statuses of a suite of inputs."""
+
+
+class OutputsRequest(TypedDict):
+    """Run ``code`` (a canonical solution) and call ``entry_point`` on each of ``inputs``
+    (argument lists), as EvalPlus computes its expected outputs; ``limits["timeout"]``
+    bounds the whole run. ``output_not_none``: record ``out is not None`` instead of
+    ``out`` (None: as EvalPlus decides from ``dataset`` and ``entry_point``)."""
+
+    kind: Literal["expected outputs"]
+    code: str
+    entry_point: str
+    inputs: list[Any]
+    dataset: str
+    output_not_none: bool | None
+    limits: LimitsMessage
+
+
+class OutputsReply(TypedDict):
+    """Each input's output and its time in seconds (the sandbox's load-independent time);
+    or, if the solution could not give them all, no outputs and the ``error``."""
+
+    outputs: list[Any]
+    times: list[float]
+    error: str
+
+
+class Suite(TypedDict):
+    """Inputs (argument lists), their expected outputs and their time limits in seconds."""
+
+    name: str
+    inputs: list[Any]
+    expected: list[Any]
+    time_limits: list[float]
+
+
+class InputsRequest(TypedDict):
+    """Judge ``code`` on each suite as EvalPlus does: a fresh sample process per suite,
+    the program run once at its top, then the inputs in order up to the first failure.
+    Of ``limits``, ``timeout`` and ``calls_timeout`` are not used: each suite's limits
+    are its inputs' own and ``min(60, their sum) + 1`` for the whole suite."""
+
+    kind: Literal["inputs"]
+    code: str
+    entry_point: str
+    dataset: str
+    atol: float
+    suites: list[Suite]
+    limits: LimitsMessage
+
+
+class InputFailure(TypedDict):
+    """A suite's first failing input: its index and, as capped reprs, the input (its
+    arguments), the expected output and the actual one (or the exception, or the limit)."""
+
+    index: int
+    input: str
+    expected: str
+    actual: str
+
+
+class SuiteReply(TypedDict):
+    """One suite's status (a ``SUITE_*`` word), how many inputs passed, why it did not
+    pass (empty if it did), its first failing input (None when the failure is not one
+    input's: the program's top level, the suite's time) and its time in seconds."""
+
+    name: str
+    status: str
+    passed: int
+    message: str
+    failure: InputFailure | None
+    duration: float
+
+
+class InputsReply(TypedDict):
+    """The verdict of each suite of an :class:`InputsRequest`, in its order."""
+
+    suites: list[SuiteReply]
 
 
 class Isolation(TypedDict):

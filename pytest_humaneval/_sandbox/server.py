@@ -1,5 +1,6 @@
 """The sandbox server: reads requests on stdin, has the zygote fork a sample process for
-each, judges it, writes its verdict on stdout (see :mod:`.protocol`).
+each (for each suite of inputs, when judging by inputs), judges it, writes its verdict
+on stdout (see :mod:`.protocol`).
 
 Imports only the standard library and its sibling modules.
 """
@@ -16,10 +17,25 @@ import tempfile
 import types
 from typing import Any
 
+from .inputs import output_not_none
 from .judge import CandidateProxy, SampleProcess, describe, ended_verdict, judge, open_schedstat
 from .linux import PR_SET_CHILD_SUBREAPER, PR_SET_DUMPABLE, PR_SET_PDEATHSIG, libc
 from .probe import helper_names, probe_calls
-from .protocol import ERROR, Isolation, Reply, Request, read_message, reference_result, write_message
+from .protocol import (
+    ERROR,
+    SUITE_FAIL,
+    InputsReply,
+    InputsRequest,
+    Isolation,
+    OutputsReply,
+    OutputsRequest,
+    Reply,
+    Request,
+    read_message,
+    reference_result,
+    write_message,
+)
+from .suites import expected_outputs, judge_suite
 from .tempfiles import TEMPORARY_PREFIX, clean_directory, hold, remove_tree
 from .values import SampleGone
 from .zygote import PID, Zygote
@@ -105,12 +121,32 @@ class Server:
         clean_directory(self.workdir)
         return status
 
+    def _take(self) -> SampleProcess:
+        """A confined sample process for the next sample (the spare, if there is one)."""
+        self._reap_killed()
+        sample, self.spare = self.spare or self._spawn(), None
+        return sample
+
+    def _release(self, sample: SampleProcess) -> None:
+        """Kill a sample process whose verdict is known; it is reaped (and the work
+        directory emptied) after the reply is sent."""
+        sample.kill()
+        self.killed = sample
+
+    def handle(self, request: Any) -> Reply | InputsReply | OutputsReply:
+        """Answer one request of any kind (see :mod:`.protocol`)."""
+        kind = request.get("kind")
+        if kind == "inputs":
+            return self.judge_inputs(request)
+        if kind == "expected outputs":
+            return self.expected_outputs(request)
+        return self.run(request)
+
     def run(self, request: Request) -> Reply:
         """Run one sample against its problem's tests; return its verdict."""
         test_code, names = self._compiled(request["test"], request["entry_point"])
         try:
-            # Annotations are evaluated, as in the reference: no ``__future__`` flag of this module.
-            program = marshal.dumps(compile(request["code"], "<sample>", "exec", dont_inherit=True))
+            program = _compile_program(request["code"])
         except Exception as exc:  # SyntaxError, null bytes, lone surrogates, nesting too deep
             message, text = describe(exc)
             return {
@@ -139,8 +175,7 @@ class Server:
     ) -> Reply | None:
         """Judge one sample process running ``program``; None if the test's calls diverged
         from ``expected`` (the sample has then answered calls the test did not make)."""
-        self._reap_killed()
-        sample, self.spare = self.spare or self._spawn(), None
+        sample = self._take()
         candidate = CandidateProxy(sample, request["entry_point"], expected)
         try:
             sample.start(program, request["entry_point"], names, request["limits"], expected)
@@ -158,9 +193,8 @@ class Server:
             status = self._end(sample)
             kind, message = (ERROR, message) if message else ended_verdict(status)
             text = message
-        else:  # reaped after the verdict is sent (the work directory is emptied then too)
-            sample.kill()
-            self.killed = sample
+        else:
+            self._release(sample)
         reference = reference_result(kind, text)
         return {
             "kind": kind,
@@ -168,6 +202,68 @@ class Server:
             "reference": reference[:2000],
             "duration": round(elapsed, 6),
         }
+
+    def judge_inputs(self, request: InputsRequest) -> InputsReply:
+        """Judge a program by suites of inputs, as EvalPlus does: each suite in a fresh
+        sample process, the program run again in each."""
+        suites = request["suites"]
+        try:
+            program = _compile_program(request["code"])
+        except Exception as exc:  # as EvalPlus's exec raises: every suite fails
+            message = f"the program raised {describe(exc)[0]}"[:2000]
+            return {
+                "suites": [
+                    {
+                        "name": suite["name"],
+                        "status": SUITE_FAIL,
+                        "passed": 0,
+                        "message": message,
+                        "failure": None,
+                        "duration": 0.0,
+                    }
+                    for suite in suites
+                ]
+            }
+        replies = []
+        for suite in suites:
+            sample = self._take()
+            try:
+                reply, ended = judge_suite(
+                    sample,
+                    program,
+                    request["entry_point"],
+                    request["dataset"],
+                    request["atol"],
+                    suite,
+                    request["limits"],
+                )
+            except BaseException:
+                self._end(sample)
+                raise
+            if ended:
+                reply["message"] = ended_verdict(self._end(sample))[1]
+            else:
+                self._release(sample)
+            replies.append(reply)
+        return {"suites": replies}
+
+    def expected_outputs(self, request: OutputsRequest) -> OutputsReply:
+        """A (canonical) solution's output and time for each input, as EvalPlus records them."""
+        try:
+            program = _compile_program(request["code"])
+        except Exception as exc:
+            return {"outputs": [], "times": [], "error": f"the program raised {describe(exc)[0]}"[:2000]}
+        not_none = request["output_not_none"]
+        if not_none is None:
+            not_none = output_not_none(request["dataset"], request["entry_point"])
+        sample = self._take()
+        try:
+            reply = expected_outputs(
+                sample, program, request["entry_point"], request["inputs"], not_none, request["limits"]
+            )
+        finally:
+            self._end(sample)
+        return reply
 
     def close(self) -> None:
         """End every sample process and the zygote; remove the temporary directory."""
@@ -188,6 +284,12 @@ class Server:
                 os.close(hold)
 
 
+def _compile_program(code: str) -> bytes:
+    """A sample's program, compiled and marshalled for its process. Annotations are
+    evaluated, as in the reference: no ``__future__`` flag of this module."""
+    return marshal.dumps(compile(code, "<sample>", "exec", dont_inherit=True))
+
+
 def _exit_on_signal(number: int, frame: Any) -> None:
     signal.signal(number, signal.SIG_IGN)  # once: the cleanup it leads to must not be cut short again
     raise SystemExit(128 + number)
@@ -202,7 +304,7 @@ def _serve(server: Server) -> None:
             request = pickle.loads(read_message(stdin))
         except EOFError:
             return
-        write_message(stdout, pickle.dumps(server.run(request)))
+        write_message(stdout, pickle.dumps(server.handle(request)))
         server.prepare()
 
 

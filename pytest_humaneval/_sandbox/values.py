@@ -115,8 +115,13 @@ class _Budget:
             raise SampleGone("the sample returned a value too large to check")
 
 
-def _check_plain(value: Any, budget: _Budget) -> None:
-    """Walk a plain value as a tree (shared parts counted each time they appear)."""
+_REPLY_SCALARS: frozenset[type] = frozenset((*_PLAIN_SCALARS, bytearray))
+"""The leaves a reply's plain value may hold."""
+
+
+def _check_plain(value: Any, budget: _Budget, scalars: frozenset[type] = _REPLY_SCALARS) -> None:
+    """Walk a plain value as a tree (shared parts counted each time they appear); SampleGone
+    for a leaf not of ``scalars``."""
     stack = [value]
     while stack:
         item = stack.pop()
@@ -127,8 +132,21 @@ def _check_plain(value: Any, budget: _Budget) -> None:
         elif kind is dict:
             stack.extend(item.keys())
             stack.extend(item.values())
-        elif kind not in _PLAIN_SCALARS and kind is not bytearray:
+        elif kind not in scalars:
             raise SampleGone("the sample sent a malformed reply")
+
+
+def is_data(value: Any) -> bool:
+    """Whether a decoded value is data the pytest side can keep (an expected output): no
+    opaque object, no iterator."""
+    from decimal import Decimal
+    from fractions import Fraction
+
+    try:
+        _check_plain(value, _Budget(), _REPLY_SCALARS | {complex, Fraction, Decimal})
+    except SampleGone:
+        return False
+    return True
 
 
 def _from_tree(node: Any, budget: _Budget) -> Any:
