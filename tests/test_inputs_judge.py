@@ -281,6 +281,34 @@ def test_hostile_samples_fail(runner: SandboxRunner, name: str, code: str) -> No
     assert (verdict.status, verdict.passed) == (SUITE_FAIL, 1 if "mid-suite" in name else 0)
 
 
+def test_a_malformed_answer_fails_at_its_input(runner: SandboxRunner) -> None:
+    """A sample that writes a pickle naming a class on its channel (to run code in the judge)."""
+    code = """
+        import os, pickle, stat, struct, time
+        class Evil:
+            def __reduce__(self):
+                return (exec, ("print('in the judge')",))
+        def f(a, b):
+            if a == 3:
+                payload = pickle.dumps(("P", Evil()))
+                for fd in range(3, 256):
+                    try:
+                        if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                            os.write(fd, struct.pack("!I", len(payload)) + payload)
+                    except OSError:
+                        pass
+                time.sleep(100)
+            return a + b
+    """
+    verdict = judge(runner, code, ADD_INPUTS, ADD_EXPECTED)
+    assert (verdict.status, verdict.passed, verdict.message) == (
+        SUITE_FAIL,
+        1,
+        "the sample sent a malformed reply",
+    )
+    assert verdict.failure is not None and verdict.failure.index == 1
+
+
 def test_an_exit_mid_suite_is_a_timeout_as_in_evalplus(runner: SandboxRunner) -> None:
     """``os._exit(0)`` leaves EvalPlus's process without a status, which it reports as timeout."""
     code = "import os\ndef f(a, b):\n    if a == 5:\n        os._exit(0)\n    return a + b\n"

@@ -156,7 +156,9 @@ def judge_suite(
             reply["status"] = SUITE_TIMEOUT
             reply["duration"] = round(sample.elapsed(), 6)
             return reply, True
-        reply["message"] = str(exc)
+        reply["message"] = str(exc)  # a malformed or oversized answer
+        if index >= 0:
+            reply["failure"] = _failure(index, inputs, expected, str(exc))
     reply["duration"] = round(sample.elapsed(), 6)
     return reply, False
 
