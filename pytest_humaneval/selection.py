@@ -15,30 +15,21 @@ import pytest
 
 from pytest_humaneval.evaluation import Evaluation
 from pytest_humaneval.loading import CANONICAL_SAMPLES
-from pytest_humaneval.settings import Settings
+from pytest_humaneval.settings import Settings, file_identity
 
 NODE_SEPARATOR = "::"
-
-
-def _identity(path: Path) -> tuple[int, int] | None:
-    try:
-        status = path.stat()
-    except OSError:
-        return None
-    return (status.st_dev, status.st_ino)
 
 
 def _path_part(argument: str, directory: Path) -> Path:
     return directory / argument.split(NODE_SEPARATOR, 1)[0]
 
 
-def _samples_files(specs: Iterable[str]) -> dict[tuple[int, int], str]:
+def _samples_files(specs: Iterable[str]) -> dict[tuple[int, int] | str, str]:
     """The samples files by identity (``canonical`` is not a file)."""
-    files: dict[tuple[int, int], str] = {}
+    files: dict[tuple[int, int] | str, str] = {}
     for spec in specs:
-        identity = None if spec == CANONICAL_SAMPLES else _identity(Path(spec))
-        if identity is not None:
-            files[identity] = spec
+        if spec != CANONICAL_SAMPLES:
+            files[file_identity(spec)] = spec
     return files
 
 
@@ -56,7 +47,7 @@ def samples_requested(config: pytest.Config, settings: Settings) -> bool:
     files = _samples_files(settings.samples)
     for argument in config.args:
         path = _path_part(argument, directory)
-        if not path.exists() or _identity(path) in files:
+        if not path.exists() or file_identity(str(path)) in files:
             return True
     return False
 
@@ -102,7 +93,7 @@ def take_sample_arguments(args: list[str], evaluation: Evaluation, directory: Pa
     kept: list[str] = []
     for argument in args:
         path = _path_part(argument, directory)
-        identity = _identity(path)
+        identity = file_identity(str(path))
         if identity in files and NODE_SEPARATOR not in argument:
             named_files.add(files[identity])
             continue

@@ -325,7 +325,7 @@ def _parsed(option: Option, value: str, source: str) -> Any:
         raise _usage_error(option, value, source, str(exc)) from None
 
 
-def _file_identity(path: str) -> tuple[int, int] | str:
+def file_identity(path: str) -> tuple[int, int] | str:
     """What makes two paths the same file: device and inode if it exists, else its real path."""
     try:
         status = os.stat(path)
@@ -338,7 +338,7 @@ def _distinct_files(option: Option, paths: list[str], source: str) -> tuple[str,
     """The paths, unless two of them name the same file."""
     seen: dict[tuple[int, int] | str, str] = {}
     for path in paths:
-        identity = path if path in SPECIAL_VALUES else _file_identity(path)
+        identity = path if path in SPECIAL_VALUES else file_identity(path)
         if identity in seen:
             also = f" (as {seen[identity]})" if seen[identity] != path else ""
             raise _usage_error(option, path, source, f"the same samples file is given twice{also}")
@@ -376,16 +376,16 @@ def _check_outputs_apart(values: dict[str, Any], sources: dict[str, str]) -> Non
     taken: dict[tuple[int, int] | str, str] = {}
     for path in values.get("samples", ()):
         if path not in SPECIAL_VALUES:
-            taken[_file_identity(path)] = f"the samples file {path}"
+            taken[file_identity(path)] = f"the samples file {path}"
     problems = values.get("problems", DEFAULT_PROBLEMS)
     if problems not in SPECIAL_VALUES:
-        taken[_file_identity(problems)] = f"the problems file {problems}"
+        taken[file_identity(problems)] = f"the problems file {problems}"
     options = OPTIONS_BY_NAME
     for name in OUTPUT_OPTIONS:
         path = values.get(name)
         if path is None or _is_device(path):  # /dev/null for two outputs destroys nothing
             continue
-        identity = _file_identity(path)
+        identity = file_identity(path)
         if identity in taken:
             raise _usage_error(options[name], path, sources[name], f"would overwrite {taken[identity]}")
         taken[identity] = f"the output of {options[name].cli}"
