@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import array
 import bisect
+import pickle
 import sqlite3
 import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from pytest_humaneval.model import Verdict
+from pytest_humaneval.model import ExpectedOutputs, PlusExpected, Verdict
 
-SCHEMA = 2
+SCHEMA = 3
 FLUSH_EVERY_SECONDS = 1.0
 LOOKUP_CHUNK = 500
 
@@ -35,24 +36,49 @@ class VerdictCache:
         self._connection.execute("PRAGMA synchronous=NORMAL")
         self._connection.execute(
             "CREATE TABLE IF NOT EXISTS verdicts (key TEXT PRIMARY KEY, kind TEXT NOT NULL, "
-            "message TEXT NOT NULL, duration REAL NOT NULL, reference TEXT NOT NULL)"
+            "message TEXT NOT NULL, duration REAL NOT NULL, reference TEXT NOT NULL, "
+            "base_status TEXT NOT NULL, plus_status TEXT NOT NULL, failed_input TEXT NOT NULL)"
         )
-        self._pending: list[tuple[str, str, str, float, str]] = []
+        self._connection.execute(
+            "CREATE TABLE IF NOT EXISTS expected (key TEXT PRIMARY KEY, outputs BLOB NOT NULL)"
+        )
+        self._pending: list[tuple[str, str, str, float, str, str, str, str]] = []
         self._last_flush = time.monotonic()
 
     def lookup(self, keys: Iterable[str]) -> dict[str, Verdict]:
         """The cached verdicts among ``keys``."""
+        columns = "kind, message, duration, reference, base_status, plus_status, failed_input"
+        return {key: Verdict.from_plain(plain) for key, *plain in self._rows("verdicts", columns, keys)}
+
+    def _rows(self, table: str, columns: str, keys: Iterable[str]) -> Iterable[tuple[Any, ...]]:
+        """The rows of ``table`` (key first, then ``columns``) among ``keys``, a chunk at a time."""
         unique = list(dict.fromkeys(keys))
-        found: dict[str, Verdict] = {}
         for start in range(0, len(unique), LOOKUP_CHUNK):
             chunk = unique[start : start + LOOKUP_CHUNK]
             marks = ",".join("?" * len(chunk))
-            rows = self._connection.execute(
-                f"SELECT key, kind, message, duration, reference FROM verdicts WHERE key IN ({marks})", chunk
+            yield from self._connection.execute(
+                f"SELECT key, {columns} FROM {table} WHERE key IN ({marks})", chunk
             )
-            for key, *plain in rows:
-                found[key] = Verdict.from_plain(plain)
+
+    def lookup_expected(self, keys: Iterable[str]) -> dict[str, PlusExpected]:
+        """The EvalPlus problems' expected outputs cached among ``keys``."""
+        found = {}
+        for key, outputs in self._rows("expected", "outputs", keys):
+            base_outputs, base_times, plus_outputs, plus_times = pickle.loads(outputs)
+            found[key] = PlusExpected(
+                ExpectedOutputs(base_outputs, base_times), ExpectedOutputs(plus_outputs, plus_times)
+            )
         return found
+
+    def store_expected(self, computed: dict[str, PlusExpected]) -> None:
+        """Remember expected outputs (written now: they are computed once, before the samples)."""
+        rows = [
+            (key, pickle.dumps((e.base.outputs, e.base.times, e.plus.outputs, e.plus.times), protocol=4))
+            for key, e in computed.items()
+        ]
+        with self._connection:
+            self._connection.execute("BEGIN IMMEDIATE")
+            self._connection.executemany("INSERT OR REPLACE INTO expected VALUES (?, ?)", rows)
 
     def store(self, key: str, verdict: Verdict) -> None:
         """Remember a verdict; written at the latest a second later (or on ``flush``)."""
@@ -68,7 +94,8 @@ class VerdictCache:
         pending, self._pending = self._pending, []
         with self._connection:
             self._connection.execute("BEGIN IMMEDIATE")
-            self._connection.executemany("INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?, ?)", pending)
+            marks = ", ".join("?" * 8)
+            self._connection.executemany(f"INSERT OR REPLACE INTO verdicts VALUES ({marks})", pending)
 
     def close(self) -> None:
         """Flush and close the file."""
@@ -76,11 +103,15 @@ class VerdictCache:
         self._connection.close()
 
 
+_TEXTS_PER_VERDICT = 6
+"""A verdict's kind, message, reference result, base and plus statuses and failed input."""
+
+
 class KnownVerdicts:
     """Verdicts known before the session (from the verdict cache), by sample position.
 
     Kept as packed columns, its texts numbered in one table (failure messages repeat
-    a lot): about 30 bytes per verdict instead of several hundred as objects, in the
+    a lot): about 40 bytes per verdict instead of several hundred as objects, in the
     controller and in every xdist worker, which all receive the whole table.
     """
 
@@ -88,15 +119,17 @@ class KnownVerdicts:
         self._positions = array.array("q")
         self._durations = array.array("d")
         self._text_numbers = array.array("I")
-        """Per verdict, the numbers of its kind, message and reference in ``_texts``."""
+        """Per verdict, the numbers of its texts (see :data:`_TEXTS_PER_VERDICT`) in ``_texts``."""
         numbers: dict[str, int] = {}
         for position, verdict in sorted((verdicts or {}).items()):
             self._positions.append(position)
             self._durations.append(verdict.duration)
-            for text in (verdict.kind, verdict.message, verdict.reference):
+            kind, message, _, reference, *texts = verdict.to_plain()
+            for text in (kind, message, reference, *texts):
                 self._text_numbers.append(numbers.setdefault(text, len(numbers)))
         self._texts = list(numbers)
-        """The distinct texts (kinds, messages, reference results), numbered in order."""
+        """The distinct texts (kinds, messages, reference results, EvalPlus's statuses and
+        failed inputs), numbered in order."""
 
     def __len__(self) -> int:
         return len(self._positions)
@@ -113,8 +146,11 @@ class KnownVerdicts:
         index = self._index(position)
         if index is None:
             return None
-        kind, message, reference = (self._texts[n] for n in self._text_numbers[3 * index : 3 * index + 3])
-        return Verdict(kind, message, self._durations[index], reference)
+        width = _TEXTS_PER_VERDICT
+        kind, message, reference, *texts = (
+            self._texts[n] for n in self._text_numbers[width * index : width * (index + 1)]
+        )
+        return Verdict.from_plain((kind, message, self._durations[index], reference, *texts))
 
     def to_plain(self) -> dict[str, Any]:
         """The table as plain data (for xdist workers)."""

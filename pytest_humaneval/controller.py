@@ -38,6 +38,7 @@ from pytest_humaneval.outputs.summary_json import write_summary
 from pytest_humaneval.outputs.terminal import (
     auto_limits_line,
     comparison_lines,
+    expected_outputs_line,
     problem_report_lines,
     runs_table_lines,
     table_lines,
@@ -97,6 +98,9 @@ class Controller:
             )
         try:
             controller._prepare()
+        except InputError as exc:  # a canonical solution that gives no expected outputs
+            evaluation.close()
+            raise pytest.UsageError(str(exc)) from None
         except BaseException:
             evaluation.close()  # its sandbox servers, and the copy of a gzip samples file
             raise
@@ -110,7 +114,7 @@ class Controller:
         self.cache = _open_cache(config, settings)
         runs_here = config.getoption("dist", "no") == "no"
         measure_limits = settings.auto_timeout and self.runs_samples  # nothing runs to list the items
-        evaluation.prepare(cpu_for_worker(0), self.cache, measure_limits, runs_here)
+        evaluation.prepare(cpu_for_worker(0), self.cache, measure_limits, runs_here, self.runs_samples)
         warn_about_the_input(config, evaluation)
 
     def _open_outputs(self) -> None:
@@ -312,6 +316,9 @@ class Controller:
                     terminalreporter.write_line(line)
         if self.evaluation.timeouts:
             terminalreporter.write_line("limits    " + auto_limits_line(self.evaluation.timeouts))
+        if self.evaluation.expected:
+            problems, cached = len(self.evaluation.expected), self.evaluation.expected_cached
+            terminalreporter.write_line("evalplus  " + expected_outputs_line(problems, cached))
         if self.reused:
             terminalreporter.write_line(
                 f"reused    {self.reused} verdicts from the cache or identical samples"

@@ -3,7 +3,8 @@ runner, and how to run a sample on demand.
 
 The controller loads it from the files and prepares it (:meth:`Evaluation.prepare`);
 xdist workers rebuild it from what the controller sends (see :mod:`pytest_humaneval.wire`).
-Imports the domain, loading, the runner, calibration and the cache; nothing of pytest.
+Imports the domain, loading, the runner, calibration, EvalPlus's judging and the cache;
+nothing of pytest.
 """
 
 from __future__ import annotations
@@ -11,18 +12,20 @@ from __future__ import annotations
 import collections
 import functools
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from pytest_humaneval.cache import KnownVerdicts, VerdictCache
 from pytest_humaneval.calibration import calibrate
 from pytest_humaneval.keys import content_digest, limited_key, sample_code
 from pytest_humaneval.loading import SampleSet, SamplesFileChanged, file_labels, load_problems, load_samples
-from pytest_humaneval.model import Limits, Problem, ProblemSet, Sample, SampleEntry, Verdict
+from pytest_humaneval.model import Limits, PlusExpected, Problem, ProblemSet, Sample, SampleEntry, Verdict
+from pytest_humaneval.plus import compute_expected, judge_sample
 from pytest_humaneval.postprocess import prepare
 from pytest_humaneval.runner import SandboxError, SandboxRunner
 from pytest_humaneval.settings import Settings
 
 
-def _nothing_known(keys: list[str]) -> dict[str, Verdict]:
+def _nothing_known(keys: list[str]) -> dict[str, Any]:
     return {}
 
 
@@ -43,6 +46,10 @@ class Evaluation:
     timeouts: dict[str, float] = field(default_factory=dict)
     """Per-problem limits on the test's calls (``--humaneval-timeout=auto``); a problem's whole
     sample, its program included, stays within the setting."""
+    expected: dict[str, PlusExpected] = field(default_factory=dict)
+    """The expected outputs of the EvalPlus problems that have samples (judged by inputs)."""
+    expected_cached: int = 0
+    """How many problems' expected outputs came from the verdict cache (on the controller)."""
     keys: list[str] = field(default_factory=list)
     """Each sample's verdict key, by position (on the controller; see :meth:`compute_keys`)."""
     known_at: KnownVerdicts = field(default_factory=KnownVerdicts)
@@ -78,7 +85,7 @@ class Evaluation:
         ids start with each file's label.
         """
         assert settings.samples
-        evaluation = cls(settings, load_problems(settings.problems), [])
+        evaluation = cls(settings, load_problems(settings.problems, evalplus=True), [])
         on_sample = evaluation._note_content if settings.auto_timeout else evaluation._note_key
         specs = list(settings.samples)
         labels = file_labels(specs) if len(specs) > 1 else [""]
@@ -95,22 +102,31 @@ class Evaluation:
         return evaluation
 
     def prepare(
-        self, cpu: int | None, cache: VerdictCache | None, measure_limits: bool, runs_here: bool
+        self,
+        cpu: int | None,
+        cache: VerdictCache | None,
+        measure_limits: bool,
+        runs_here: bool,
+        runs_samples: bool = True,
     ) -> None:
         """Get ready to run samples, in the one order that works (on the controller).
 
         The sandbox server goes on ``cpu``. With ``measure_limits`` (``auto``) the problems'
         limits are measured first, since a verdict key includes the limits, then the keys
-        are finished; unless samples ``runs_here``, the server that measured stops (xdist
-        workers run the samples). Then the verdicts the ``cache`` knows, and which keys
-        repeat (only those verdicts are kept for identical samples).
+        are finished. If samples ``runs_samples``, the EvalPlus problems' expected outputs
+        are computed (or found in the ``cache``). Unless samples ``runs_here``, the server
+        that measured stops (xdist workers run the samples). Then the verdicts the
+        ``cache`` knows, and which keys repeat (only those verdicts are kept for identical
+        samples). Raises ``InputError`` if a canonical solution gives no expected outputs.
         """
         self.runner.cpu = cpu
         if measure_limits:
             self._measure_limits(cache)
-            if not runs_here:
-                self.runner.close(wait=False)
             self.compute_keys()
+        if runs_samples:
+            self._compute_expected(cache)
+        if not runs_here:
+            self.runner.close(wait=False)
         cached = cache.lookup(self.keys) if cache else {}
         self.known_at = KnownVerdicts(
             {position: cached[key] for position, key in enumerate(self.keys) if key in cached}
@@ -126,9 +142,10 @@ class Evaluation:
     def _measure_limits(self, cache: VerdictCache | None) -> None:
         """``--humaneval-timeout=auto``: per-problem limits from the canonical solutions."""
         limits = _limits(self.settings.timeout, self.settings.memory_mb * 1024 * 1024)
+        problems = self.problem_set.problems
         calibration = calibrate(
             self.problem_set,
-            {entry.task_id for entry in self.entries},
+            {entry.task_id for entry in self.entries if problems[entry.task_id].plus is None},
             limits,
             self.runner,
             cache.lookup if cache else _nothing_known,
@@ -138,6 +155,29 @@ class Evaluation:
         if cache is not None:
             for key, verdict in calibration.measured.items():
                 cache.store(key, verdict)
+
+    def _compute_expected(self, cache: VerdictCache | None) -> None:
+        """The expected outputs of the EvalPlus problems with samples, before any sample runs."""
+        with_samples = {entry.task_id for entry in self.entries}
+        problems = [
+            problem
+            for problem in self.problem_set.problems.values()
+            if problem.plus is not None and problem.task_id in with_samples
+        ]
+        if not problems:
+            return
+        run = compute_expected(
+            self.problem_set.source,
+            problems,
+            self.settings.memory_mb * 1024 * 1024,
+            self.runner,
+            cache.lookup_expected if cache else _nothing_known,
+        )
+        self._calibration_helpers += run.helpers
+        self.expected = run.expected
+        self.expected_cached = len(problems) - len(run.computed)
+        if cache is not None and run.computed:
+            cache.store_expected(run.computed)
 
     def _note_key(self, sample: Sample) -> None:
         self.keys.append(self.key(self.prepared(sample)))
@@ -216,7 +256,21 @@ class Evaluation:
         else:
             sample = self.sample(entry)
             key = self._key_to_run(sample)
-        return self.runner.run(self.problem(entry), sample, self.limits(entry.task_id), key)
+        problem = self.problem(entry)
+        if problem.plus is not None:
+            return self._judge_by_inputs(problem, sample, key)
+        return self.runner.run(problem, sample, self.limits(entry.task_id), key)
+
+    def _judge_by_inputs(self, problem: Problem, sample: Sample, key: str) -> Verdict:
+        """An EvalPlus problem's sample, judged by its inputs (or an identical one's verdict)."""
+        known = self.runner.remembered(key)
+        if known is not None:
+            return known
+        limits = self.limits(problem.task_id)
+        code = sample_code(problem, sample)
+        verdict = judge_sample(self.runner, problem, code, self.expected[problem.task_id], limits)
+        self.runner.keep(key, verdict)
+        return verdict
 
     def prefetch(self, entry: SampleEntry) -> None:
         """Start the entry's sample in the sandbox now; :meth:`run` collects its verdict later.
@@ -224,8 +278,8 @@ class Evaluation:
         Whatever fails here (a server, a changed file) fails again in that later run, on
         its own item: the sample asking for the prefetch is not affected.
         """
-        if entry.position in self.known_at:
-            return
+        if entry.position in self.known_at or self.problem(entry).plus is not None:
+            return  # judging by inputs is one exchange with the server: it is not started ahead
         try:
             sample = self.sample(entry)
             key = self._key_to_run(sample)

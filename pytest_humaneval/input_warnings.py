@@ -28,16 +28,8 @@ def _warn(config: pytest.Config, text: str, source: str) -> None:
 
 
 def warn_about_the_input(config: pytest.Config, evaluation: Evaluation) -> None:
-    """Warnings for samples files that leave problems without samples, and for EvalPlus
-    problems, whose extra inputs are not run."""
+    """Warnings for samples files that leave problems without samples."""
     problem_set = evaluation.problem_set
-    if problem_set.evalplus_inputs:
-        _warn(
-            config,
-            "the problems have EvalPlus's 'plus_input': only each problem's 'test' code runs "
-            "(for HumanEval+, HumanEval's original tests), so pass@k is not EvalPlus's",
-            problem_set.source,
-        )
     for sample_set in evaluation.sample_sets:
         missing = [task for task, entries in evaluation.entries_by_task(sample_set).items() if not entries]
         if missing:

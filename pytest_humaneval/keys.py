@@ -11,9 +11,10 @@ import hashlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from pytest_humaneval._version import __version__
-from pytest_humaneval.model import Limits, Problem, Sample
+from pytest_humaneval.model import Limits, PlusTests, Problem, Sample
 
 
 def sample_code(problem: Problem, sample: Sample) -> str:
@@ -31,14 +32,14 @@ def harness_digest(paths: Sequence[Path]) -> str:
 
 
 _PACKAGE = Path(__file__).parent
-_HARNESS_NAMES = ("keys.py", "model.py", "runner.py", "_sandbox_main.py")
+_HARNESS_NAMES = ("keys.py", "model.py", "runner.py", "plus.py", "_sandbox_main.py")
 HARNESS_FILES = (
     *(_PACKAGE / name for name in _HARNESS_NAMES),
     *sorted((_PACKAGE / "_sandbox").glob("*.py")),
 )
 """Every file whose change can change a verdict: the keys, the types, the runner (the
 program sent, the limits), the server's script and every module of the sandbox (the
-judge, the zygote and the sample process)."""
+judge, the zygote and the sample process) and what judges EvalPlus's problems."""
 HARNESS_DIGEST = harness_digest(HARNESS_FILES)
 
 
@@ -49,13 +50,57 @@ def verdict_key(problem: Problem, code: str, limits: Limits) -> str:
 
 def content_digest(problem: Problem, code: str) -> bytes:
     """A digest of what decides a verdict apart from the limits: versions (the harness's
-    source included), problem, code."""
+    source included), problem (an EvalPlus problem's inputs and canonical solution, which
+    gives the expected outputs, too), code."""
     digest = hashlib.sha256()
-    versions = f"pytest-humaneval {__version__} ({HARNESS_DIGEST}); Python {sys.version}"
-    for part in (versions, problem.prompt, problem.test, problem.entry_point, code):
+    parts = [_versions(), problem.prompt, problem.test, problem.entry_point, code]
+    if problem.plus is not None:
+        parts += [problem.canonical_solution, plus_digest(problem.plus)]
+    for part in parts:
         digest.update(part.encode("utf-8", "surrogatepass"))
         digest.update(b"\0")
     return digest.digest()
+
+
+def _versions() -> str:
+    return f"pytest-humaneval {__version__} ({HARNESS_DIGEST}); Python {sys.version}"
+
+
+_plus_digests: dict[int, tuple[PlusTests, str]] = {}
+"""Each problem's :func:`plus_digest` by the identity of its tests (kept alive with them):
+computed once, though every sample's key needs it."""
+
+
+def plus_digest(plus: PlusTests) -> str:
+    """A digest of an EvalPlus problem's tests that does not depend on the hash seed."""
+    known = _plus_digests.get(id(plus))
+    if known is not None and known[0] is plus:
+        return known[1]
+    digest = hashlib.sha256()
+    for part in (plus.kind, repr(plus.atol), _stable_repr(plus.base_inputs), _stable_repr(plus.plus_inputs)):
+        digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
+    _plus_digests[id(plus)] = (plus, digest.hexdigest())
+    return digest.hexdigest()
+
+
+def _stable_repr(value: Any) -> str:
+    """``repr``, with sets' elements in sorted order (a set of strings iterates in an order
+    that changes with ``PYTHONHASHSEED``, from one session to the next)."""
+    if isinstance(value, list | tuple):
+        inner = ", ".join(map(_stable_repr, value))
+        return f"[{inner}]" if isinstance(value, list) else f"({inner},)"
+    if isinstance(value, set | frozenset):
+        return f"{type(value).__name__}({{{', '.join(sorted(map(_stable_repr, value)))}}})"
+    if isinstance(value, dict):
+        items = sorted(f"{_stable_repr(key)}: {_stable_repr(item)}" for key, item in value.items())
+        return "{" + ", ".join(items) + "}"
+    return repr(value)
+
+
+def expected_key(problem: Problem, limits: Limits) -> str:
+    """The verdict cache's key of an EvalPlus problem's expected outputs: the harness, the
+    problem, its canonical solution and its inputs, and the limits they are computed under."""
+    return "expected:" + limited_key(content_digest(problem, problem.canonical_solution), limits)
 
 
 def limited_key(content: bytes, limits: Limits) -> str:

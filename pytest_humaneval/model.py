@@ -8,7 +8,8 @@ without importing any I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 from typing import Any
 
 # The outcome words and EvalPlus's suite statuses, re-exported: the package's other
@@ -152,8 +153,25 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class FailedInput:
+    """The first input an EvalPlus problem's sample failed on: its suite (``base`` or
+    ``plus``), its index in the suite and the reprs (capped by the sandbox) of its arguments,
+    the expected output and the actual one."""
+
+    suite: str
+    index: int
+    input: str
+    expected: str
+    actual: str
+
+
+@dataclass(frozen=True)
 class Verdict:
-    """The outcome of running one sample against its problem's tests."""
+    """The outcome of running one sample against its problem's tests.
+
+    For an EvalPlus problem (judged by inputs), ``kind`` follows the base suite's status, so
+    counts and pass@k mean what they mean for HumanEval; both suites' statuses are kept too.
+    """
 
     kind: str
     message: str
@@ -162,10 +180,27 @@ class Verdict:
     """The ``result`` the reference harness prints: passed, timed out or "failed: ..."."""
     reused: bool = False
     """True when the verdict comes from the cache or an identical sample, not a new run."""
+    base_status: str = ""
+    """EvalPlus's status of the base inputs (pass, fail, timeout); empty for a problem
+    judged by its test code."""
+    plus_status: str = ""
+    """EvalPlus's status of the plus inputs, likewise."""
+    failed_input: FailedInput | None = None
+    """The first input that failed (base inputs first), if one did."""
 
     @property
     def passed(self) -> bool:
         return self.kind == PASSED
+
+    @property
+    def by_inputs(self) -> bool:
+        """Whether the verdict is EvalPlus's (by inputs) rather than a test's."""
+        return bool(self.base_status)
+
+    @property
+    def passed_plus(self) -> bool:
+        """EvalPlus's base + plus verdict: both suites passed (False for a test's verdict)."""
+        return self.base_status == SUITE_PASS and self.plus_status == SUITE_PASS
 
     @property
     def reference_result(self) -> str:
@@ -176,14 +211,26 @@ class Verdict:
         """One line for the terminal: the kind and, when there is one, the message."""
         return f"{self.kind}: {self.message}" if self.message else self.kind
 
-    def to_plain(self) -> tuple[str, str, float, str]:
-        """The verdict as plain values (for xdist, the cache and junitxml)."""
-        return (self.kind, self.message, self.duration, self.reference)
+    def to_plain(self) -> tuple[str, str, float, str, str, str, str]:
+        """The verdict as plain values (for xdist, the cache and junitxml); the failed input
+        as JSON text (empty if none)."""
+        failed = "" if self.failed_input is None else json.dumps(asdict(self.failed_input))
+        statuses = (self.base_status, self.plus_status)
+        return (self.kind, self.message, self.duration, self.reference, *statuses, failed)
 
     @classmethod
     def from_plain(cls, plain: Any, reused: bool = False) -> Verdict:
-        kind, message, duration, reference = plain
-        return cls(str(kind), str(message), float(duration), str(reference), reused)
+        kind, message, duration, reference, base_status, plus_status, failed = plain
+        return cls(
+            str(kind),
+            str(message),
+            float(duration),
+            str(reference),
+            reused,
+            str(base_status),
+            str(plus_status),
+            FailedInput(**json.loads(failed)) if failed else None,
+        )
 
 
 MIN_INPUT_SECONDS = 1.0
@@ -246,3 +293,12 @@ class SuiteVerdict:
     @property
     def passed_all(self) -> bool:
         return self.status == SUITE_PASS
+
+
+@dataclass(frozen=True)
+class PlusExpected:
+    """A problem's expected outputs (and the canonical solution's times) on its base and
+    its plus inputs: computed once per problem on the controller, before any sample runs."""
+
+    base: ExpectedOutputs
+    plus: ExpectedOutputs

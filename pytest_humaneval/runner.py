@@ -163,13 +163,13 @@ class SandboxRunner:
         verdict = self._unreported.pop(key, None)
         if verdict is not None:
             return verdict
-        known = self._verdicts.get(key)
+        known = self.remembered(key)
         if known is not None:
-            return replace(known, reused=True)
+            return known
         if self._pending != key:
             self._send(problem, code, limits, key)
         verdict = self.collect()
-        self._keep(key, verdict)
+        self.keep(key, verdict)
         return verdict
 
     def prefetch(self, problem: Problem, sample: Sample, limits: Limits, key: str | None = None) -> None:
@@ -182,7 +182,12 @@ class SandboxRunner:
         if key not in self._verdicts:
             self._send(problem, code, limits, key)
 
-    def _keep(self, key: str, verdict: Verdict) -> None:
+    def remembered(self, key: str) -> Verdict | None:
+        """The verdict kept of an identical sample (marked reused), if there is one."""
+        known = self._verdicts.get(key)
+        return None if known is None else replace(known, reused=True)
+
+    def keep(self, key: str, verdict: Verdict) -> None:
         """Keep a new verdict for identical samples to reuse, if any can follow."""
         if self.repeated_keys is None or key in self.repeated_keys:
             self._verdicts[key] = verdict
@@ -201,7 +206,7 @@ class SandboxRunner:
         if self._pending is not None:
             key_due = self._pending
             self._unreported[key_due] = verdict = self.collect()
-            self._keep(key_due, verdict)
+            self.keep(key_due, verdict)
 
     def _write(self, payload: bytes) -> None:
         """Send one request's bytes; the server is started if need be."""

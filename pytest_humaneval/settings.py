@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from pytest_humaneval.loading import CANONICAL_SAMPLES, DEFAULT_PROBLEMS, quoted
+from pytest_humaneval.loading import CANONICAL_SAMPLES, DEFAULT_PROBLEMS, EVALPLUS_PROBLEMS, quoted
 from pytest_humaneval.postprocess import parse_stop_sequences
 
 DEFAULT_TIMEOUT = 3.0
@@ -188,7 +188,9 @@ OPTIONS = (
     ),
     Option(
         "problems",
-        "problem file in the HumanEval format, or 'humaneval' (default) for the official 164 problems.",
+        "problem file in the HumanEval format (an EvalPlus file's 'base_input'/'plus_input' are "
+        "judged as EvalPlus does), or a built-in set: 'humaneval' (default, the official 164 "
+        "problems), 'humaneval+', 'humaneval+mini', 'mbpp+' (EvalPlus's).",
         metavar="PATH",
     ),
     Option(
@@ -276,7 +278,7 @@ def add_options(parser: pytest.Parser) -> None:
 
 
 PATH_OPTIONS = ("samples", "problems", "results", "json", "plot")
-SPECIAL_VALUES = (CANONICAL_SAMPLES, DEFAULT_PROBLEMS)
+SPECIAL_VALUES = (CANONICAL_SAMPLES, DEFAULT_PROBLEMS, *EVALPLUS_PROBLEMS)
 
 
 def _raw_value(config: pytest.Config, option: Option) -> tuple[Any, str]:

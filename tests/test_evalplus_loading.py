@@ -1,9 +1,8 @@
 """The EvalPlus problem sets shipped in the package, and EvalPlus's fields read from any file.
 
 They read the files in ``pytest_humaneval/data`` (no ``../shared`` needed). The built-in
-names are known to ``load_problems(..., evalplus=True)`` only: the plugin does not judge
-by inputs yet, so the command line must not take them (it would report the numbers of the
-``test`` code alone under EvalPlus's names).
+names are known to ``load_problems(..., evalplus=True)``, the plugin's way (it judges
+EvalPlus's problems by inputs), so the command line takes them.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from typing import Any
 
 import pytest
 from support.problems import DEMO_PROBLEMS, DEMO_SAMPLES
-from support.results import error_lines, text_of
+from support.results import text_of
 from support.sessions import SUBPROCESS_TIMEOUT
 
 from pytest_humaneval.loading import (
@@ -248,29 +247,40 @@ def test_plain_problem_without_test_in_an_evalplus_load(tmp_path: Path) -> None:
         load_problems(str(path), evalplus=True)
 
 
-# -- not on the command line yet ----------------------------------------------------------------
+# -- on the command line --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", sorted(EVALPLUS_PROBLEMS))
-def test_builtin_names_are_not_accepted_on_the_command_line(pytester: pytest.Pytester, name: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "first"), [("humaneval+", "HumanEval/0"), ("humaneval+mini", "HumanEval/0"), ("mbpp+", "Mbpp/2")]
+)
+def test_builtin_names_are_accepted_on_the_command_line(
+    pytester: pytest.Pytester, name: str, first: str
+) -> None:
     result = pytester.runpytest_subprocess(
-        f"--humaneval-samples={DEMO_SAMPLES}",
+        "--humaneval-samples=canonical",
         f"--humaneval-problems={name}",
         "--collect-only",
+        "-q",
         timeout=SUBPROCESS_TIMEOUT,
     )
-    assert result.ret == pytest.ExitCode.USAGE_ERROR, text_of(result)
-    assert [line.split(" (from")[0] for line in error_lines(result)] == [
-        f"ERROR: --humaneval-problems={name}"
-    ]
-    assert "cannot read" in error_lines(result)[0]
+    assert result.ret == 0, text_of(result)
+    result.stdout.fnmatch_lines([f"{first}::{first}[[]0[]]"])
+    assert "HumanEvalWarning" not in text_of(result)
 
 
-def test_a_file_named_like_a_builtin_is_that_file(pytester: pytest.Pytester) -> None:
+def test_help_lists_the_builtin_names(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess("--help", timeout=SUBPROCESS_TIMEOUT)
+    assert result.ret == 0, text_of(result)
+    text = " ".join(result.stdout.str().split())
+    assert all(f"'{name}'" in text for name in EVALPLUS_PROBLEMS), text
+
+
+def test_a_file_named_like_a_builtin_is_reached_by_its_path(pytester: pytest.Pytester) -> None:
+    """The bare name is the built-in set; ``./mbpp+`` is the file."""
     (pytester.path / "mbpp+").write_bytes(DEMO_PROBLEMS.read_bytes())
     result = pytester.runpytest_subprocess(
         f"--humaneval-samples={DEMO_SAMPLES}",
-        "--humaneval-problems=mbpp+",
+        "--humaneval-problems=./mbpp+",
         "--collect-only",
         "-q",
         timeout=SUBPROCESS_TIMEOUT,

@@ -1,5 +1,6 @@
 """The results file: one JSON line per sample, the input record with its verdict added
-(the reference harness's fields, then ours), streamed as verdicts arrive.
+(the reference harness's fields, then ours; an EvalPlus problem's sample also has
+EvalPlus's statuses and its first failed input), streamed as verdicts arrive.
 
 Imports the domain types and :mod:`.files`.
 """
@@ -13,6 +14,7 @@ import os
 import stat
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict
 from typing import Any, BinaryIO
 
 from pytest_humaneval.model import Sample, SampleEntry, Verdict
@@ -42,6 +44,13 @@ def result_record(sample: Sample, verdict: Verdict | None, samples_file: str | N
             message=verdict.message,
             duration=verdict.duration,
         )
+        if verdict.by_inputs:
+            failed = verdict.failed_input
+            record.update(
+                base_status=verdict.base_status,
+                plus_status=verdict.plus_status,
+                failed_input=None if failed is None else asdict(failed),
+            )
     return record
 
 

@@ -148,6 +148,14 @@ def auto_limits_line(time_limits: dict[str, float]) -> str:
     return line
 
 
+def expected_outputs_line(problems: int, cached: int) -> str:
+    """Where the EvalPlus problems' expected outputs came from, in one line."""
+    return (
+        f"expected outputs of {problems} problems: {problems - cached} computed from the "
+        f"canonical solutions, {cached} from the cache"
+    )
+
+
 def partial_reason(summary: Summary) -> str:
     """Why the measurement is partial, in one line."""
     reasons = []
