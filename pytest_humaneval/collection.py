@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
+from pytest_humaneval.errors import SamplesFileChanged
 from pytest_humaneval.evaluation import Evaluation
-from pytest_humaneval.loading import SampleSet, SamplesFileChanged
+from pytest_humaneval.loading import SampleSet
 from pytest_humaneval.model import PASSED, Problem, SampleEntry, Verdict
 from pytest_humaneval.wire import INPUT_CHANGED_PROPERTY, outcome_properties
 

@@ -20,10 +20,16 @@ import pytest
 
 from pytest_humaneval._sandbox.tempfiles import remove_abandoned
 from pytest_humaneval.cache import VerdictCache
+from pytest_humaneval.errors import InputError, SamplesFileChanged
 from pytest_humaneval.evaluation import Evaluation
-from pytest_humaneval.exit_status import Gate, SessionEnd, decide, exit_status, stopped_early_status
+from pytest_humaneval.exit_status import (
+    Gate,
+    SessionEnd,
+    decide,
+    exit_status,
+    stopped_early_status,
+)
 from pytest_humaneval.input_warnings import warn_about_the_input
-from pytest_humaneval.loading import InputError, SamplesFileChanged
 from pytest_humaneval.model import Verdict
 from pytest_humaneval.outputs.files import check_output_path
 from pytest_humaneval.outputs.plot import (

@@ -16,8 +16,9 @@ from typing import Any
 
 from pytest_humaneval.cache import KnownVerdicts, VerdictCache
 from pytest_humaneval.calibration import calibrate
+from pytest_humaneval.errors import SamplesFileChanged
 from pytest_humaneval.keys import content_digest, limited_key, sample_code
-from pytest_humaneval.loading import SampleSet, SamplesFileChanged, file_labels, load_problems, load_samples
+from pytest_humaneval.loading import SampleSet, file_labels, load_problems, load_samples
 from pytest_humaneval.model import Limits, PlusExpected, Problem, ProblemSet, Sample, SampleEntry, Verdict
 from pytest_humaneval.plus import compute_expected, judge_sample
 from pytest_humaneval.postprocess import prepare

@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
+from pytest_humaneval.errors import InputError, quoted
 from pytest_humaneval.keys import expected_key
-from pytest_humaneval.loading import InputError, quoted
 from pytest_humaneval.model import (
     FAILED,
     PASSED,

@@ -9,7 +9,7 @@ import dataclasses
 import re
 from collections.abc import Iterable
 
-from pytest_humaneval.loading import quoted
+from pytest_humaneval.errors import quoted
 from pytest_humaneval.model import Problem, Sample
 
 CODEX_STOP_SEQUENCES = ("\nclass", "\ndef", "\n#", "\nif", "\nprint")

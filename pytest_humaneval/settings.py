@@ -20,7 +20,12 @@ from typing import Any
 
 import pytest
 
-from pytest_humaneval.loading import CANONICAL_SAMPLES, DEFAULT_PROBLEMS, EVALPLUS_PROBLEMS, quoted
+from pytest_humaneval.errors import quoted
+from pytest_humaneval.loading import (
+    CANONICAL_SAMPLES,
+    DEFAULT_PROBLEMS,
+    EVALPLUS_PROBLEMS,
+)
 from pytest_humaneval.postprocess import parse_stop_sequences
 
 DEFAULT_TIMEOUT = 3.0

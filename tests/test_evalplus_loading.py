@@ -20,10 +20,10 @@ from support.problems import DEMO_PROBLEMS, DEMO_SAMPLES
 from support.results import text_of
 from support.sessions import SUBPROCESS_TIMEOUT
 
+from pytest_humaneval.errors import InputError
+from pytest_humaneval.evalplus_inputs import PLUS_FIELDS
 from pytest_humaneval.loading import (
     EVALPLUS_PROBLEMS,
-    PLUS_FIELDS,
-    InputError,
     load_problems,
     shipped_problems_path,
 )

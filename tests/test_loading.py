@@ -19,15 +19,14 @@ from support.problems import DEMO_PROBLEMS, DEMO_SAMPLES, demo_sample_lines
 from support.results import text_of
 from support.sessions import SUBPROCESS_TIMEOUT
 
+from pytest_humaneval.errors import InputError, quoted
 from pytest_humaneval.loading import (
     CANONICAL_SAMPLES,
     DEFAULT_PROBLEMS,
-    InputError,
     SampleSet,
     file_labels,
     load_problems,
     load_samples,
-    quoted,
 )
 from pytest_humaneval.model import Problem, Sample
 

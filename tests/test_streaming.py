@@ -21,7 +21,8 @@ from support.results import read_results, text_of
 from support.sessions import RunHumaneval, demo_args
 
 from pytest_humaneval.cache import KnownVerdicts
-from pytest_humaneval.loading import InputError, SampleSet, SamplesFileChanged, load_problems, load_samples
+from pytest_humaneval.errors import InputError, SamplesFileChanged
+from pytest_humaneval.loading import SampleSet, load_problems, load_samples
 from pytest_humaneval.model import Verdict
 
 LARGE_SESSION_TIMEOUT = 300  # a session on 36 MiB of samples may take longer than most

@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from pytest_humaneval.loading import quoted
+from pytest_humaneval.errors import quoted
 
 
 def cannot_write(exc: OSError) -> OSError:

@@ -11,7 +11,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from pytest_humaneval.loading import quoted
+from pytest_humaneval.errors import quoted
 from pytest_humaneval.metrics import PassAtK, mean_pass_at_k
 from pytest_humaneval.outputs.files import check_output_path, write_output
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import collections
 
-from pytest_humaneval.loading import quoted
+from pytest_humaneval.errors import quoted
 from pytest_humaneval.metrics import PassAtK
 from pytest_humaneval.model import OUTCOME_KINDS
 from pytest_humaneval.tally import Comparison, Summary
