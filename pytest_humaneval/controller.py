@@ -22,13 +22,7 @@ from pytest_humaneval._sandbox.tempfiles import remove_abandoned
 from pytest_humaneval.cache import VerdictCache
 from pytest_humaneval.errors import InputError, SamplesFileChanged
 from pytest_humaneval.evaluation import Evaluation
-from pytest_humaneval.exit_status import (
-    Gate,
-    SessionEnd,
-    decide,
-    exit_status,
-    stopped_early_status,
-)
+from pytest_humaneval.exit_status import Gate, SessionEnd, decide, exit_status, stopped_early_status
 from pytest_humaneval.input_warnings import warn_about_the_input
 from pytest_humaneval.model import Verdict
 from pytest_humaneval.outputs.files import check_output_path
@@ -239,7 +233,12 @@ class Controller:
             write_failures=write_failures,
         )
         settings = self.settings
-        gate = Gate(settings.fail_under, settings.given_as("fail_under")[0], settings.allow_partial)
+        gate = Gate(
+            settings.fail_under,
+            settings.given_as("fail_under")[0],
+            settings.allow_partial,
+            settings.fail_under_plus,
+        )
         decision = decide(end, gate)
         self.messages += decision.lines
         session.exitstatus = exit_status(session.exitstatus, decision)

@@ -13,11 +13,11 @@ that writes or runs.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 
-from pytest_humaneval.metrics import mean_pass_at_k
+from pytest_humaneval.metrics import PassAtK, mean_pass_at_k
 from pytest_humaneval.outputs.terminal import partial_reason
 from pytest_humaneval.tally import Summary
 
@@ -30,6 +30,8 @@ class Gate:
     thresholds: dict[int, float]
     name: str
     allow_partial: bool
+    plus_thresholds: dict[int, float] = field(default_factory=dict)
+    """On EvalPlus's pass@k on base + plus inputs (``pass@K+``), by k."""
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ def decide(end: SessionEnd, gate: Gate) -> Decision:
     lines = [f"FAIL: {failure}" for failure in end.write_failures]
     failed = bool(lines)
     lines += _unfinished_lines(end)
-    if end.selected and gate.thresholds:
+    if end.selected and (gate.thresholds or gate.plus_thresholds):
         gate_lines, gate_failed = _gate_lines(end.summaries, gate)
         lines += gate_lines
         failed = failed or gate_failed
@@ -116,19 +118,24 @@ def _gate_lines(summaries: Sequence[Summary], gate: Gate) -> tuple[list[str], bo
         of = f"{summary.label}: " if len(summaries) > 1 else ""
         refused = summary.partial and not gate.allow_partial
         on = " (on a partial run)" if summary.partial else ""
-        for k, threshold in sorted(gate.thresholds.items()):
-            rate = mean_pass_at_k(summary.task_counts, k)
+        thresholds = [(k, "", value) for k, value in sorted(gate.thresholds.items())]
+        thresholds += [(k, "+", value) for k, value in sorted(gate.plus_thresholds.items())]
+        for k, mark, threshold in thresholds:
+            if mark and summary.pass_at_k_plus is None:
+                rate = PassAtK(k, None, reason="the problems have no EvalPlus inputs")
+            else:
+                rate = mean_pass_at_k(summary.task_counts_plus if mark else summary.task_counts, k)
             shown = f"{rate.value:.4f}" if rate.value is not None else f"not computable ({rate.reason})"
             if refused:
                 lines.append(
-                    f"FAIL: {of}pass@{k} = {shown} is on a partial evaluation "
+                    f"FAIL: {of}pass@{k}{mark} = {shown} is on a partial evaluation "
                     f"({partial_reason(summary)}): {gate.name} {threshold:g} gates "
                     "whole evaluations (--humaneval-allow-partial gates what finished)"
                 )
                 failed = True
             elif rate.value is not None and rate.value >= threshold:
-                lines.append(f"{of}pass@{k} = {shown} meets {gate.name} {threshold:g}{on}")
+                lines.append(f"{of}pass@{k}{mark} = {shown} meets {gate.name} {threshold:g}{on}")
             else:
-                lines.append(f"FAIL: {of}pass@{k} = {shown} is below {gate.name} {threshold:g}{on}")
+                lines.append(f"FAIL: {of}pass@{k}{mark} = {shown} is below {gate.name} {threshold:g}{on}")
                 failed = True
     return lines, failed

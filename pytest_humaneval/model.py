@@ -199,7 +199,10 @@ class Verdict:
 
     @property
     def passed_plus(self) -> bool:
-        """EvalPlus's base + plus verdict: both suites passed (False for a test's verdict)."""
+        """EvalPlus's base + plus verdict: both suites passed. A test's verdict (a problem
+        without EvalPlus's inputs, in a file that mixes them) counts as its own pass."""
+        if not self.by_inputs:
+            return self.passed
         return self.base_status == SUITE_PASS and self.plus_status == SUITE_PASS
 
     @property

@@ -21,11 +21,7 @@ from typing import Any
 import pytest
 
 from pytest_humaneval.errors import quoted
-from pytest_humaneval.loading import (
-    CANONICAL_SAMPLES,
-    DEFAULT_PROBLEMS,
-    EVALPLUS_PROBLEMS,
-)
+from pytest_humaneval.loading import CANONICAL_SAMPLES, DEFAULT_PROBLEMS, EVALPLUS_PROBLEMS
 from pytest_humaneval.postprocess import parse_stop_sequences
 
 DEFAULT_TIMEOUT = 3.0
@@ -53,6 +49,8 @@ class Settings:
     results: str | None = None
     json: str | None = None
     fail_under: dict[int, float] = field(default_factory=dict)
+    fail_under_plus: dict[int, float] = field(default_factory=dict)
+    """The thresholds on EvalPlus's pass@k on base + plus inputs (``pass@K+``), by k."""
     allow_partial: bool = False
     """Gate a partial evaluation on what finished, instead of failing it."""
     strict: bool = False
@@ -83,7 +81,10 @@ class Settings:
             "k": list(self.k),
             "memory_mb": self.memory_mb,
             "strict": self.strict,
-            "fail_under": {f"pass@{k}": v for k, v in self.fail_under.items()},
+            "fail_under": {
+                **{f"pass@{k}": v for k, v in self.fail_under.items()},
+                **{f"pass@{k}+": v for k, v in self.fail_under_plus.items()},
+            },
             "allow_partial": self.allow_partial,
             "stop": list(self.stop),
             "extract": "auto" if self.extract else "none",
@@ -139,27 +140,33 @@ def _report(text: str) -> tuple[str, ...]:
     return names
 
 
-def _threshold(text: str) -> tuple[int, float]:
-    message = "must look like pass@K=FRACTION with K >= 1 and a fraction from 0 to 1, e.g. pass@1=0.30"
+def _threshold(text: str) -> tuple[int, bool, float]:
+    """A threshold: its k, whether it is on EvalPlus's base + plus inputs (``pass@K+``), its value."""
+    message = (
+        "must look like pass@K=FRACTION (or pass@K+=FRACTION, EvalPlus's base + plus) with K >= 1 "
+        "and a fraction from 0 to 1, e.g. pass@1=0.30"
+    )
     name, sep, number = text.partition("=")
     name = name.strip()
+    plus = name.endswith("+")
     try:
-        k, value = int(name.removeprefix("pass@")), float(number)
+        k, value = int(name.removeprefix("pass@").removesuffix("+")), float(number)
     except ValueError:
         raise ValueError(message) from None
     if not sep or not name.startswith("pass@") or k < 1 or not 0.0 <= value <= 1.0:
         raise ValueError(message)
-    return k, value
+    return k, plus, value
 
 
-def _thresholds(option: Option, given: list[str], source: str) -> dict[int, float]:
-    """The thresholds by k; the same pass@K twice is an error (which one was meant?)."""
-    thresholds: dict[int, float] = {}
+def _thresholds(option: Option, given: list[str], source: str) -> tuple[dict[int, float], dict[int, float]]:
+    """The thresholds by k, on base (``pass@K``) and on base + plus (``pass@K+``); the same
+    one twice is an error (which one was meant?)."""
+    thresholds: tuple[dict[int, float], dict[int, float]] = ({}, {})
     for text in given:
-        k, value = _parsed(option, text, source)
-        if k in thresholds:
-            raise _usage_error(option, text, source, f"pass@{k} is given twice")
-        thresholds[k] = value
+        k, plus, value = _parsed(option, text, source)
+        if k in thresholds[plus]:
+            raise _usage_error(option, text, source, f"pass@{k}{'+' if plus else ''} is given twice")
+        thresholds[plus][k] = value
     return thresholds
 
 
@@ -211,10 +218,11 @@ OPTIONS = (
     Option("json", "write the summary (pass@k, counts, settings) as JSON.", metavar="PATH"),
     Option(
         "fail_under",
-        "exit non-zero when pass@K is below the fraction; repeatable.",
+        "exit non-zero when pass@K is below the fraction (pass@K+: EvalPlus's base + plus "
+        "inputs); repeatable.",
         _threshold,
         repeat=True,
-        metavar="pass@K=FRACTION",
+        metavar="pass@K[+]=FRACTION",
     ),
     Option(
         "allow_partial",
@@ -418,7 +426,7 @@ def resolve(config: pytest.Config) -> Settings:
             values[option.name] = tuple(seq for item in raw for seq in _parsed(option, item, source))
         elif option.name == "fail_under":
             given = [word for line in raw for word in line.split()] if source != "command line" else raw
-            values[option.name] = _thresholds(option, given, source)
+            values[option.name], values["fail_under_plus"] = _thresholds(option, given, source)
         elif option.parse is not None:
             values[option.name] = _parsed(option, str(raw), source)
         else:
@@ -435,6 +443,7 @@ def resolve(config: pytest.Config) -> Settings:
         results=values.get("results"),
         json=values.get("json"),
         fail_under=values.get("fail_under", {}),
+        fail_under_plus=values.get("fail_under_plus", {}),
         allow_partial=values.get("allow_partial", False),
         strict=values.get("strict", False),
         memory_mb=values.get("memory", DEFAULT_MEMORY_MB),

@@ -22,6 +22,8 @@ class ProblemRow:
     samples: int
     passed: int
     most_common_failure: str | None
+    passed_plus: int = 0
+    """Samples that passed EvalPlus's base and plus inputs (see ``Verdict.passed_plus``)."""
 
     @property
     def pass_at_1(self) -> float:
@@ -53,6 +55,9 @@ class Summary:
     harness_failures: int = 0
     """Samples whose verdict is "crashed" because the harness failed (not the sample)."""
     per_problem: list[ProblemRow] = field(default_factory=list)
+    pass_at_k_plus: list[PassAtK] | None = None
+    """EvalPlus's pass@k on base + plus inputs, when problems with samples have EvalPlus's
+    inputs (else None)."""
 
     @property
     def missing(self) -> int:
@@ -62,6 +67,11 @@ class Summary:
     def task_counts(self) -> list[tuple[str, int, int]]:
         """(task id, finished samples, passed samples) for each task with a finished sample."""
         return [(row.task_id, row.samples, row.passed) for row in self.per_problem]
+
+    @property
+    def task_counts_plus(self) -> list[tuple[str, int, int]]:
+        """Like :attr:`task_counts`, with the samples that passed base and plus inputs."""
+        return [(row.task_id, row.samples, row.passed_plus) for row in self.per_problem]
 
     @property
     def partial(self) -> bool:
@@ -143,7 +153,8 @@ class Tally:
             failures = Counter(failure_label(v) for v in verdicts if v.kind != PASSED)
             common = failures.most_common(1)[0][0] if failures else None
             passed = sum(v.kind == PASSED for v in verdicts)
-            rows.append(ProblemRow(task_id, len(verdicts), passed, common))
+            passed_plus = sum(v.passed_plus for v in verdicts)
+            rows.append(ProblemRow(task_id, len(verdicts), passed, common, passed_plus))
         return rows
 
     def summary(self, sample_set: SampleSet, k_values: tuple[int, ...], interrupted: bool) -> Summary:
@@ -157,6 +168,8 @@ class Tally:
         rows = [(row.task_id, row.samples, row.passed) for row in per_problem]
         with_samples = {entry.task_id for entry in sample_set.entries}
         problems = self.problem_set.problems
+        by_inputs = any(problems[task_id].plus is not None for task_id in with_samples)
+        rows_plus = [(row.task_id, row.samples, row.passed_plus) for row in per_problem]
         return Summary(
             label=sample_set.label,
             samples_source=sample_set.source,
@@ -171,6 +184,7 @@ class Tally:
             interrupted=interrupted,
             harness_failures=sum(1 for entry in sample_set.entries if entry.position in self.lost),
             per_problem=per_problem,
+            pass_at_k_plus=[mean_pass_at_k(rows_plus, k) for k in k_values] if by_inputs else None,
         )
 
     def summaries(self, k_values: tuple[int, ...], interrupted: bool) -> list[Summary]:

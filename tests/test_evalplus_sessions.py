@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from support.results import read_json, read_results, table_counts, text_of
-from support.sessions import RunHumaneval, serial
+from support.sessions import RunHumaneval, demo_args, serial
 
 PROBLEMS = [
     {
@@ -57,6 +57,7 @@ SAMPLES: list[tuple[str, str, tuple[str, str, str]]] = [
     ("Plus/2", "    return list(range(n))\n", ("passed", "pass", "pass")),
     ("Plus/2", "    return list(range(n))\nwhile True:\n    pass\n", ("timed out", "timeout", "timeout")),
 ]
+EXPECTED_LINE = "expected outputs of 3 problems: 3 computed, 0 from the cache"
 PASS_AT_1 = (3 / 4 + 1 / 2 + 1 / 2) / 3
 PASS_AT_1_PLUS = (1 / 4 + 1 / 2 + 1 / 2) / 3
 
@@ -109,11 +110,24 @@ def test_samples_are_judged_by_inputs(
     assert records[-1]["failed_input"] is None and records[-1]["result"] == "timed out"
     assert table_counts(result) == {"passed": 5, "failed": 2, "error": 0, "timed out": 1, "crashed": 0}
     assert "HumanEvalWarning" not in text_of(result)
-    result.stdout.fnmatch_lines(
-        ["evalplus  expected outputs of 3 problems: 3 computed from the canonical solutions, 0 from *"]
-    )
+    result.stdout.fnmatch_lines(["evalplus  " + EXPECTED_LINE])
     summary = read_json(pytester.path / "summary.json")
     assert summary["pass_at_k"]["pass@1"] == pytest.approx(PASS_AT_1)
+    assert summary["pass_at_k_plus"]["pass@1"] == pytest.approx(PASS_AT_1_PLUS)
+    low, high = summary["ci95_plus"]["pass@1"]
+    assert low <= PASS_AT_1_PLUS <= high
+    assert [row["passed_plus"] for row in summary["per_problem"].values()] == [1, 1, 1]
+    result.stdout.fnmatch_lines(
+        [
+            f"pass@k    pass@1 {PASS_AT_1:.4f}",
+            "95% CI    pass@1 *-*  (bootstrap over problems)",
+            f"pass@k+   pass@1 {PASS_AT_1_PLUS:.4f}",
+            "95% CI+   pass@1 *-*  (bootstrap over problems)",
+        ]
+    )
+    start = next(i for i, line in enumerate(result.outlines) if line.strip("= ") == "humaneval")
+    section = result.outlines[start : result.outlines.index("evalplus  " + EXPECTED_LINE) + 1]
+    assert max(map(len, section)) <= 80
 
 
 def test_a_second_session_reuses_verdicts_and_expected_outputs(
@@ -128,7 +142,7 @@ def test_a_second_session_reuses_verdicts_and_expected_outputs(
     assert second.ret == 0, text_of(second)
     second.stdout.fnmatch_lines(
         [
-            "evalplus  expected outputs of 3 problems: 0 computed from the canonical solutions, 3 from *",
+            "evalplus  expected outputs of 3 problems: 0 computed, 3 from the cache",
             f"reused    {len(SAMPLES)} verdicts from the cache or identical samples",
         ]
     )
@@ -179,3 +193,62 @@ def test_a_canonical_solution_without_outputs_is_an_error(
         ["ERROR: *plus.jsonl: 'Plus/2': the canonical solution gives no expected outputs for its base *"]
     )
     assert not (pytester.path / "results.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    ("threshold", "line", "status"),
+    [
+        ("pass@1+=0.4", f"pass@1+ = {PASS_AT_1_PLUS:.4f} meets --humaneval-fail-under 0.4", 0),
+        ("pass@1+=0.5", f"FAIL: pass@1+ = {PASS_AT_1_PLUS:.4f} is below --humaneval-fail-under 0.5", 1),
+        ("pass@3+=0.1", "FAIL: pass@3+ = not computable (needs 3 samples per task, *", 1),
+    ],
+)
+def test_the_gate_on_base_and_plus(
+    pytester: pytest.Pytester,
+    run_humaneval: RunHumaneval,
+    worker_args: list[str],
+    threshold: str,
+    line: str,
+    status: int,
+) -> None:
+    """Base pass@1 (0.58) meets 0.5 where base + plus (0.42) does not."""
+    write_files(pytester.path)
+    rows = [{"task_id": task, "completion": completion} for task, completion, _ in SAMPLES[:-1]]
+    rows.append({"task_id": "Plus/2", "completion": "    return list(range(n - 1))\n"})  # fails quickly
+    (pytester.path / "samples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = run_humaneval(
+        *plus_args("--humaneval-fail-under=pass@1=0.5", f"--humaneval-fail-under={threshold}", *worker_args)
+    )
+    assert result.ret == status, text_of(result)
+    result.stdout.fnmatch_lines([f"pass@1 = {PASS_AT_1:.4f} meets --humaneval-fail-under 0.5", line])
+
+
+def test_a_gate_on_plus_without_evalplus_problems_is_not_computable(run_humaneval: RunHumaneval) -> None:
+    result = run_humaneval(*demo_args("--humaneval-fail-under=pass@1+=0.1"))
+    assert result.ret == 1, text_of(result)
+    result.stdout.fnmatch_lines(
+        ["FAIL: pass@1+ = not computable (the problems have no EvalPlus inputs) is below *"]
+    )
+    assert not [line for line in result.outlines if line.startswith("pass@k+")]
+
+
+@pytest.mark.parametrize("name", ["humaneval+mini", "humaneval+"])
+def test_canonical_solutions_pass_base_and_plus(
+    pytester: pytest.Pytester, run_humaneval: RunHumaneval, name: str
+) -> None:
+    """The built-in sets' canonical solutions pass their own inputs: pass@1 = 1 on base and on
+    base + plus (one session each, on two workers)."""
+    result = run_humaneval(
+        f"--humaneval-problems={name}",
+        "--humaneval-samples=canonical",
+        "--humaneval-json=summary.json",
+        "--humaneval-k=1",
+        "-n",
+        "2",
+        timeout=1800,
+    )
+    assert result.ret == 0, text_of(result)
+    summary = read_json(pytester.path / "summary.json")
+    assert (summary["pass_at_k"]["pass@1"], summary["pass_at_k_plus"]["pass@1"]) == (1.0, 1.0), [
+        (task, row) for task, row in summary["per_problem"].items() if row["passed_plus"] < row["samples"]
+    ]

@@ -1,7 +1,7 @@
 """The JSON summary (``--humaneval-json``): every figure of the terminal table and what it
 was measured with (settings, limits, isolation, versions).
 
-Imports the tally, the settings, the harness digest and :mod:`.files`.
+Imports the tally, the metrics, the settings, the harness digest and :mod:`.files`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from pytest_humaneval.keys import HARNESS_DIGEST
+from pytest_humaneval.metrics import PassAtK
 from pytest_humaneval.outputs.files import write_output
 from pytest_humaneval.settings import Settings
 from pytest_humaneval.tally import Comparison, Summary
@@ -24,12 +25,24 @@ def _package_version(name: str) -> str | None:
         return None
 
 
+def _rates(rates: list[PassAtK]) -> dict[str, Any]:
+    """pass@k and its 95% interval, by ``pass@K``."""
+    return {
+        "pass_at_k": {f"pass@{rate.k}": rate.value for rate in rates},
+        "ci95": {f"pass@{rate.k}": list(rate.ci95) if rate.ci95 else None for rate in rates},
+    }
+
+
 def run_document(summary: Summary) -> dict[str, Any]:
-    """The JSON summary of one samples file (an entry of ``runs``)."""
+    """The JSON summary of one samples file (an entry of ``runs``); with EvalPlus's
+    problems, also pass@k on base + plus inputs (``pass_at_k_plus``, ``ci95_plus``)."""
+    plus = {}
+    if summary.pass_at_k_plus is not None:
+        plus = {f"{name}_plus": value for name, value in _rates(summary.pass_at_k_plus).items()}
     return {
         "label": summary.label,
-        "pass_at_k": {f"pass@{rate.k}": rate.value for rate in summary.pass_at_k},
-        "ci95": {f"pass@{rate.k}": list(rate.ci95) if rate.ci95 else None for rate in summary.pass_at_k},
+        **_rates(summary.pass_at_k),
+        **plus,
         "not_computable": {f"pass@{r.k}": r.reason for r in summary.pass_at_k if r.value is None},
         "problems": summary.problems,
         "problems_with_samples": summary.tasks_with_samples,
@@ -47,6 +60,7 @@ def run_document(summary: Summary) -> dict[str, Any]:
                 "passed": row.passed,
                 "pass@1": row.pass_at_1,
                 "most_common_failure": row.most_common_failure,
+                **({"passed_plus": row.passed_plus} if summary.pass_at_k_plus is not None else {}),
             }
             for row in summary.per_problem
         },

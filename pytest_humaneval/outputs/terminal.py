@@ -68,6 +68,14 @@ def runs_table_lines(summaries: list[Summary]) -> list[str]:
         *_columns_lines(["file", "problems", "samples", *OUTCOME_KINDS], counts),
         *_columns_lines(["file", *(f"pass@{rate.k} (95% CI)" for rate in first.pass_at_k)], rates),
     ]
+    if all(summary.pass_at_k_plus is not None for summary in summaries):
+        rates_plus = [
+            [summary.label, *map(_format_rate_with_interval, summary.pass_at_k_plus or [])]
+            for summary in summaries
+        ]
+        lines += _columns_lines(
+            ["file", *(f"pass@{rate.k}+ (95% CI)" for rate in first.pass_at_k)], rates_plus
+        )
     lines.append("95% CI: percentile bootstrap over problems")
     for summary in summaries:
         for rate in summary.pass_at_k:
@@ -105,20 +113,30 @@ def table_lines(summary: Summary) -> list[str]:
             f"have samples; {summary.finished} of {summary.samples} samples finished"
         ),
         "outcomes  " + "  ".join(f"{kind} {summary.counts.get(kind, 0)}" for kind in OUTCOME_KINDS),
-        "pass@k    " + "  ".join(f"pass@{rate.k} {_format_rate(rate.value)}" for rate in summary.pass_at_k),
+        *_rate_lines("", summary.pass_at_k),
     ]
-    intervals = [rate for rate in summary.pass_at_k if rate.ci95 is not None]
-    if intervals:
-        lines.append(
-            "95% CI    "
-            + "  ".join(f"pass@{r.k} {r.ci95[0]:.4f}-{r.ci95[1]:.4f}" for r in intervals if r.ci95)
-            + "  (bootstrap over problems)"
-        )
+    if summary.pass_at_k_plus is not None:
+        lines += _rate_lines("+", summary.pass_at_k_plus)
     for rate in summary.pass_at_k:
         if rate.value is None:
             lines.append(f"pass@{rate.k} not computable: {rate.reason}")
     if summary.partial:
         lines.append("PARTIAL: " + partial_reason(summary))
+    return lines
+
+
+def _rate_lines(mark: str, rates: list[PassAtK]) -> list[str]:
+    """pass@k and, when computable, its 95% intervals; ``mark`` "+" for base + plus inputs."""
+    lines = [
+        f"{'pass@k' + mark:<10}" + "  ".join(f"pass@{rate.k} {_format_rate(rate.value)}" for rate in rates)
+    ]
+    intervals = [rate for rate in rates if rate.ci95 is not None]
+    if intervals:
+        lines.append(
+            f"{'95% CI' + mark:<10}"
+            + "  ".join(f"pass@{r.k} {r.ci95[0]:.4f}-{r.ci95[1]:.4f}" for r in intervals if r.ci95)
+            + "  (bootstrap over problems)"
+        )
     return lines
 
 
@@ -150,10 +168,7 @@ def auto_limits_line(time_limits: dict[str, float]) -> str:
 
 def expected_outputs_line(problems: int, cached: int) -> str:
     """Where the EvalPlus problems' expected outputs came from, in one line."""
-    return (
-        f"expected outputs of {problems} problems: {problems - cached} computed from the "
-        f"canonical solutions, {cached} from the cache"
-    )
+    return f"expected outputs of {problems} problems: {problems - cached} computed, {cached} from the cache"
 
 
 def partial_reason(summary: Summary) -> str:
