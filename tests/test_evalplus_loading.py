@@ -22,11 +22,7 @@ from support.sessions import SUBPROCESS_TIMEOUT
 
 from pytest_humaneval.errors import InputError
 from pytest_humaneval.evalplus_inputs import PLUS_FIELDS
-from pytest_humaneval.loading import (
-    EVALPLUS_PROBLEMS,
-    load_problems,
-    shipped_problems_path,
-)
+from pytest_humaneval.loading import EVALPLUS_PROBLEMS, load_problems, shipped_problems_path
 from pytest_humaneval.model import PlusTests, Problem
 
 DATA = Path(shipped_problems_path("mbpp+")).parent
