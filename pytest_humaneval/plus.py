@@ -3,7 +3,7 @@ sample's verdict by inputs (the base suite, then the plus suite), as EvalPlus 0.
 
 Both run in the sandbox (never in pytest), through the runner: the expected outputs on the
 controller before any sample runs, side by side on servers of their own as the calibration
-does (one thread waits on each). Imports the runner, the keys, loading's error and the domain.
+does (one thread waits on each). Imports the runner, the keys, the input errors and the domain.
 """
 
 from __future__ import annotations
