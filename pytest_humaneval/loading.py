@@ -4,13 +4,15 @@ Every error names the file and the line, and is raised before anything runs. Pro
 files in EvalPlus's format (HumanEval+, MBPP+) have their inputs read only when asked
 (``load_problems(..., evalplus=True)``), which is also what makes the built-in EvalPlus
 names (``humaneval+``, ``humaneval+mini``, ``mbpp+``: files shipped in ``data/``) known.
+
+Imports the input errors, the EvalPlus inputs' reader, the line reader, the domain types
+and the sandbox's temporary-file helpers (a gzip file's decompressed copy); nothing that runs.
 """
 
 from __future__ import annotations
 
 import ast
 import gzip
-import hashlib
 import importlib.resources
 import json
 import os
@@ -26,6 +28,7 @@ from typing import IO, Any
 from pytest_humaneval._sandbox.tempfiles import TEMPORARY_PREFIX, hold
 from pytest_humaneval.errors import InputError, SamplesFileChanged, quoted
 from pytest_humaneval.evalplus_inputs import PLUS_FIELDS, plus_tests
+from pytest_humaneval.line_reader import FileStamp, LineReader, file_stamp, line_digest
 from pytest_humaneval.model import Problem, ProblemSet, Sample, SampleEntry
 
 DEFAULT_PROBLEMS = "humaneval"
@@ -37,61 +40,6 @@ EVALPLUS_PROBLEMS = {
     "mbpp+": "MbppPlus-v0.2.0.jsonl.gz",
 }
 """The EvalPlus releases shipped in the package's ``data/`` (see its README), by built-in name."""
-FileStamp = tuple[int, int]
-"""A file's size and modification time (ns) when it was checked."""
-
-
-def _stamp(stat: os.stat_result) -> FileStamp:
-    return (stat.st_size, stat.st_mtime_ns)
-
-
-def _line_digest(line: bytes) -> int:
-    return int.from_bytes(hashlib.blake2b(line, digest_size=8).digest(), "big")
-
-
-class LineReader:
-    """Reads a plain samples file's lines back by offset, opening it on first use.
-
-    Each read checks the file's size and modification time and the line's digest
-    against what was checked when the file was loaded.
-    """
-
-    def __init__(self, path: str, source: str, stamp: FileStamp) -> None:
-        self.path = path
-        """The file's absolute path (xdist workers open it themselves)."""
-        self.source = source
-        self.stamp = stamp
-        self._descriptor: int | None = None
-
-    def read(self, entry: SampleEntry) -> bytes:
-        """The entry's line, exactly as it was when the file was checked."""
-        if self._descriptor is None:
-            try:
-                self._descriptor = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
-            except OSError as exc:
-                raise SamplesFileChanged(
-                    self.source, None, f"cannot read it again: {exc.strerror or exc}"
-                ) from None
-        if _stamp(os.fstat(self._descriptor)) != self.stamp:
-            raise SamplesFileChanged(
-                self.source,
-                entry.line,
-                "the file changed during the session (its size or modification time differ "
-                "from when it was checked); run again on an unchanged file",
-            )
-        line = os.pread(self._descriptor, entry.size, entry.offset)
-        if len(line) != entry.size or _line_digest(line) != entry.digest:
-            raise SamplesFileChanged(
-                self.source,
-                entry.line,
-                "the line changed during the session; run again on an unchanged file",
-            )
-        return line
-
-    def close(self) -> None:
-        descriptor, self._descriptor = self._descriptor, None
-        if descriptor is not None:
-            os.close(descriptor)
 
 
 @dataclass
@@ -408,7 +356,7 @@ def load_samples(
         return canonical_samples(problem_set, first_position, file_label, on_sample)
     path = Path(spec)
     source = str(path)
-    stamp = _file_stamp(path)
+    stamp = file_stamp(path)
     label = file_label or file_labels([spec])[0]
     if not path.name.endswith(".gz"):
         entries = _load_entries(path, stamp, problem_set, first_position, file_label, on_sample)
@@ -423,7 +371,7 @@ def load_samples(
         except OSError as exc:  # writing the copy: reading the file raises InputError
             message = f"cannot write its decompressed copy to {copy.name}: {exc.strerror or exc}"
             raise InputError(source, None, message) from None
-        reader = LineReader(copy.name, source, _file_stamp(Path(copy.name)))
+        reader = LineReader(copy.name, source, file_stamp(Path(copy.name)))
     except BaseException:
         _discard_copy(copy.name, copy_hold)
         raise
@@ -464,18 +412,11 @@ def _load_entries(
             file_label=file_label,
             offset=offset,
             size=len(raw),
-            digest=_line_digest(raw),
+            digest=line_digest(raw),
         )
         entries.append(entry)
         if on_sample is not None:
             on_sample(Sample(entry, text, is_solution, record))
-    if _file_stamp(path) != stamp:
+    if file_stamp(path) != stamp:
         raise SamplesFileChanged(source, None, "the file changed while it was being read")
     return entries
-
-
-def _file_stamp(path: Path) -> FileStamp:
-    try:
-        return _stamp(path.stat())
-    except OSError as exc:
-        raise InputError(str(path), None, f"cannot read: {exc.strerror or exc}") from None

@@ -7,6 +7,9 @@ a pytest process. Requests and replies are those of :mod:`pytest_humaneval._sand
 Besides the problem's test, the server judges by inputs as EvalPlus does
 (:meth:`SandboxRunner.judge_inputs`) and computes expected outputs from a canonical
 solution (:meth:`SandboxRunner.expected_outputs`), in the sandbox too.
+
+Imports the sandbox's protocol and temporary-file helpers, the keys and the domain types:
+never the sandbox's other modules, which run only in the server.
 """
 
 from __future__ import annotations
