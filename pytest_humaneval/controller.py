@@ -28,6 +28,7 @@ from pytest_humaneval.model import Verdict
 from pytest_humaneval.outputs.files import check_output_path
 from pytest_humaneval.outputs.plot import (
     MISSING_MATPLOTLIB,
+    Curve,
     check_plot_path,
     matplotlib_available,
     pass_at_k_curve,
@@ -292,7 +293,14 @@ class Controller:
 
     def _write_plot(self) -> None:
         assert self.settings.plot is not None
-        curves = [(summary.label, pass_at_k_curve(summary.task_counts)) for summary in self.summaries]
+        curves = [
+            Curve(
+                summary.label,
+                pass_at_k_curve(summary.task_counts),
+                pass_at_k_curve(summary.task_counts_plus) if summary.pass_at_k_plus is not None else None,
+            )
+            for summary in self.summaries
+        ]
         write_plot(self.settings.plot, curves)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:

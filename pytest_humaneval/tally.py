@@ -13,6 +13,33 @@ from pytest_humaneval.loading import SampleSet
 from pytest_humaneval.metrics import PassAtK, PassAtKDifference, mean_pass_at_k, paired_difference
 from pytest_humaneval.model import OUTCOME_KINDS, PASSED, ProblemSet, Verdict
 
+FAILING_INPUTS_KEPT = 3
+"""How many of a problem's most often failed inputs the report and the JSON summary keep."""
+
+
+@dataclass(frozen=True)
+class FailingInput:
+    """An EvalPlus input that was the first failed input of some of a problem's samples."""
+
+    suite: str
+    index: int
+    input: str
+    """The input's repr, as the sandbox capped it (see ``FailedInput``)."""
+    samples: int
+    """How many samples failed first on it."""
+
+
+def failing_inputs(verdicts: list[Verdict]) -> list[FailingInput]:
+    """The inputs most samples failed first on, most first (ties: base before plus, by
+    index): where a problem's failures concentrate, which one failed input does not show."""
+    counts = Counter(
+        (failed.suite, failed.index, failed.input)
+        for failed in (verdict.failed_input for verdict in verdicts)
+        if failed is not None
+    )
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0][0] != "base", item[0][1]))
+    return [FailingInput(*where, samples) for where, samples in ranked[:FAILING_INPUTS_KEPT]]
+
 
 @dataclass(frozen=True)
 class ProblemRow:
@@ -24,6 +51,8 @@ class ProblemRow:
     most_common_failure: str | None
     passed_plus: int = 0
     """Samples that passed EvalPlus's base and plus inputs (see ``Verdict.passed_plus``)."""
+    failing_inputs: list[FailingInput] = field(default_factory=list)
+    """For an EvalPlus problem, the inputs its samples most often failed first on."""
 
     @property
     def pass_at_1(self) -> float:
@@ -91,19 +120,37 @@ class Comparison:
     a: Summary
     b: Summary
     differences: list[PassAtKDifference]
+    differences_plus: list[PassAtKDifference] | None = None
+    """The same for EvalPlus's pass@k on base + plus inputs, when both runs have it."""
 
     @property
     def shared_problems(self) -> int:
         """How many problems have finished samples in both runs."""
         return len({row.task_id for row in self.a.per_problem} & {row.task_id for row in self.b.per_problem})
 
+    @property
+    def named_differences(self) -> list[tuple[str, PassAtKDifference]]:
+        """Every difference with its name as the outputs show it (``pass@K``, ``pass@K+``)."""
+        named = [(f"pass@{d.k}", d) for d in self.differences]
+        return named + [(f"pass@{d.k}+", d) for d in self.differences_plus or []]
+
 
 def comparisons(summaries: list[Summary], k_values: tuple[int, ...]) -> list[Comparison]:
-    """Each run after the first against the first (the baseline)."""
+    """Each run after the first against the first (the baseline); on base + plus inputs too
+    when both runs have EvalPlus's problems (a model can gain on base and lose on plus)."""
     baseline = summaries[0]
+
+    def paired(a: list[tuple[str, int, int]], b: list[tuple[str, int, int]]) -> list[PassAtKDifference]:
+        return [paired_difference(a, b, k) for k in k_values]
+
     return [
         Comparison(
-            baseline, other, [paired_difference(baseline.task_counts, other.task_counts, k) for k in k_values]
+            baseline,
+            other,
+            paired(baseline.task_counts, other.task_counts),
+            paired(baseline.task_counts_plus, other.task_counts_plus)
+            if baseline.pass_at_k_plus is not None and other.pass_at_k_plus is not None
+            else None,
         )
         for other in summaries[1:]
     ]
@@ -154,7 +201,9 @@ class Tally:
             common = failures.most_common(1)[0][0] if failures else None
             passed = sum(v.kind == PASSED for v in verdicts)
             passed_plus = sum(v.passed_plus for v in verdicts)
-            rows.append(ProblemRow(task_id, len(verdicts), passed, common, passed_plus))
+            rows.append(
+                ProblemRow(task_id, len(verdicts), passed, common, passed_plus, failing_inputs(verdicts))
+            )
         return rows
 
     def summary(self, sample_set: SampleSet, k_values: tuple[int, ...], interrupted: bool) -> Summary:

@@ -3,84 +3,26 @@ base and plus statuses and its first failed input in the results file, base pass
 pass@k+ in the JSON summary and the table, the gate on ``pass@1+``, the verdict cache
 (verdicts and expected outputs reused), and the canonical solutions of the built-in sets.
 
-A small hand-written problem file (``PROBLEMS``) has samples that pass both suites, pass
-base and fail plus, fail both, hang on one plus input (a failure, as in EvalPlus: the
-input's own limit) and hang before any input (the suites' limits: a timeout)."""
+On the small hand-written problem file of ``support.evalplus``."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
+from support.evalplus import (
+    EXPECTED_LINE,
+    PASS_AT_1,
+    PASS_AT_1_PLUS,
+    PROBLEMS,
+    SAMPLES,
+    judged,
+    plus_args,
+    write_files,
+)
 from support.results import read_json, read_results, table_counts, text_of
 from support.sessions import RunHumaneval, demo_args, serial
-
-PROBLEMS = [
-    {
-        "task_id": "Plus/0",
-        "prompt": "def add(a, b):\n",
-        "entry_point": "add",
-        "canonical_solution": "    return a + b\n",
-        "base_input": [[1, 2], [3, 4]],
-        "plus_input": [[10**6, 1], [-5, 5], [0, 0]],
-        "atol": 0,
-    },
-    {
-        "task_id": "Plus/1",
-        "prompt": "def mean(xs):\n",
-        "entry_point": "mean",
-        "canonical_solution": "    return sum(xs) / len(xs)\n",
-        "base_input": [[[1.0, 2.0]]],
-        "plus_input": [[[0.1, 0.2, 0.3]], [[1e-3, 2e-3]]],
-        "atol": 1e-6,
-    },
-    {
-        "task_id": "Plus/2",
-        "prompt": "def count_up(n):\n",
-        "entry_point": "count_up",
-        "canonical_solution": "    return list(range(n))\n",
-        "base_input": [[3]],
-        "plus_input": [[0], [50]],
-        "atol": 0,
-    },
-]
-SAMPLES: list[tuple[str, str, tuple[str, str, str]]] = [
-    # task, completion, (outcome, base status, plus status)
-    ("Plus/0", "    return a + b\n", ("passed", "pass", "pass")),
-    ("Plus/0", "    return a + b if abs(a) < 100 else 0\n", ("passed", "pass", "fail")),
-    ("Plus/0", "    return a - b\n", ("failed", "fail", "fail")),
-    ("Plus/0", "    while a == b == 0:\n        pass\n    return a + b\n", ("passed", "pass", "fail")),
-    ("Plus/1", "    return sum(xs) / len(xs) + 1e-9\n", ("passed", "pass", "pass")),  # within atol
-    ("Plus/1", "    return sum(xs)\n", ("failed", "fail", "fail")),
-    ("Plus/2", "    return list(range(n))\n", ("passed", "pass", "pass")),
-    ("Plus/2", "    return list(range(n))\nwhile True:\n    pass\n", ("timed out", "timeout", "timeout")),
-]
-EXPECTED_LINE = "expected outputs of 3 problems: 3 computed, 0 from the cache"
-PASS_AT_1 = (3 / 4 + 1 / 2 + 1 / 2) / 3
-PASS_AT_1_PLUS = (1 / 4 + 1 / 2 + 1 / 2) / 3
-
-
-def write_files(directory: Path) -> None:
-    (directory / "plus.jsonl").write_text("".join(json.dumps(p) + "\n" for p in PROBLEMS))
-    rows = [{"task_id": task, "completion": completion} for task, completion, _ in SAMPLES]
-    (directory / "samples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-
-
-def plus_args(*extra: str) -> list[str]:
-    return [
-        "--humaneval-problems=plus.jsonl",
-        "--humaneval-samples=samples.jsonl",
-        "--humaneval-results=results.jsonl",
-        "--humaneval-json=summary.json",
-        "--humaneval-k=1",
-        *extra,
-    ]
-
-
-def judged(records: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
-    return [(r["outcome"], r["base_status"], r["plus_status"]) for r in records]
 
 
 def test_samples_are_judged_by_inputs(
@@ -230,6 +172,150 @@ def test_a_gate_on_plus_without_evalplus_problems_is_not_computable(run_humaneva
         ["FAIL: pass@1+ = not computable (the problems have no EvalPlus inputs) is below *"]
     )
     assert not [line for line in result.outlines if line.startswith("pass@k+")]
+
+
+# -- the plus verdict in the per-problem report, the comparisons and the plot ---------------------------
+
+LONG_PROBLEM = {
+    "task_id": "Plus/3",
+    "prompt": "def size(xs):\n",
+    "entry_point": "size",
+    "canonical_solution": "    return len(xs)\n",
+    "base_input": [[list(range(30))]],
+    "plus_input": [[[]]],
+    "atol": 0,
+}
+REPORT_SAMPLES = [
+    *((task, completion) for task, completion, _ in SAMPLES),
+    ("Plus/0", SAMPLES[1][1] + "    # again\n"),  # a second sample failing first on plus[0]
+    ("Plus/3", "    return len(xs) or 1\n"),  # passes base, fails plus[0]
+    ("Plus/3", "    return 0\n"),  # fails base[0], whose input is longer than the report shows
+]
+
+
+def section(result: pytest.RunResult, title: str) -> list[str]:
+    """The lines of the humaneval section after its rule ``title``, up to the next rule."""
+    start = next(i for i, line in enumerate(result.outlines) if line.strip("-= ") == title) + 1
+    ends = ("---", "===", "evalplus", "reused")
+    end = next(i for i, line in enumerate(result.outlines[start:], start) if line.startswith(ends))
+    return result.outlines[start:end]
+
+
+def test_the_problem_report_shows_plus_passes_and_failing_inputs(
+    pytester: pytest.Pytester, run_humaneval: RunHumaneval, worker_args: list[str]
+) -> None:
+    write_files(pytester.path, [*PROBLEMS, LONG_PROBLEM], REPORT_SAMPLES)
+    result = run_humaneval(*plus_args("--humaneval-report=problems", *worker_args))
+    assert result.ret == 0, text_of(result)
+    assert section(result, "humaneval: per problem") == [
+        "problem  samples  passed  passed+  pass@1  most common failure",
+        "Plus/0         5       4        1   0.800  failed: base",
+        "Plus/1         2       1        1   0.500  failed: base",
+        "Plus/2         2       1        1   0.500  timed out: base",
+        "Plus/3         2       1        0   0.500  failed: base",
+        "unsolved (0): none",
+        "unsolved+ (1): Plus/3",
+        "first failed inputs, most often first (samples: how many failed first on it)",
+        "problem  input    samples  arguments",
+        "Plus/0   plus[0]        2  [1000000, 1]",
+        "Plus/0   base[0]        1  [1, 2]",
+        "Plus/0   plus[2]        1  [0, 0]",
+        "Plus/1   base[0]        1  [[1.0, 2.0]]",
+        "Plus/3   base[0]        1  [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 1...",
+        "Plus/3   plus[0]        1  [[]]",
+    ]
+    per_problem = read_json(pytester.path / "summary.json")["per_problem"]
+    assert per_problem["Plus/0"]["failing_inputs"] == [
+        {"suite": "plus", "index": 0, "input": "[1000000, 1]", "samples": 2},
+        {"suite": "base", "index": 0, "input": "[1, 2]", "samples": 1},
+        {"suite": "plus", "index": 2, "input": "[0, 0]", "samples": 1},
+    ]
+    assert per_problem["Plus/2"]["failing_inputs"] == []  # a timeout has no failed input
+    assert per_problem["Plus/3"]["failing_inputs"][0]["input"] == repr([list(range(30))])  # whole
+
+
+def test_the_problem_report_of_plain_problems_has_no_plus_column(run_humaneval: RunHumaneval) -> None:
+    result = run_humaneval(*demo_args("--humaneval-report=problems", "--humaneval-json=summary.json"))
+    assert result.ret == 0, text_of(result)
+    lines = section(result, "humaneval: per problem")
+    assert lines[0] == "problem  samples  passed  pass@1  most common failure"
+    assert not [line for line in lines if "+" in line or "failed inputs" in line]
+    summary = read_json(run_humaneval.pytester.path / "summary.json")
+    assert "failing_inputs" not in summary["per_problem"]["Demo/0"]
+
+
+CANONICAL_OF = {str(problem["task_id"]): str(problem["canonical_solution"]) for problem in PROBLEMS}
+
+
+def test_comparisons_give_the_plus_difference(
+    pytester: pytest.Pytester, run_humaneval: RunHumaneval, worker_args: list[str]
+) -> None:
+    """A file of canonical solutions against the mixed one: both differences, each paired."""
+    write_files(pytester.path)
+    canonical = [(task, CANONICAL_OF[task]) for task, _, _ in SAMPLES]
+    write_files(pytester.path, samples=canonical, samples_name="canonical.jsonl")
+    result = run_humaneval(
+        "--humaneval-problems=plus.jsonl",
+        "--humaneval-samples=samples.jsonl",
+        "--humaneval-samples=canonical.jsonl",
+        "--humaneval-json=summary.json",
+        "--humaneval-k=1,3",
+        *worker_args,
+    )
+    assert result.ret == 0, text_of(result)
+    result.stdout.fnmatch_lines(
+        [
+            "canonical.jsonl - samples.jsonl (paired over 3 problems with samples in both)",
+            f"  pass@1    {1 - PASS_AT_1:+.4f}  95% CI +* to +*  excludes 0",
+            "  pass@3    not computable: needs 3 samples per task, Plus/1 has 2",
+            f"  pass@1+   {1 - PASS_AT_1_PLUS:+.4f}  95% CI +* to +*  excludes 0",
+            "  pass@3+   not computable: needs 3 samples per task, Plus/1 has 2",
+        ]
+    )
+    (comparison,) = read_json(pytester.path / "summary.json")["comparisons"]
+    assert comparison["pass@1"]["difference"] == pytest.approx(1 - PASS_AT_1)
+    assert comparison["pass@1+"]["difference"] == pytest.approx(1 - PASS_AT_1_PLUS)
+    low, high = comparison["pass@1+"]["ci95"]
+    assert 0 < low <= 1 - PASS_AT_1_PLUS <= high and comparison["pass@1+"]["excludes_zero"]
+    assert sorted(comparison["not_computable"]) == ["pass@3", "pass@3+"]
+
+
+RECORD_PLOT = """
+import json
+from matplotlib.axes import Axes
+
+drawn = []
+plot = Axes.plot
+
+
+def recording_plot(self, xs, ys, *args, **kwargs):
+    drawn.append([kwargs.get("label"), kwargs.get("linestyle"), list(xs), list(ys)])
+    with open("drawn.json", "w") as stream:
+        json.dump(drawn, stream)
+    return plot(self, xs, ys, *args, **kwargs)
+
+
+Axes.plot = recording_plot
+"""
+
+
+def test_the_plot_draws_pass_at_k_plus_beside_pass_at_k(
+    pytester: pytest.Pytester, run_humaneval: RunHumaneval, worker_args: list[str]
+) -> None:
+    """What is drawn is recorded (the pixels say little of a dashed line): the base curve and,
+    dashed, the plus curve, each from 1 to the fewest samples of a problem (2)."""
+    pytest.importorskip("matplotlib")
+    write_files(pytester.path)
+    pytester.makeconftest(RECORD_PLOT)
+    result = run_humaneval(*plus_args("--humaneval-plot=curve.png", *worker_args))
+    assert result.ret == 0, text_of(result)
+    assert (pytester.path / "curve.png").read_bytes().startswith(b"\x89PNG")
+    (base_label, base_style, base_ks, base), (plus_label, plus_style, plus_ks, plus) = read_json(
+        pytester.path / "drawn.json"
+    )
+    assert (base_label, base_style, base_ks) == ("samples.jsonl", "-", [1, 2])
+    assert (plus_label, plus_style, plus_ks) == ("samples.jsonl+", "--", [1, 2])
+    assert (base[0], plus[0]) == (pytest.approx(PASS_AT_1), pytest.approx(PASS_AT_1_PLUS))
 
 
 @pytest.mark.parametrize("name", ["humaneval+mini", "humaneval+"])

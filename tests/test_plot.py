@@ -18,6 +18,7 @@ from support.sessions import RunHumaneval, demo_args
 from pytest_humaneval.metrics import mean_pass_at_k
 from pytest_humaneval.outputs.plot import (
     MISSING_MATPLOTLIB,
+    Curve,
     PlotError,
     check_plot_path,
     pass_at_k_curve,
@@ -64,7 +65,9 @@ def test_plot_has_a_curve_per_file(tmp_path: Path) -> None:
 
     worse = [(task, n, c - 1 if c else 0) for task, n, c in DEMO_ROWS]
     path = tmp_path / "curves.png"
-    write_plot(str(path), [("a.jsonl", pass_at_k_curve(DEMO_ROWS)), ("b.jsonl", pass_at_k_curve(worse))])
+    write_plot(
+        str(path), [Curve("a.jsonl", pass_at_k_curve(DEMO_ROWS)), Curve("b.jsonl", pass_at_k_curve(worse))]
+    )
     pixels = image.imread(str(path))
     # matplotlib's first two colours (blue, orange) both appear: two curves.
     blue = np.all(np.abs(pixels[..., :3] - np.array([0x1F, 0x77, 0xB4]) / 255) < 0.02, axis=-1)
@@ -126,7 +129,7 @@ def test_plot_that_cannot_be_drawn_raises_one_error(tmp_path: Path, monkeypatch:
 
     monkeypatch.setattr(Figure, "savefig", fail)
     with pytest.raises(PlotError) as failure:
-        write_plot(str(tmp_path / "plot.png"), [("a.jsonl", pass_at_k_curve(DEMO_ROWS))])
+        write_plot(str(tmp_path / "plot.png"), [Curve("a.jsonl", pass_at_k_curve(DEMO_ROWS))])
     assert str(failure.value) == "cannot draw the plot: RuntimeError: the renderer broke"
     assert list(tmp_path.iterdir()) == []
 
@@ -134,7 +137,7 @@ def test_plot_that_cannot_be_drawn_raises_one_error(tmp_path: Path, monkeypatch:
 def test_plot_that_cannot_be_written_raises_one_error(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     with pytest.raises(PlotError) as failure:
-        write_plot("/dev/full", [("a.jsonl", pass_at_k_curve(DEMO_ROWS))])
+        write_plot("/dev/full", [Curve("a.jsonl", pass_at_k_curve(DEMO_ROWS))])
     assert str(failure.value) == "cannot write it: No space left on device"
     assert isinstance(failure.value, OSError)  # the controller catches OSError for every output
     assert stat.S_ISCHR(Path("/dev/full").stat().st_mode)

@@ -1,7 +1,8 @@
 """What a command line selects. In a project that sets the evaluation in its ini file: ordinary
 commands leave the last evaluation's outputs alone, ini samples join only untargeted runs,
 printed node ids and samples files can be passed back, ``--lf`` keeps the results whole.
-On the demo set: the items' ids, ``-k``, ``-m humaneval``, ``--deselect`` and ``--lf``."""
+On the demo set: the items' ids, ``-k``, ``-m humaneval``, ``--deselect`` and ``--lf``; on
+EvalPlus's problems, ``--lf`` and ``--ff`` keep both verdicts of the samples not rerun."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import re
 from pathlib import Path
 
 import pytest
+from support.evalplus import PASS_AT_1_PLUS, SAMPLES, judged, plus_args, write_files
 from support.problems import DEMO_COUNTS, DEMO_FAILING, DEMO_NODE_IDS, DEMO_OUTCOMES, copy_demo_files
+from support.processes import without_duration
 from support.results import fingerprints, read_json, read_results, table_counts, text_of
 from support.sessions import RunHumaneval, demo_args, serial
 
@@ -273,3 +276,28 @@ def test_last_failed_reruns_only_failing_samples(
     records = read_results(pytester.path / "results.jsonl")
     assert [r["outcome"] for r in records] == DEMO_OUTCOMES
     assert "reused    12 verdicts from the cache or identical samples" in second.outlines
+
+
+@pytest.mark.parametrize("option", ["--lf", "--ff"])
+def test_last_failed_on_evalplus_problems_keeps_both_verdicts(
+    pytester: pytest.Pytester, run_humaneval: RunHumaneval, worker_args: list[str], option: str
+) -> None:
+    """The samples not rerun take their base and plus statuses and their failed input from
+    the verdict cache, so the results file is the first session's and pass@k+ is computable."""
+    write_files(pytester.path)
+    first = run_humaneval(*plus_args(*worker_args))
+    assert first.ret == 0, text_of(first)
+    records = read_results(pytester.path / "results.jsonl")
+    summary = read_json(pytester.path / "summary.json")
+    (pytester.path / "results.jsonl").unlink()
+    again = run_humaneval(*plus_args(option, *worker_args))
+    assert again.ret == 0, text_of(again)
+    if serial(worker_args) and option == "--lf":  # xdist's workers deselect, and report no count
+        again.stdout.fnmatch_lines(["run-last-failure: rerun previous 3 failures*"])
+    rerun = read_results(pytester.path / "results.jsonl")
+    assert judged(rerun) == [expected for _, _, expected in SAMPLES]
+    assert without_duration(rerun) == without_duration(records)
+    assert f"reused    {len(SAMPLES)} verdicts from the cache or identical samples" in again.outlines
+    plus = read_json(pytester.path / "summary.json")
+    assert plus["pass_at_k_plus"] == summary["pass_at_k_plus"] == {"pass@1": pytest.approx(PASS_AT_1_PLUS)}
+    assert plus["per_problem"] == summary["per_problem"]

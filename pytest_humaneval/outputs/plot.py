@@ -9,7 +9,9 @@ import importlib.util
 import io
 import shlex
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pytest_humaneval.errors import quoted
 from pytest_humaneval.metrics import PassAtK, mean_pass_at_k
@@ -51,9 +53,19 @@ def pass_at_k_curve(rows: list[tuple[str, int, int]]) -> list[PassAtK]:
     return [mean_pass_at_k(rows, k) for k in range(1, fewest + 1)]
 
 
-def write_plot(path: str, curves: list[tuple[str, list[PassAtK]]]) -> None:
-    """Draw pass@k against k (log scale), one labelled curve with its 95% band per samples file,
-    and save it as a PNG at ``path`` (see ``write_output``).
+@dataclass(frozen=True)
+class Curve:
+    """One samples file's pass@k curve and, for EvalPlus's problems, its pass@k+ curve."""
+
+    label: str
+    rates: list[PassAtK]
+    rates_plus: list[PassAtK] | None = None
+
+
+def write_plot(path: str, curves: list[Curve]) -> None:
+    """Draw pass@k against k (log scale), one labelled curve with its 95% band per samples file
+    (and its pass@k+ curve beside it, dashed, in its colour), and save it as a PNG at ``path``
+    (see ``write_output``).
 
     Raises :class:`PlotError`, whatever went wrong: the other outputs are written regardless.
     """
@@ -68,7 +80,7 @@ def write_plot(path: str, curves: list[tuple[str, list[PassAtK]]]) -> None:
         raise PlotError(str(exc)) from None
 
 
-def _draw(curves: list[tuple[str, list[PassAtK]]]) -> bytes:
+def _draw(curves: list[Curve]) -> bytes:
     """The plot as PNG bytes."""
     import matplotlib
 
@@ -77,17 +89,16 @@ def _draw(curves: list[tuple[str, list[PassAtK]]]) -> bytes:
 
     figure, axes = pyplot.subplots(figsize=(6.4, 4.0), dpi=100)
     most_ks = 0
-    for label, curve in curves:
-        points = [(rate.k, rate.value, rate.ci95) for rate in curve if rate.value is not None and rate.ci95]
-        ks = [k for k, _, _ in points]
-        (line,) = axes.plot(ks, [value for _, value, _ in points], marker="o", markersize=3, label=label)
-        lows = [interval[0] for _, _, interval in points if interval]
-        highs = [interval[1] for _, _, interval in points if interval]
-        axes.fill_between(ks, lows, highs, alpha=0.2, color=line.get_color())
-        most_ks = max(most_ks, len(ks))
+    for curve in curves:
+        color, ks = _draw_curve(axes, curve.label, curve.rates, "-", None)
+        if curve.rates_plus is not None:
+            _draw_curve(axes, curve.label + "+", curve.rates_plus, "--", color)
+        most_ks = max(most_ks, ks)
     if most_ks > 1:
         axes.set_xscale("log")
-    axes.set_title("pass@k; shaded: 95% interval over problems", fontsize="small")
+    plus = any(curve.rates_plus is not None for curve in curves)
+    title = "pass@k (dashed: pass@k+, base + plus inputs)" if plus else "pass@k"
+    axes.set_title(f"{title}; shaded: 95% interval over problems", fontsize="small")
     axes.set_xlabel("k")
     axes.set_ylabel("pass@k")
     axes.set_ylim(0.0, 1.03)  # a curve at 1 is not hidden by the frame
@@ -100,3 +111,16 @@ def _draw(curves: list[tuple[str, list[PassAtK]]]) -> bytes:
     finally:
         pyplot.close(figure)
     return image.getvalue()
+
+
+def _draw_curve(axes: Any, label: str, rates: list[PassAtK], style: str, color: Any) -> tuple[Any, int]:
+    """One curve with its band; returns its colour (as matplotlib gives it: a pass@k+ curve
+    takes its file's; None picks the next) and how many ks it has."""
+    points = [(rate.k, rate.value, rate.ci95) for rate in rates if rate.value is not None and rate.ci95]
+    ks = [k for k, _, _ in points]
+    values = [value for _, value, _ in points]
+    (line,) = axes.plot(ks, values, linestyle=style, marker="o", markersize=3, label=label, color=color)
+    lows = [interval[0] for _, _, interval in points if interval]
+    highs = [interval[1] for _, _, interval in points if interval]
+    axes.fill_between(ks, lows, highs, alpha=0.2 if color is None else 0.1, color=line.get_color())
+    return line.get_color(), len(ks)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -15,7 +16,7 @@ from pytest_humaneval.keys import HARNESS_DIGEST
 from pytest_humaneval.metrics import PassAtK
 from pytest_humaneval.outputs.files import write_output
 from pytest_humaneval.settings import Settings
-from pytest_humaneval.tally import Comparison, Summary
+from pytest_humaneval.tally import Comparison, ProblemRow, Summary
 
 
 def _package_version(name: str) -> str | None:
@@ -60,7 +61,7 @@ def run_document(summary: Summary) -> dict[str, Any]:
                 "passed": row.passed,
                 "pass@1": row.pass_at_1,
                 "most_common_failure": row.most_common_failure,
-                **({"passed_plus": row.passed_plus} if summary.pass_at_k_plus is not None else {}),
+                **(_plus_of_problem(row) if summary.pass_at_k_plus is not None else {}),
             }
             for row in summary.per_problem
         },
@@ -68,8 +69,14 @@ def run_document(summary: Summary) -> dict[str, Any]:
     }
 
 
+def _plus_of_problem(row: ProblemRow) -> dict[str, Any]:
+    """An EvalPlus problem's passes on base + plus inputs and the inputs most often failed first."""
+    return {"passed_plus": row.passed_plus, "failing_inputs": [asdict(f) for f in row.failing_inputs]}
+
+
 def comparison_document(comparison: Comparison) -> dict[str, Any]:
-    """One entry of ``comparisons``: each computable pass@k of B minus A, with its paired interval."""
+    """One entry of ``comparisons``: each computable pass@k (and pass@k+, for EvalPlus's
+    problems) of B minus A, with its paired interval."""
     document: dict[str, Any] = {
         "a": comparison.a.label,
         "b": comparison.b.label,
@@ -77,14 +84,15 @@ def comparison_document(comparison: Comparison) -> dict[str, Any]:
         "b_file": comparison.b.samples_source,
         "problems": comparison.shared_problems,
     }
-    for difference in comparison.differences:
+    named = comparison.named_differences
+    for name, difference in named:
         if difference.ci95 is not None:
-            document[f"pass@{difference.k}"] = {
+            document[name] = {
                 "difference": difference.value,
                 "ci95": list(difference.ci95),
                 "excludes_zero": difference.excludes_zero,
             }
-    document["not_computable"] = {f"pass@{d.k}": d.reason for d in comparison.differences if d.value is None}
+    document["not_computable"] = {name: d.reason for name, d in named if d.value is None}
     return document
 
 

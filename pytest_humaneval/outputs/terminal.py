@@ -88,13 +88,13 @@ def runs_table_lines(summaries: list[Summary]) -> list[str]:
 
 
 def comparison_lines(comparison: Comparison) -> list[str]:
-    """Each pass@k of B minus A, with its paired 95% interval and whether it excludes 0."""
+    """Each pass@k of B minus A (and each pass@k+, for EvalPlus's problems), with its paired
+    95% interval and whether it excludes 0."""
     lines = [
         f"{comparison.b.label} - {comparison.a.label} "
         f"(paired over {comparison.shared_problems} problems with samples in both)"
     ]
-    for difference in comparison.differences:
-        name = f"pass@{difference.k}"
+    for name, difference in comparison.named_differences:
         if difference.value is None or difference.ci95 is None:
             lines.append(f"  {name:<9} not computable: {difference.reason}")
             continue
@@ -141,17 +141,55 @@ def _rate_lines(mark: str, rates: list[PassAtK]) -> list[str]:
 
 
 def problem_report_lines(summary: Summary) -> list[str]:
-    """The per-problem report: samples, passed, pass@1, most common failure; then the unsolved."""
+    """The per-problem report: samples, passed (and, for EvalPlus's problems, passed on base +
+    plus inputs), pass@1, most common failure; then the unsolved and the failing inputs."""
+    plus = summary.pass_at_k_plus is not None
     width = max([len("problem")] + [len(row.task_id) for row in summary.per_problem])
-    lines = [f"{'problem':<{width}}  samples  passed  pass@1  most common failure"]
+    passed_plus_header = "  passed+" if plus else ""
+    lines = [f"{'problem':<{width}}  samples  passed{passed_plus_header}  pass@1  most common failure"]
     for row in summary.per_problem:
         failure = row.most_common_failure or "-"
+        passed_plus = f"  {row.passed_plus:>7}" if plus else ""
         lines.append(
-            f"{row.task_id:<{width}}  {row.samples:>7}  {row.passed:>6}  {row.pass_at_1:>6.3f}  {failure}"
+            f"{row.task_id:<{width}}  {row.samples:>7}  {row.passed:>6}{passed_plus}  "
+            f"{row.pass_at_1:>6.3f}  {failure}"
         )
-    unsolved = [row.task_id for row in summary.per_problem if row.passed == 0]
-    lines.append(f"unsolved ({len(unsolved)}): " + (", ".join(unsolved) if unsolved else "none"))
+    lines.append(_unsolved_line("unsolved", [row.task_id for row in summary.per_problem if row.passed == 0]))
+    if plus:
+        unsolved_plus = [row.task_id for row in summary.per_problem if row.passed_plus == 0]
+        lines.append(_unsolved_line("unsolved+", unsolved_plus))
+        lines += failing_inputs_lines(summary)
     return lines
+
+
+def _unsolved_line(name: str, task_ids: list[str]) -> str:
+    return f"{name} ({len(task_ids)}): " + (", ".join(task_ids) if task_ids else "none")
+
+
+INPUT_SHOWN = 40
+"""Characters of an input's repr the report shows (its table stays within 80 columns)."""
+FAILING_INPUTS_HEADER = ["problem", "input", "samples", "arguments"]
+
+
+def failing_inputs_lines(summary: Summary) -> list[str]:
+    """Per problem, the inputs its failing samples most often failed first on: where a
+    problem's plus inputs catch samples that pass its base ones."""
+    found = [(row.task_id, failing) for row in summary.per_problem for failing in row.failing_inputs]
+    if not found:
+        return ["first failed inputs: none"]
+    rows = [
+        [task_id, f"{failing.suite}[{failing.index}]", str(failing.samples), _capped(failing.input)]
+        for task_id, failing in found
+    ]
+    widths = [max(len(cells[column]) for cells in [FAILING_INPUTS_HEADER, *rows]) for column in range(3)]
+    return ["first failed inputs, most often first (samples: how many failed first on it)"] + [
+        f"{cells[0]:<{widths[0]}}  {cells[1]:<{widths[1]}}  {cells[2]:>{widths[2]}}  {cells[3]}".rstrip()
+        for cells in [FAILING_INPUTS_HEADER, *rows]
+    ]
+
+
+def _capped(text: str, limit: int = INPUT_SHOWN) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def auto_limits_line(time_limits: dict[str, float]) -> str:
