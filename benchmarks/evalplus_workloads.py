@@ -1,0 +1,147 @@
+"""Comparing the plugin's judging by inputs with EvalPlus's (the agreement tests and
+``bench_evalplus.py``): the generated MBPP+ workload (built from the problem file that ships
+in the package), the per-suite differences between the two, and which of them a time limit
+decides. Standard library only (EvalPlus runs through ``evalplus_oracle.py``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from evalplus_oracle import DEFAULT_VENV, run_oracle
+
+DATA = Path(__file__).resolve().parents[1] / "pytest_humaneval" / "data"
+MBPP_RELEASE = DATA / "MbppPlus-v0.2.0.jsonl.gz"
+MBPP_TOO_LARGE = "Mbpp/255"
+"""Its canonical answer is over the sandbox's 64 MiB answer limit: the plugin stops before any
+sample on ``mbpp+`` (docs/evalplus.md, "Known limit"), and EvalPlus wants samples for every
+task of its problem file, so the MBPP+ workload runs on a problem file without it."""
+
+MUTANT = """
+
+_canonical_{entry_point} = {entry_point}
+
+
+def {entry_point}(*args, **kwargs):
+    # the canonical answer, altered so that it compares unequal (and None-ness flips)
+    out = _canonical_{entry_point}(*args, **kwargs)
+    return (not out) if isinstance(out, bool) else (None if out is not None else 0)
+"""
+"""Appended to a canonical solution: as quick as it (its first input fails it), and failing
+every task but those EvalPlus passes whatever the answer (``are_equivalent``)."""
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The JSON lines of a file, plain or gzip-compressed."""
+    with gzip.open(path, "rt", encoding="utf-8") if path.name.endswith(".gz") else path.open() as stream:
+        return [json.loads(line) for line in stream if line.strip()]
+
+
+def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
+    """``records`` as JSON lines at ``path``."""
+    path.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    return path
+
+
+def mbpp_generated(directory: Path) -> tuple[Path, Path]:
+    """Write MBPP+ without ``Mbpp/255`` and its samples, each task's canonical solution then
+    its mutant (``solution`` lines: MBPP+'s prompts are not code), into ``directory``;
+    return (problems file, samples file)."""
+    problems = [problem for problem in read_jsonl(MBPP_RELEASE) if problem["task_id"] != MBPP_TOO_LARGE]
+    samples = []
+    for problem in problems:
+        code = problem["prompt"] + problem["canonical_solution"]
+        samples.append({"task_id": problem["task_id"], "solution": code})
+        mutant = code + MUTANT.format(entry_point=problem["entry_point"])
+        samples.append({"task_id": problem["task_id"], "solution": mutant})
+    return (
+        write_jsonl(directory / "MbppPlus-without-255.jsonl", problems),
+        write_jsonl(directory / "mbpp-generated.samples.jsonl", samples),
+    )
+
+
+RECHECK_SCALE = 10.0
+"""EvalPlus's time limits are multiplied by this when a difference is rechecked."""
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One suite of one sample on which EvalPlus and the plugin give different statuses."""
+
+    line: int
+    """The sample's line in the samples file, from 0."""
+    task_id: str
+    suite: str
+    """``base`` or ``plus``."""
+    evalplus: str | None
+    plugin: str
+    time_limit: str = ""
+    """Why a time limit decides the difference (empty when none does): either side says
+    ``timeout``; the plugin failed the suite on an input's time limit (its ``failed_input``
+    says so); or EvalPlus, rerun on the sample with its time limits times ``RECHECK_SCALE``,
+    gives the plugin's status (its limits are wall-clock alarms, from canonical times
+    measured on the same busy machine)."""
+
+
+def differences(evalplus: list[dict[str, Any]], plugin: list[dict[str, Any]]) -> list[Difference]:
+    """The suites whose statuses differ, from the oracle's ``samples`` and the plugin's
+    results lines (both in file order), each with its time-limit reason when it is visible
+    in the two outputs alone (see :func:`recheck` for the rest)."""
+    if [row["task_id"] for row in evalplus] != [line["task_id"] for line in plugin]:
+        raise ValueError("the two outputs are not of the same samples")
+    found = []
+    for line, (theirs, ours) in enumerate(zip(evalplus, plugin, strict=True)):
+        for suite in ("base", "plus"):
+            status, own = theirs[f"{suite}_status"], ours[f"{suite}_status"]
+            if status == own:
+                continue
+            failed = ours["failed_input"] or {}
+            reason = ""
+            if "timeout" in (status, own):
+                reason = f"{'EvalPlus' if status == 'timeout' else 'the plugin'} says timeout"
+            elif failed.get("suite") == suite and str(failed.get("actual", "")).startswith("time limit of"):
+                reason = f"the plugin at {suite} input {failed['index']}: {failed['actual']}"
+            found.append(Difference(line, ours["task_id"], suite, status, own, reason))
+    return found
+
+
+def recheck(
+    found: list[Difference],
+    problems_file: Path,
+    samples_file: Path,
+    dataset: str,
+    directory: Path,
+) -> list[Difference]:
+    """``found`` with the EvalPlus failures that no time limit explains yet rechecked: EvalPlus
+    runs again, on those samples only (and a problem file of their tasks), with its time
+    limits times ``RECHECK_SCALE``; a difference whose status then becomes the plugin's is a
+    time limit's."""
+    open_ = [
+        difference for difference in found if not difference.time_limit and difference.evalplus == "fail"
+    ]
+    if not open_:
+        return found
+    lines = sorted({difference.line for difference in open_})
+    samples = read_jsonl(samples_file)
+    tasks = {samples[line]["task_id"] for line in lines}
+    subset_problems = write_jsonl(
+        directory / "recheck-problems.jsonl",
+        [problem for problem in read_jsonl(problems_file) if problem["task_id"] in tasks],
+    )
+    subset_samples = write_jsonl(directory / "recheck.samples.jsonl", [samples[line] for line in lines])
+    rows = run_oracle(
+        subset_samples, dataset, 2, DEFAULT_VENV, subset_problems, time_limit_scale=RECHECK_SCALE
+    )["samples"]
+    again = {line: row for line, row in zip(lines, rows, strict=True)}
+    rechecked = []
+    for difference in found:
+        row = again.get(difference.line)
+        if difference in open_ and row is not None and row[f"{difference.suite}_status"] == difference.plugin:
+            reason = f"EvalPlus with {RECHECK_SCALE:g}x its time limits says {difference.plugin}"
+            difference = replace(difference, time_limit=reason)
+        rechecked.append(difference)
+    return rechecked
