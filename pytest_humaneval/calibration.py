@@ -12,11 +12,10 @@ from dataclasses import dataclass
 
 from pytest_humaneval.keys import verdict_key
 from pytest_humaneval.model import PASSED, Limits, ProblemSet, Verdict
-from pytest_humaneval.runner import SandboxRunner, cpu_for_worker, run_codes, usable_cpus
+from pytest_humaneval.runner import SandboxRunner, run_codes, side_servers
 
 AUTO_TIMEOUT_FLOOR = 0.3
 AUTO_TIMEOUT_FACTOR = 20.0
-MAX_CALIBRATION_SERVERS = 4
 
 
 def auto_timeout(canonical_seconds: float, cap: float) -> float:
@@ -62,8 +61,7 @@ def calibrate(
     }
     known = lookup(list(keys.values()))
     unknown = [task_id for task_id, key in keys.items() if key not in known]
-    servers = min(MAX_CALIBRATION_SERVERS, usable_cpus(), len(unknown))
-    helpers = [SandboxRunner(cpu_for_worker(index)) for index in range(1, servers)]
+    helpers = side_servers(len(unknown))
     try:
         jobs = [(problems[task_id], programs[task_id]) for task_id in unknown]
         verdicts = run_codes([runner, *helpers], jobs, limits)

@@ -60,7 +60,7 @@ class Evaluation:
     """Every sample of every file, by position."""
     _contents: list[bytes] = field(default_factory=list, init=False, repr=False)
     """Each sample's :func:`content_digest`, by position, until :meth:`compute_keys` (auto)."""
-    _calibration_helpers: list[SandboxRunner] = field(default_factory=list, init=False, repr=False)
+    _side_servers: list[SandboxRunner] = field(default_factory=list, init=False, repr=False)
     """The servers that measured canonical solutions beside :attr:`runner` (stopping)."""
     _started_ahead: tuple[Sample, str] | None = field(default=None, init=False, repr=False)
     """The sample :meth:`prefetch` read back from its file and its verdict key, until
@@ -151,7 +151,7 @@ class Evaluation:
             self.runner,
             cache.lookup if cache else _nothing_known,
         )
-        self._calibration_helpers = calibration.helpers
+        self._side_servers += calibration.helpers
         self.timeouts = calibration.timeouts
         if cache is not None:
             for key, verdict in calibration.measured.items():
@@ -174,7 +174,7 @@ class Evaluation:
             self.runner,
             cache.lookup_expected if cache else _nothing_known,
         )
-        self._calibration_helpers += run.helpers
+        self._side_servers += run.helpers
         self.expected = run.expected
         self.expected_cached = len(problems) - len(run.computed)
         if cache is not None and run.computed:
@@ -303,7 +303,7 @@ class Evaluation:
     def close(self) -> None:
         """Stop the sandbox servers and close the samples files."""
         self.runner.close()
-        for helper in self._calibration_helpers:
+        for helper in self._side_servers:
             helper.close()
         for sample_set in self.sample_sets:
             sample_set.close()

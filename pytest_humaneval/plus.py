@@ -31,12 +31,11 @@ from pytest_humaneval.model import (
     Verdict,
     input_time_limits,
 )
-from pytest_humaneval.runner import SandboxRunner, cpu_for_worker, usable_cpus
+from pytest_humaneval.runner import SandboxRunner, side_servers
 
 EXPECTED_TIMEOUT = 120.0
 """Seconds for a canonical solution on all of one suite's inputs (EvalPlus sets no limit:
 a generous one, so that a canonical solution that hangs is an error, not a stuck session)."""
-MAX_EXPECTED_SERVERS = 4
 SUITES = ("base", "plus")
 _KINDS = {SUITE_PASS: PASSED, SUITE_FAIL: FAILED, SUITE_TIMEOUT: TIMED_OUT}
 """A verdict's kind from the base suite's status, so counts and pass@k keep their meaning."""
@@ -70,8 +69,7 @@ def compute_expected(
     known = lookup(list(keys.values()))
     unknown = [problem for problem in problems if keys[problem.task_id] not in known]
     jobs = [(problem, suite) for problem in unknown for suite in SUITES]
-    servers = min(MAX_EXPECTED_SERVERS, usable_cpus(), len(jobs))
-    helpers = [SandboxRunner(cpu_for_worker(index)) for index in range(1, servers)]
+    helpers = side_servers(len(jobs))
     try:
         outputs = _side_by_side([runner, *helpers], jobs, limits)
     finally:

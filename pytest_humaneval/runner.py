@@ -85,6 +85,18 @@ def join_server_cpu(cpu: int | None, worker_count: int) -> None:
         pass
 
 
+MAX_SIDE_SERVERS = 4
+"""The most sandbox servers that run canonical solutions side by side before the samples."""
+
+
+def side_servers(jobs: int) -> list[SandboxRunner]:
+    """Servers to run beside the caller's own before any sample (calibration, expected
+    outputs): one per further usable CPU, at most :data:`MAX_SIDE_SERVERS` in all, and
+    never more than ``jobs``. The caller stops them with ``close(wait=False)``."""
+    count = min(MAX_SIDE_SERVERS, usable_cpus(), jobs)
+    return [SandboxRunner(cpu_for_worker(index)) for index in range(1, count)]
+
+
 class SandboxError(RuntimeError):
     """The sandbox server could not be started or stopped answering."""
 
