@@ -109,31 +109,38 @@ class _Budget:
     def __init__(self) -> None:
         self.left = MAX_VALUE_NODES
 
-    def spend(self) -> None:
-        self.left -= 1
+    def spend(self, nodes: int = 1) -> None:
+        self.left -= nodes
         if self.left < 0:
             raise SampleGone("the sample returned a value too large to check")
 
 
 _REPLY_SCALARS: frozenset[type] = frozenset((*_PLAIN_SCALARS, bytearray))
 """The leaves a reply's plain value may hold."""
+_SEQUENCES = (list, tuple, set, frozenset)
 
 
 def _check_plain(value: Any, budget: _Budget, scalars: frozenset[type] = _REPLY_SCALARS) -> None:
     """Walk a plain value as a tree (shared parts counted each time they appear); SampleGone
-    for a leaf not of ``scalars``."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        budget.spend()
-        kind = type(item)
-        if kind in (list, tuple, set, frozenset):
-            stack.extend(item)
-        elif kind is dict:
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif kind not in scalars:
+    for a leaf not of ``scalars``. Each container's items are counted and their types
+    looked at in bulk, so a long list of numbers costs no Python step per number."""
+    pending: list[Any] = [(value,)]
+    """Collections of items not yet looked at."""
+    while pending:
+        items = pending.pop()
+        budget.spend(len(items))
+        kinds = set(map(type, items))
+        if kinds <= scalars:
+            continue
+        if not all(kind in _SEQUENCES or kind is dict or kind in scalars for kind in kinds):
             raise SampleGone("the sample sent a malformed reply")
+        for item in items:
+            kind = type(item)
+            if kind is dict:
+                pending.append(item.keys())
+                pending.append(item.values())
+            elif kind in _SEQUENCES:
+                pending.append(item)
 
 
 def is_data(value: Any) -> bool:
