@@ -20,7 +20,7 @@ from pytest_humaneval.errors import SamplesFileChanged
 from pytest_humaneval.keys import content_digest, limited_key, sample_code
 from pytest_humaneval.loading import SampleSet, file_labels, load_problems, load_samples
 from pytest_humaneval.model import Limits, PlusExpected, Problem, ProblemSet, Sample, SampleEntry, Verdict
-from pytest_humaneval.plus import compute_expected, judge_sample
+from pytest_humaneval.plus import compute_expected
 from pytest_humaneval.postprocess import prepare
 from pytest_humaneval.runner import SandboxError, SandboxRunner
 from pytest_humaneval.settings import Settings
@@ -257,21 +257,9 @@ class Evaluation:
         else:
             sample = self.sample(entry)
             key = self._key_to_run(sample)
-        problem = self.problem(entry)
-        if problem.plus is not None:
-            return self._judge_by_inputs(problem, sample, key)
-        return self.runner.run(problem, sample, self.limits(entry.task_id), key)
-
-    def _judge_by_inputs(self, problem: Problem, sample: Sample, key: str) -> Verdict:
-        """An EvalPlus problem's sample, judged by its inputs (or an identical one's verdict)."""
-        known = self.runner.remembered(key)
-        if known is not None:
-            return known
-        limits = self.limits(problem.task_id)
-        code = sample_code(problem, sample)
-        verdict = judge_sample(self.runner, problem, code, self.expected[problem.task_id], limits)
-        self.runner.keep(key, verdict)
-        return verdict
+        return self.runner.run(
+            self.problem(entry), sample, self.limits(entry.task_id), key, self.expected.get(entry.task_id)
+        )
 
     def prefetch(self, entry: SampleEntry) -> None:
         """Start the entry's sample in the sandbox now; :meth:`run` collects its verdict later.
@@ -279,13 +267,15 @@ class Evaluation:
         Whatever fails here (a server, a changed file) fails again in that later run, on
         its own item: the sample asking for the prefetch is not affected.
         """
-        if entry.position in self.known_at or self.problem(entry).plus is not None:
-            return  # judging by inputs is one exchange with the server: it is not started ahead
+        if entry.position in self.known_at:
+            return
         try:
             sample = self.sample(entry)
             key = self._key_to_run(sample)
             self._started_ahead = (sample, key)
-            self.runner.prefetch(self.problem(entry), sample, self.limits(entry.task_id), key)
+            self.runner.prefetch(
+                self.problem(entry), sample, self.limits(entry.task_id), key, self.expected.get(entry.task_id)
+            )
         except (OSError, SandboxError, SamplesFileChanged):
             pass
 

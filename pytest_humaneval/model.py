@@ -9,6 +9,7 @@ without importing any I/O.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -305,3 +306,38 @@ class PlusExpected:
 
     base: ExpectedOutputs
     plus: ExpectedOutputs
+
+
+def input_suites(tests: PlusTests, expected: PlusExpected) -> list[InputsSuite]:
+    """A problem's suites, ``base`` then ``plus``, each input's limit from the canonical
+    solution's time (EvalPlus's rule)."""
+    return [
+        InputsSuite(name, inputs, outputs.outputs, input_time_limits(outputs.times))
+        for name, inputs, outputs in (
+            ("base", tests.base_inputs, expected.base),
+            ("plus", tests.plus_inputs, expected.plus),
+        )
+    ]
+
+
+_SUITE_KINDS = {SUITE_PASS: PASSED, SUITE_FAIL: FAILED, SUITE_TIMEOUT: TIMED_OUT}
+"""A verdict's kind from the base suite's status, so counts and pass@k keep their meaning."""
+
+
+def verdict_by_inputs(suites: Sequence[SuiteVerdict]) -> Verdict:
+    """The verdict on a sample from its suites, base then plus (EvalPlus runs plus even when
+    base failed): the kind follows base; the message and the failed input are the first
+    failing suite's."""
+    base, plus = suites
+    failing = next((suite for suite in suites if not suite.passed_all), None)
+    failed_input = None
+    if failing is not None and failing.failure is not None:
+        failed_input = FailedInput(failing.name, **asdict(failing.failure))
+    return Verdict(
+        _SUITE_KINDS[base.status],
+        "" if failing is None else f"{failing.name}: {failing.message}",
+        base.duration + plus.duration,
+        base_status=base.status,
+        plus_status=plus.status,
+        failed_input=failed_input,
+    )

@@ -1,9 +1,9 @@
-"""EvalPlus's problems: their expected outputs, from the canonical solutions, and a
-sample's verdict by inputs (the base suite, then the plus suite), as EvalPlus 0.3.1 judges.
+"""EvalPlus's problems' expected outputs, from the canonical solutions, as EvalPlus 0.3.1
+computes them (the samples are then judged by the runner against them).
 
-Both run in the sandbox (never in pytest), through the runner: the expected outputs on the
-controller before any sample runs, side by side on servers of their own as the calibration
-does (one thread waits on each). Imports the runner, the keys, the input errors and the domain.
+They run in the sandbox (never in pytest), through the runner, on the controller before
+any sample runs, side by side on servers of their own as the calibration does (one
+thread waits on each). Imports the runner, the keys, the input errors and the domain.
 """
 
 from __future__ import annotations
@@ -11,34 +11,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from pytest_humaneval.errors import InputError, quoted
 from pytest_humaneval.keys import expected_key
-from pytest_humaneval.model import (
-    FAILED,
-    PASSED,
-    SUITE_FAIL,
-    SUITE_PASS,
-    SUITE_TIMEOUT,
-    TIMED_OUT,
-    ExpectedOutputs,
-    FailedInput,
-    InputsSuite,
-    Limits,
-    PlusExpected,
-    Problem,
-    Verdict,
-    input_time_limits,
-)
+from pytest_humaneval.model import ExpectedOutputs, Limits, PlusExpected, Problem
 from pytest_humaneval.runner import SandboxRunner, side_servers
 
 EXPECTED_TIMEOUT = 120.0
 """Seconds for a canonical solution on all of one suite's inputs (EvalPlus sets no limit:
 a generous one, so that a canonical solution that hangs is an error, not a stuck session)."""
 SUITES = ("base", "plus")
-_KINDS = {SUITE_PASS: PASSED, SUITE_FAIL: FAILED, SUITE_TIMEOUT: TIMED_OUT}
-"""A verdict's kind from the base suite's status, so counts and pass@k keep their meaning."""
 
 
 @dataclass
@@ -128,45 +111,3 @@ def _side_by_side(
     finally:
         pool.shutdown(wait=False, cancel_futures=True)  # interrupted: the servers' closing ends them
     return [result for result in results if result is not None]
-
-
-def input_suites(problem: Problem, expected: PlusExpected) -> list[InputsSuite]:
-    """The problem's suites, ``base`` then ``plus``, each input's limit from the canonical
-    solution's time (EvalPlus's rule)."""
-    assert problem.plus is not None
-    return [
-        InputsSuite(name, inputs, outputs.outputs, input_time_limits(outputs.times))
-        for name, inputs, outputs in (
-            ("base", problem.plus.base_inputs, expected.base),
-            ("plus", problem.plus.plus_inputs, expected.plus),
-        )
-    ]
-
-
-def judge_sample(
-    runner: SandboxRunner, problem: Problem, code: str, expected: PlusExpected, limits: Limits
-) -> Verdict:
-    """The verdict on ``code`` by the problem's inputs: both suites run (EvalPlus runs plus
-    even when base failed); the kind follows base; the message and the failed input are
-    the first failing suite's."""
-    assert problem.plus is not None
-    base, plus = runner.judge_inputs(
-        code,
-        problem.entry_point,
-        input_suites(problem, expected),
-        limits,
-        dataset=problem.plus.kind,
-        atol=problem.plus.atol,
-    )
-    failing = next((suite for suite in (base, plus) if not suite.passed_all), None)
-    failed_input = None
-    if failing is not None and failing.failure is not None:
-        failed_input = FailedInput(failing.name, **asdict(failing.failure))
-    return Verdict(
-        _KINDS[base.status],
-        "" if failing is None else f"{failing.name}: {failing.message}",
-        base.duration + plus.duration,
-        base_status=base.status,
-        plus_status=plus.status,
-        failed_input=failed_input,
-    )

@@ -33,7 +33,6 @@ from pytest_humaneval._sandbox.protocol import (
     LimitsMessage,
     OutputsReply,
     OutputsRequest,
-    Reply,
     Request,
     read_message,
     write_message,
@@ -46,10 +45,13 @@ from pytest_humaneval.model import (
     InputFailure,
     InputsSuite,
     Limits,
+    PlusExpected,
     Problem,
     Sample,
     SuiteVerdict,
     Verdict,
+    input_suites,
+    verdict_by_inputs,
 )
 
 DATASETS = ("humaneval", "mbpp")
@@ -125,6 +127,8 @@ class SandboxRunner:
         """Servers told to stop and not yet waited for, with their temporary directories."""
         self._refused: Verdict | None = None
         """The verdict of the request sent last, if it was too large to send."""
+        self._suites_sent: PlusExpected | None = None
+        """The expected outputs whose suites the server holds (sent with the last request)."""
 
     @property
     def server_process(self) -> subprocess.Popen[bytes] | None:
@@ -168,8 +172,17 @@ class SandboxRunner:
         except EOFError:
             raise SandboxError("the sandbox server exited unexpectedly") from None
 
-    def run(self, problem: Problem, sample: Sample, limits: Limits, key: str | None = None) -> Verdict:
-        """Run one sample (or reuse the verdict of an identical one) and return its verdict.
+    def run(
+        self,
+        problem: Problem,
+        sample: Sample,
+        limits: Limits,
+        key: str | None = None,
+        expected: PlusExpected | None = None,
+    ) -> Verdict:
+        """Run one sample (or reuse the verdict of an identical one) and return its verdict:
+        by the problem's test, or, given the ``expected`` outputs of an EvalPlus problem, by
+        its inputs as EvalPlus 0.3.1 judges (see :meth:`judge_inputs`).
 
         ``key``: the sample's :func:`verdict_key`, if the caller has it already.
         """
@@ -182,20 +195,28 @@ class SandboxRunner:
         if known is not None:
             return known
         if self._pending != key:
-            self._send(problem, code, limits, key)
+            self._send(problem, code, limits, key, expected)
         verdict = self.collect()
         self.keep(key, verdict)
         return verdict
 
-    def prefetch(self, problem: Problem, sample: Sample, limits: Limits, key: str | None = None) -> None:
+    def prefetch(
+        self,
+        problem: Problem,
+        sample: Sample,
+        limits: Limits,
+        key: str | None = None,
+        expected: PlusExpected | None = None,
+    ) -> None:
         """Have the server start the sample that runs next while pytest reports the last one
-        (its verdict is collected by :meth:`run`). Does nothing if a verdict is known or due."""
+        (its verdict is collected by :meth:`run`, given the same ``expected``). Does nothing
+        if a verdict is known or due."""
         if self._pending is not None:
             return
         code = sample_code(problem, sample)
         key = key or verdict_key(problem, code, limits)
         if key not in self._verdicts:
-            self._send(problem, code, limits, key)
+            self._send(problem, code, limits, key, expected)
 
     def remembered(self, key: str) -> Verdict | None:
         """The verdict kept of an identical sample (marked reused), if there is one."""
@@ -253,6 +274,7 @@ class SandboxRunner:
         if len(payload) > MAX_REQUEST:
             raise SandboxError(f"the request is larger than the sandbox takes ({MAX_REQUEST >> 20} MiB)")
         self._write(payload)
+        self._suites_sent = None  # any suites went under no key
         return self._reply()
 
     def expected_outputs(
@@ -296,50 +318,29 @@ class SandboxRunner:
         limits are not used: each input has its own, and each suite
         ``min(60, their sum) + 1`` seconds."""
         _check_dataset(dataset)
-        request: InputsRequest = {
-            "kind": "inputs",
-            "code": code,
-            "entry_point": entry_point,
-            "dataset": dataset,
-            "atol": float(atol),
-            "suites": [
-                {
-                    "name": suite.name,
-                    "inputs": list(suite.inputs),
-                    "expected": list(suite.expected),
-                    "time_limits": [float(limit) for limit in suite.time_limits],
-                }
-                for suite in suites
-            ],
-            "limits": _limits_message(limits),
-        }
-        for suite in request["suites"]:
-            if not len(suite["inputs"]) == len(suite["expected"]) == len(suite["time_limits"]):
-                raise ValueError(
-                    f"suite {suite['name']!r}: inputs, expected outputs and limits differ in number"
-                )
-        reply: InputsReply = self._exchange(request)
-        return [
-            SuiteVerdict(
-                suite["name"],
-                suite["status"],
-                suite["passed"],
-                suite["message"],
-                None if suite["failure"] is None else InputFailure(**suite["failure"]),
-                suite["duration"],
-            )
-            for suite in reply["suites"]
-        ]
+        request = _inputs_request(code, entry_point, dataset, atol, suites, "", limits)
+        return _suite_verdicts(self._exchange(request))
 
-    def _send(self, problem: Problem, code: str, limits: Limits, key: str | None) -> None:
+    def _send(
+        self,
+        problem: Problem,
+        code: str,
+        limits: Limits,
+        key: str | None,
+        expected: PlusExpected | None = None,
+    ) -> None:
         """Send one request; the verdict of any earlier one still due is collected first."""
         self._collect_pending()
-        request: Request = {
-            "test": problem.test,
-            "entry_point": problem.entry_point,
-            "code": code,
-            "limits": _limits_message(limits),
-        }
+        request: Request | InputsRequest
+        if expected is None:
+            request = {
+                "test": problem.test,
+                "entry_point": problem.entry_point,
+                "code": code,
+                "limits": _limits_message(limits),
+            }
+        else:
+            request = self._judging_request(problem, code, expected, limits)
         payload = pickle.dumps(request, protocol=4)
         if len(payload) > MAX_REQUEST:
             size = f"{len(code.encode('utf-8', 'surrogatepass')) / 2**20:.0f} MiB"
@@ -348,15 +349,31 @@ class SandboxRunner:
             self._pending = key
             return
         self._write(payload)
+        if expected is not None:
+            self._suites_sent = expected
         self._pending = key
+
+    def _judging_request(
+        self, problem: Problem, code: str, expected: PlusExpected, limits: Limits
+    ) -> InputsRequest:
+        """The request that judges ``code`` by the problem's inputs; its suites only if the
+        server does not hold them from the request before."""
+        assert problem.plus is not None
+        tests = problem.plus
+        suites = None if self._suites_sent is expected else input_suites(tests, expected)
+        return _inputs_request(
+            code, problem.entry_point, tests.kind, tests.atol, suites, problem.task_id, limits
+        )
 
     def collect(self) -> Verdict:
         """The verdict for the request sent last."""
         if self._refused is not None:
             refused, self._refused, self._pending = self._refused, None, None
             return refused
-        reply: Reply = self._reply()
+        reply = self._reply()  # an InputsReply when the request judged by inputs, else a Reply
         self._pending = None
+        if "suites" in reply:
+            return verdict_by_inputs(_suite_verdicts(reply))
         return Verdict(reply["kind"], reply["message"], reply["duration"], reply["reference"])
 
     def reply_descriptor(self) -> int:
@@ -372,7 +389,7 @@ class SandboxRunner:
         """
         process, self._process = self._process, None
         running, self._pending, self._verdict_due = self._verdict_due, None, False
-        self._refused = None
+        self._refused = self._suites_sent = None
         if process is not None:
             assert process.stdin is not None
             try:
@@ -399,6 +416,56 @@ def _limits_message(limits: Limits) -> LimitsMessage:
         "processes": limits.processes,
         "slowdown_cap": limits.slowdown_cap,
     }
+
+
+def _inputs_request(
+    code: str,
+    entry_point: str,
+    dataset: str,
+    atol: float,
+    suites: Sequence[InputsSuite] | None,
+    suites_key: str,
+    limits: Limits,
+) -> InputsRequest:
+    """A request to judge ``code`` by ``suites`` (None: those the server holds under ``suites_key``)."""
+    request: InputsRequest = {
+        "kind": "inputs",
+        "code": code,
+        "entry_point": entry_point,
+        "dataset": dataset,
+        "atol": float(atol),
+        "suites": None
+        if suites is None
+        else [
+            {
+                "name": suite.name,
+                "inputs": list(suite.inputs),
+                "expected": list(suite.expected),
+                "time_limits": [float(limit) for limit in suite.time_limits],
+            }
+            for suite in suites
+        ],
+        "suites_key": suites_key,
+        "limits": _limits_message(limits),
+    }
+    for suite in request["suites"] or []:
+        if not len(suite["inputs"]) == len(suite["expected"]) == len(suite["time_limits"]):
+            raise ValueError(f"suite {suite['name']!r}: inputs, expected outputs and limits differ in number")
+    return request
+
+
+def _suite_verdicts(reply: InputsReply) -> list[SuiteVerdict]:
+    return [
+        SuiteVerdict(
+            suite["name"],
+            suite["status"],
+            suite["passed"],
+            suite["message"],
+            None if suite["failure"] is None else InputFailure(**suite["failure"]),
+            suite["duration"],
+        )
+        for suite in reply["suites"]
+    ]
 
 
 def _check_dataset(dataset: str) -> None:

@@ -21,11 +21,19 @@ from typing import Any
 import pytest
 
 from pytest_humaneval.model import (
+    FAILED,
+    PASSED,
     SUITE_FAIL,
     SUITE_PASS,
     SUITE_TIMEOUT,
+    ExpectedOutputs,
     InputsSuite,
     Limits,
+    PlusExpected,
+    PlusTests,
+    Problem,
+    Sample,
+    SampleEntry,
     SuiteVerdict,
     input_time_limits,
 )
@@ -417,3 +425,83 @@ def test_a_wrong_humaneval_plus_completion_fails_both_suites(runner: SandboxRunn
     verdicts = runner.judge_inputs(task["prompt"] + "    return x - y\n", "add", suites, LIMITS)
     assert [v.status for v in verdicts] == [SUITE_FAIL, SUITE_FAIL]
     assert all(v.failure is not None and v.failure.index == v.passed for v in verdicts)
+
+
+# -- samples of EvalPlus problems as a session runs them: run, and started ahead -------
+
+
+def plus_problem(task_id: str, operator: str) -> tuple[Problem, PlusExpected]:
+    """A two-argument problem ``f(x, y) = x <operator> y`` and its expected outputs."""
+    inputs = [[1, 2], [5, 3], [-4, 9]]
+    outputs = [eval(f"{x} {operator} {y}") for x, y in inputs]
+    tests = PlusTests("humaneval", inputs[:1], inputs[1:], 0.0)
+    problem = Problem(task_id, "def f(x, y):\n", "f", f"    return x {operator} y\n", "", tests)
+    times = [0.001] * len(inputs)
+    return problem, PlusExpected(
+        ExpectedOutputs(outputs[:1], times[:1]), ExpectedOutputs(outputs[1:], times[1:])
+    )
+
+
+def completion(position: int, task_id: str, body: str) -> Sample:
+    return Sample(SampleEntry(position, task_id, position, position + 1), body, False, {})
+
+
+def test_samples_of_interleaved_problems_are_each_judged_on_their_own_inputs() -> None:
+    """The server keeps the suites of the last problem: a sample of another problem, and a
+    sample of the first one after it, bring their own (each verdict as if judged alone)."""
+    add, add_expected = plus_problem("Plus/add", "+")
+    sub, sub_expected = plus_problem("Plus/sub", "-")
+    runs = [
+        (add, add_expected, "    return x + y\n", PASSED),
+        (add, add_expected, "    return x - y\n", FAILED),
+        (sub, sub_expected, "    return x - y\n", PASSED),
+        (add, add_expected, "    return x + y\n", PASSED),
+        (sub, sub_expected, "    return x + y\n", FAILED),
+    ]
+    sandbox_runner = SandboxRunner()
+    try:
+        kinds = [
+            sandbox_runner.run(problem, completion(n, problem.task_id, body), LIMITS, expected=expected).kind
+            for n, (problem, expected, body, _) in enumerate(runs)
+        ]
+    finally:
+        sandbox_runner.close()
+    assert kinds == [kind for *_, kind in runs]
+
+
+def test_a_new_server_is_sent_the_suites_again() -> None:
+    """After its server stopped (here: closed), the runner sends a problem's suites to the
+    next server with its next sample, not only the sample."""
+    add, expected = plus_problem("Plus/add", "+")
+    sandbox_runner = SandboxRunner()
+    try:
+        first = sandbox_runner.run(
+            add, completion(0, add.task_id, "    return x + y\n"), LIMITS, expected=expected
+        )
+        sandbox_runner.close()
+        again = sandbox_runner.run(
+            add, completion(1, add.task_id, "    return y + x\n"), LIMITS, expected=expected
+        )
+    finally:
+        sandbox_runner.close()
+    assert (first.kind, again.kind) == (PASSED, PASSED)
+    assert (again.base_status, again.plus_status) == (SUITE_PASS, SUITE_PASS)
+
+
+def test_a_sample_started_ahead_gets_the_verdict_it_gets_when_run_alone() -> None:
+    """Started while the last verdict is reported (``prefetch``), a sample judged by inputs
+    is collected by its own run, with its failed input; the next one runs after it."""
+    add, expected = plus_problem("Plus/add", "+")
+    wrong = completion(0, add.task_id, "    return x * y\n")
+    right = completion(1, add.task_id, "    return x + y\n")
+    sandbox_runner = SandboxRunner()
+    try:
+        sandbox_runner.prefetch(add, wrong, LIMITS, expected=expected)
+        ahead = sandbox_runner.run(add, wrong, LIMITS, expected=expected)
+        after = sandbox_runner.run(add, right, LIMITS, expected=expected)
+    finally:
+        sandbox_runner.close()
+    assert (ahead.kind, ahead.base_status, ahead.plus_status) == (FAILED, SUITE_FAIL, SUITE_FAIL)
+    assert ahead.failed_input is not None
+    assert (ahead.failed_input.suite, ahead.failed_input.index, ahead.failed_input.actual) == ("base", 0, "2")
+    assert (after.kind, after.base_status, after.plus_status) == (PASSED, SUITE_PASS, SUITE_PASS)

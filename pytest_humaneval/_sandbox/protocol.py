@@ -107,7 +107,10 @@ class InputsRequest(TypedDict):
     entry_point: str
     dataset: str
     atol: float
-    suites: list[Suite]
+    suites: list[Suite] | None
+    """None: the suites sent last, under the same ``suites_key`` (a problem's samples
+    share them, and a large problem's suites cost more to send than its samples to run)."""
+    suites_key: str
     limits: LimitsMessage
 
 

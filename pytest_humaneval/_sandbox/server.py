@@ -31,6 +31,7 @@ from .protocol import (
     OutputsRequest,
     Reply,
     Request,
+    Suite,
     read_message,
     reference_result,
     write_message,
@@ -79,6 +80,8 @@ class Server:
         """The next sample process, confined and waiting."""
         self.killed: SampleProcess | None = None
         """The last sample process, killed but not yet reaped (its verdict is known)."""
+        self._last_suites: tuple[str, list[Suite]] | None = None
+        """The suites of inputs sent last, with their key (see :class:`.protocol.InputsRequest`)."""
 
     def _compiled(self, test: str, entry_point: str) -> tuple[types.CodeType, list[str]]:
         """The test's code (compiled without this module's ``__future__`` flags, as the
@@ -206,7 +209,7 @@ class Server:
     def judge_inputs(self, request: InputsRequest) -> InputsReply:
         """Judge a program by suites of inputs, as EvalPlus does: each suite in a fresh
         sample process, the program run again in each."""
-        suites = request["suites"]
+        suites = self._suites(request)
         try:
             program = _compile_program(request["code"])
         except Exception as exc:  # as EvalPlus's exec raises: every suite fails
@@ -246,6 +249,16 @@ class Server:
                 self._release(sample)
             replies.append(reply)
         return {"suites": replies}
+
+    def _suites(self, request: InputsRequest) -> list[Suite]:
+        """The request's suites, or the ones kept from the last request that sent them."""
+        key, suites = request["suites_key"], request["suites"]
+        if suites is not None:
+            self._last_suites = (key, suites)
+            return suites
+        if self._last_suites is None or self._last_suites[0] != key:
+            raise ValueError(f"no suites kept under {key!r}")
+        return self._last_suites[1]
 
     def expected_outputs(self, request: OutputsRequest) -> OutputsReply:
         """A (canonical) solution's output and time for each input, as EvalPlus records them."""
