@@ -15,7 +15,7 @@ import pytest
 from pytest_humaneval.errors import SamplesFileChanged
 from pytest_humaneval.evaluation import Evaluation
 from pytest_humaneval.loading import SampleSet
-from pytest_humaneval.model import PASSED, Problem, SampleEntry, Verdict
+from pytest_humaneval.model import Problem, SampleEntry, Verdict
 from pytest_humaneval.wire import INPUT_CHANGED_PROPERTY, outcome_properties
 
 
@@ -79,7 +79,7 @@ class SampleItem(pytest.Item):
         if isinstance(following, SampleItem) and following.evaluation is self.evaluation:
             self.evaluation.prefetch(following.entry)
         self.user_properties.extend(outcome_properties(self.entry, verdict))
-        self.failed_verdict = None if verdict.kind == PASSED else verdict
+        self.failed_verdict = None if verdict.passed_plus else verdict
 
     def mark_failed(self, report: pytest.TestReport) -> None:
         """With ``--humaneval-strict``, make the call's report of a sample that did not pass a

@@ -163,7 +163,7 @@ class Controller:
             position, verdict = found
             self.tally.record(position, verdict)
             self.recorded += 1
-            if not verdict.passed:
+            if not verdict.passed_plus:  # an EvalPlus sample that failed either suite
                 self._remember_failure(report.nodeid)
             if verdict.reused:
                 self.reused += 1

@@ -167,6 +167,19 @@ def test_the_gate_on_base_and_plus(
     result.stdout.fnmatch_lines([f"pass@1 = {PASS_AT_1:.4f} meets --humaneval-fail-under 0.5", line])
 
 
+def test_strict_fails_the_samples_that_failed_either_suite(
+    pytester: pytest.Pytester, run_humaneval: RunHumaneval, worker_args: list[str]
+) -> None:
+    """With ``--humaneval-strict``, a sample that passed base and failed plus is a failure
+    too, as ``--lf`` counts it: only the samples that passed both suites pass."""
+    write_files(pytester.path)
+    result = run_humaneval(*plus_args("--humaneval-strict", "-rf", *worker_args))
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, text_of(result)
+    passing = [expected[1:] == ("pass", "pass") for _, _, expected in SAMPLES]
+    result.assert_outcomes(passed=passing.count(True), failed=passing.count(False))
+    result.stdout.fnmatch_lines(["FAILED *Plus/0[[]1[]]*plus: input 0: wrong output*"])
+
+
 def test_a_gate_on_plus_without_evalplus_problems_is_not_computable(run_humaneval: RunHumaneval) -> None:
     result = run_humaneval(*demo_args("--humaneval-fail-under=pass@1+=0.1"))
     assert result.ret == 1, text_of(result)
