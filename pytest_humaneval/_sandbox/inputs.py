@@ -102,6 +102,22 @@ def output_passes(
     return bool(exact), atol
 
 
+_MBPP_ORACLES = frozenset({"are_equivalent", "sum_div", "surface_Area", "digit_distance_nums"})
+SPECIAL_ORACLES = {
+    HUMANEVAL: frozenset({"find_zero"}),
+    MBPP: _MBPP_ORACLES | OUTPUT_SET_EQUAL | OUTPUT_NOT_NONE,
+}
+"""Per dataset, the entry points whose outputs :func:`output_passes` decides otherwise than by ``==``."""
+
+
+def compared_by_equality(dataset: str | None, entry_point: str, atol: float) -> bool:
+    """Whether EvalPlus decides this task's outputs by ``==`` alone (no special oracle, no
+    tolerance), at least where the expected output is not floats; ``dataset`` None: in
+    either dataset (the entry point has a special oracle in neither)."""
+    datasets = DATASETS if dataset is None else (dataset,)
+    return atol == 0 and not any(entry_point in SPECIAL_ORACLES.get(name, ()) for name in datasets)
+
+
 class _NotClose(Exception):
     """numpy would raise here (a string, a ragged list, shapes that do not broadcast)."""
 

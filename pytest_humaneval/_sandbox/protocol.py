@@ -5,7 +5,8 @@ Messages are length-prefixed pickles on file descriptors: pytest sends a
 :class:`InputsRequest`, EvalPlus's way of judging by inputs); the server first sends its
 :class:`Isolation`, then a reply per request on its stdout. The same framing
 carries the judge's calls to a sample process and its answers back. Also here: the
-outcome words a verdict's kind is one of, and the reference harness's ``result`` text.
+outcome words a verdict's kind is one of, the reference harness's ``result`` text, and
+the :class:`OutputDigest` an expected output too large to carry is kept as.
 
 Imports only the standard library.
 """
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import os
 import struct
+import sys
+from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
 
 HEADER = struct.Struct("!I")
@@ -85,6 +88,30 @@ class OutputsReply(TypedDict):
     outputs: list[Any]
     times: list[float]
     error: str
+
+
+PICKLED_AS = "_pytest_humaneval_protocol"
+"""The module that pickles name for :class:`OutputDigest`: this module is
+``_sandbox.protocol`` in the server and ``pytest_humaneval._sandbox.protocol`` in pytest,
+and a digest pickled on either side (or in the verdict cache) must unpickle on the other."""
+sys.modules.setdefault(PICKLED_AS, sys.modules[__name__])
+
+
+@dataclass(frozen=True)
+class OutputDigest:
+    """An expected output too large to carry (see ``values.MAX_VALUE_NODES``), kept as the
+    sha256 of its memo-less protocol-4 pickle: an output matches it when its own digest is
+    the same (equal pickles, so equal values)."""
+
+    sha256: str
+
+
+OutputDigest.__module__ = PICKLED_AS
+
+REPLY_VALUE, REPLY_DIGEST, REPLY_VALUE_OR_DIGEST = "value", "digest", "value or digest"
+"""How a sample process replies to a call ``(name, args, kwargs, reply)`` (a call without
+``reply`` asks for the value): with the returned value as plain data, with its digest (an
+:class:`OutputDigest`'s), or with the digest only when the value is too large to carry."""
 
 
 class Suite(TypedDict):

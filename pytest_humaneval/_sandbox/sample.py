@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .protocol import LimitsMessage, read_message, write_message
-from .values import encode_value, exception_reply
+from .values import encode_output, encode_value, exception_reply
 
 
 def start_program(channel_fd: int, limit: Callable[[LimitsMessage], None]) -> dict[str, Callable[..., Any]]:
@@ -53,11 +53,11 @@ def answer_call(channel_fd: int, functions: dict[str, Callable[..., Any]]) -> No
 
 
 def _make_call(channel_fd: int, functions: dict[str, Callable[..., Any]], call: bytes) -> bool:
-    """Make one pickled call (the function's name, its arguments) and write its reply;
-    False if it raised."""
-    name, args, kwargs = pickle.loads(call)
+    """Make one pickled call (the function's name, its arguments and, if given, how to reply:
+    see :data:`.protocol.REPLY_VALUE`) and write its reply; False if it raised."""
+    name, args, kwargs, *reply_as = pickle.loads(call)
     try:
-        reply = encode_value(functions[name](*args, **kwargs))
+        reply = encode_output(functions[name](*args, **kwargs), *reply_as)
         returned = True
     except BaseException as exc:
         reply = exception_reply(exc)

@@ -9,6 +9,11 @@ failure. Each input has its own time limit, counted with the sample's load-indep
 time (:meth:`.judge.SampleProcess.elapsed`) from the moment the judge has judged the
 answer before it; the program's top level counts only toward the suite's limit.
 
+A canonical output too large to carry (more than :data:`.values.MAX_VALUE_NODES` values)
+is kept as its digest (:class:`.protocol.OutputDigest`) where EvalPlus compares by ``==``
+alone; a sample's output for that input then comes back as its digest too, and passes
+when the two are the same.
+
 Imports only the standard library and its sibling modules.
 """
 
@@ -18,19 +23,23 @@ import pickle
 import reprlib
 from typing import Any
 
-from .inputs import output_passes
+from .inputs import compared_by_equality, is_floats, output_passes
 from .judge import SampleProcess, SampleTimeout, TimeLimitAlarm, describe
 from .protocol import (
+    REPLY_DIGEST,
+    REPLY_VALUE,
+    REPLY_VALUE_OR_DIGEST,
     SUITE_FAIL,
     SUITE_PASS,
     SUITE_TIMEOUT,
     InputFailure,
     LimitsMessage,
+    OutputDigest,
     OutputsReply,
     Suite,
     SuiteReply,
 )
-from .values import SampleGone, decode_reply, is_data
+from .values import MAX_VALUE_NODES, Digest, SampleGone, decode_reply, is_data
 
 SHOWN = 300
 """The most characters of an input, an output or an exception a failure shows."""
@@ -40,6 +49,10 @@ _REPR = reprlib.Repr()
 _REPR.maxlevel = 8
 _REPR.maxtuple = _REPR.maxlist = _REPR.maxdict = _REPR.maxset = _REPR.maxfrozenset = 40
 _REPR.maxstring = _REPR.maxother = _REPR.maxlong = SHOWN
+DIGESTED = f"<an output of more than {MAX_VALUE_NODES:,} values, compared by digest>"
+"""What a failure shows as an expected output kept as its digest."""
+OTHER_DIGEST = "<an output with another digest>"
+"""What a failure shows as a sample's output whose digest is not the expected one."""
 
 
 def shown(value: Any) -> str:
@@ -56,15 +69,20 @@ def suite_limit(time_limits: list[float]) -> float:
     return min(MAX_SUITE_SECONDS, sum(time_limits)) + 1.0
 
 
-def _calls(entry_point: str, inputs: list[Any]) -> list[bytes]:
-    """Each input as the call a sample process makes: ``entry_point(*input)``."""
-    return [pickle.dumps((entry_point, tuple(inp), {}), protocol=4) for inp in inputs]
+def _calls(entry_point: str, inputs: list[Any], replies: list[str]) -> list[bytes]:
+    """Each input as the call a sample process makes, ``entry_point(*input)``, and how it
+    replies (a ``REPLY_*``)."""
+    return [
+        pickle.dumps((entry_point, tuple(inp), {}, reply), protocol=4)
+        for inp, reply in zip(inputs, replies, strict=True)
+    ]
 
 
-def _answer(sample: SampleProcess) -> tuple[bool, Any]:
-    """The sample's next answer: (True, the value) or (False, the exception it raised)."""
+def _answer(sample: SampleProcess, digests: bool = False) -> tuple[bool, Any]:
+    """The sample's next answer: (True, the value, or its :class:`.values.Digest` with
+    ``digests``) or (False, the exception it raised)."""
     try:
-        return True, decode_reply(sample.receive())
+        return True, decode_reply(sample.receive(), digests)
     except (SampleGone, SampleTimeout, SystemExit, KeyboardInterrupt):
         raise
     except BaseException as exc:  # the sample's exception, rebuilt in the judge
@@ -106,13 +124,14 @@ def judge_suite(
     }
     index = -1
     """The input being judged (-1: the program's top level)."""
+    by_digest = [type(output) is OutputDigest for output in expected]
     try:
         sample.start(
             program,
             entry_point,
             [],
             {**limits, "timeout": whole, "calls_timeout": None},
-            _calls(entry_point, inputs),
+            _calls(entry_point, inputs, [REPLY_DIGEST if digest else REPLY_VALUE for digest in by_digest]),
         )
         with TimeLimitAlarm(sample):  # the judge's own comparisons count toward the suite's time
             returned, value = _answer(sample)  # the program's names: it has run
@@ -121,10 +140,15 @@ def judge_suite(
                 return reply, False
             for index, arguments in enumerate(inputs):
                 sample.calls_from, sample.calls_limit = sample.elapsed(), time_limits[index]
-                returned, out = _answer(sample)
+                returned, out = _answer(sample, by_digest[index])
                 sample.calls_limit = None
                 if not returned:
                     raise _Failed(f"input {index} raised {_text(out)}", _text(out))
+                if by_digest[index]:
+                    by_equality = compared_by_equality(dataset, entry_point, atol)
+                    _judge_digest(index, out, expected[index], by_equality)
+                    reply["passed"] += 1
+                    continue
                 try:
                     passes, atol = output_passes(dataset, entry_point, arguments, out, expected[index], atol)
                 except Exception as exc:
@@ -163,11 +187,24 @@ def judge_suite(
     return reply, False
 
 
+def _judge_digest(index: int, out: Any, expected: OutputDigest, by_equality: bool) -> None:
+    """Judge an output sent as its digest (:class:`_Failed` unless it is the expected one);
+    ``by_equality``: EvalPlus decides this input by ``==`` alone, as a digest can."""
+    if not by_equality:
+        raise _Failed(
+            f"input {index}: its expected output was kept as a digest, which cannot be "
+            "compared with a tolerance or a special oracle",
+            "<not compared>",
+        )
+    if type(out) is not Digest or out.sha256 != expected.sha256:
+        raise _Failed(f"input {index}: wrong output", OTHER_DIGEST if type(out) is Digest else shown(out))
+
+
 def _failure(index: int, inputs: list[Any], expected: list[Any], actual: str) -> InputFailure:
     return {
         "index": index,
         "input": shown(inputs[index]),
-        "expected": shown(expected[index]),
+        "expected": DIGESTED if type(expected[index]) is OutputDigest else shown(expected[index]),
         "actual": actual,
     }
 
@@ -181,32 +218,61 @@ def expected_outputs(
     limits: LimitsMessage,
 ) -> OutputsReply:
     """Each input's output from a (canonical) solution, and its time, as EvalPlus's
-    ``trusted_exec`` records them; or the error that kept it from giving them all."""
+    ``trusted_exec`` records them; or the error that kept it from giving them all. An output
+    too large to carry is kept as its digest (its time includes the digest's) where EvalPlus
+    compares it by ``==`` alone."""
     outputs: list[Any] = []
     times: list[float] = []
     index = -1
+    calls = _calls(entry_point, inputs, [REPLY_VALUE_OR_DIGEST] * len(inputs))
     try:
-        sample.start(program, entry_point, [], {**limits, "calls_timeout": None}, _calls(entry_point, inputs))
+        sample.start(program, entry_point, [], {**limits, "calls_timeout": None}, calls)
         with TimeLimitAlarm(sample):
             returned, value = _answer(sample)
             if not returned:
                 return _error(f"the program raised {_text(value)}")
+            floats_before = False
+            """Whether an earlier output was floats: EvalPlus compares the later ones with a tolerance."""
             for index in range(len(inputs)):
                 started = sample.elapsed()
-                returned, value = _answer(sample)
+                returned, value = _answer(sample, digests=True)
                 times.append(round(sample.elapsed() - started, 6))
                 if not returned:
                     return _error(f"input {index} raised {_text(value)}")
                 if not_none:
                     value = value is not None
+                elif type(value) is Digest:
+                    refusal = _digest_refusal(entry_point, value, floats_before)
+                    if refusal:
+                        return _error(
+                            f"the output of input {index} has more than {MAX_VALUE_NODES:,} values, "
+                            f"too many to carry, and cannot be compared by digest: {refusal}"
+                        )
+                    value = OutputDigest(value.sha256)
                 elif not is_data(value):
                     return _error(f"the output of input {index} is not plain data: {shown(value)}")
+                floats_before = floats_before or is_floats(value)
                 outputs.append(value)
     except SampleTimeout:
         return _error(f"time limit of {limits['timeout']:g} s exceeded at input {index}")
     except SampleGone as exc:
         return _error(str(exc) or f"the process ended at input {index}")
     return {"outputs": outputs, "times": times, "error": ""}
+
+
+def _digest_refusal(entry_point: str, digest: Digest, floats_before: bool) -> str:
+    """Why EvalPlus's decision on this output is not ``==`` alone, as a digest's must be
+    (empty if it is). The dataset is not known here: a special oracle in either counts;
+    the task's own tolerance is the judge's to refuse (see :func:`judge_suite`)."""
+    if digest.floats:
+        return "EvalPlus compares floats with a tolerance"
+    if digest.nan:
+        return "it holds a NaN, which EvalPlus finds equal to nothing"
+    if floats_before:
+        return "EvalPlus compares it with a tolerance (an earlier output was floats)"
+    if not compared_by_equality(None, entry_point, 0.0):
+        return f"EvalPlus compares the outputs of {entry_point!r} with a special oracle"
+    return ""
 
 
 def _error(message: str) -> OutputsReply:

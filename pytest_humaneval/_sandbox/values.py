@@ -5,14 +5,23 @@ The sample sends ("P", value) when the value is made of plain built-in data only
 judge unpickles with no globals at all (no class, no callable can come through) and walks
 the result within a node budget, so a reply can neither run code nor cost unbounded time.
 
-Imports only the standard library.
+A value too large for that budget can cross as ("H", digest) instead, when the call asks
+for it (:data:`.protocol.REPLY_DIGEST`): the sha256 of its memo-less pickle, streamed into
+the hash, so the huge value is neither walked as data nor held as bytes (a canonical
+output adds what keeps EvalPlus from comparing it by ``==``: see :class:`Digest`).
+
+Imports only the standard library and its siblings :mod:`.protocol` and :mod:`.inputs`.
 """
 
 from __future__ import annotations
 
 import io
 import pickle
-from typing import Any
+import re
+from typing import Any, NamedTuple
+
+from .inputs import is_floats
+from .protocol import REPLY_DIGEST, REPLY_VALUE, REPLY_VALUE_OR_DIGEST
 
 MAX_VALUE_NODES = 2_000_000
 
@@ -190,8 +199,9 @@ def _from_tree(node: Any, budget: _Budget) -> Any:
     raise SampleGone("the sample sent a malformed reply")
 
 
-def decode_reply(reply: bytes) -> Any:
-    """The value in a sample's reply, or the exception it reports, raised in the judge."""
+def decode_reply(reply: bytes, digests: bool = False) -> Any:
+    """The value in a sample's reply, or the exception it reports, raised in the judge;
+    with ``digests``, a :class:`Digest` where the sample sent its output's digest."""
     try:
         head = _DataOnlyUnpickler(io.BytesIO(reply)).load()
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError):
@@ -210,6 +220,9 @@ def decode_reply(reply: bytes) -> Any:
             raise SampleGone("the sample sent a malformed reply") from None
     if tag == "raised" and len(head) == 3 and all(type(part) is str for part in head[1:]):
         raise _rebuild_exception(head[1], head[2])
+    if tag == _DIGEST and digests and type(payload) is str and len(payload) == _DIGEST_LENGTH:
+        if len(head) == 2 or (len(head) == 4 and all(type(part) is bool for part in head[2:])):
+            return Digest(payload, *head[2:])
     raise SampleGone("the sample sent a malformed reply")
 
 
@@ -246,3 +259,119 @@ def _rebuild_exception(qualname: str, text: str) -> BaseException:
     error = CandidateError(f"{qualname.lstrip('~')}: {text}" if text else qualname.lstrip("~"))
     error.candidate_text = text  # type: ignore[attr-defined]
     return error
+
+
+# -- outputs too large to carry: their digests ------------------------------------------
+
+_DIGEST = "H"
+_DIGEST_LENGTH = 64
+"""A sha256's length in hexadecimal digits."""
+_DIGESTED_TYPES = frozenset((*_PLAIN_SCALARS, bytearray, *_SEQUENCES, dict))
+"""What a digested value may be made of: the types that decode as themselves."""
+_NAN_LIKE = re.compile(rb"G[\x7f\xff][\xf0-\xff]")
+"""Where a pickle may hold a NaN: every float is ``G`` and its 8 bytes, big-endian, and a
+NaN's exponent is all ones (an infinity's too; other bytes may match by chance)."""
+
+
+class Digest(NamedTuple):
+    """A sample's output as its digest arrives in the judge: the sha256 of its memo-less
+    pickle (see :func:`output_digest`). For a canonical output
+    (:data:`.protocol.REPLY_VALUE_OR_DIGEST`), also what keeps EvalPlus from deciding by
+    ``==``, which is all a digest can tell: whether it is floats (EvalPlus's ``is_floats``:
+    compared with a tolerance) or holds a NaN (equal to nothing, so no output matches it in
+    EvalPlus, where its pickle would)."""
+
+    sha256: str
+    floats: bool = False
+    nan: bool = False
+
+
+def encode_output(value: Any, reply: str = REPLY_VALUE) -> bytes:
+    """The sample's reply for a call's returned value, as the call asks (a ``REPLY_*``)."""
+    if reply == REPLY_DIGEST:
+        return pickle.dumps((_DIGEST, output_digest(value)[0]), protocol=4)
+    if reply == REPLY_VALUE_OR_DIGEST and not _fits(value):
+        sha256, nan_like = output_digest(value)
+        nan = nan_like and _holds_nan(value)
+        return pickle.dumps((_DIGEST, sha256, is_floats(value), nan), protocol=4)
+    return encode_value(value)
+
+
+def _fits(value: Any) -> bool:
+    """Whether the judge's node budget takes ``value`` (its plain containers and every item
+    in them, a dict's keys and values): found out by counting up to the budget, not beyond."""
+    left = MAX_VALUE_NODES
+    pending: list[Any] = [(value,)]
+    while pending:
+        items = pending.pop()
+        left -= len(items)
+        if left < 0:
+            return False
+        if set(map(type, items)) <= _REPLY_SCALARS:
+            continue
+        _push_containers(items, pending)
+    return True
+
+
+def _holds_nan(value: Any) -> bool:
+    """Whether a plain value holds a float NaN anywhere (a walk of all of it)."""
+    pending: list[Any] = [(value,)]
+    while pending:
+        items = pending.pop()
+        kinds = set(map(type, items))
+        if float in kinds and any(item != item for item in items if type(item) is float):
+            return True
+        if not kinds <= _REPLY_SCALARS:
+            _push_containers(items, pending)
+    return False
+
+
+def _push_containers(items: Any, pending: list[Any]) -> None:
+    """Add to ``pending`` what of ``items`` holds further items: sequences, a dict's keys and values."""
+    for item in items:
+        kind = type(item)
+        if kind in _SEQUENCES:
+            pending.append(item)
+        elif kind is dict:
+            pending.append(item.keys())
+            pending.append(item.values())
+
+
+class _HashSink:
+    """Where the digest's pickler writes: each frame goes into the hash (none is kept) and
+    is looked at for what may be a NaN."""
+
+    def __init__(self) -> None:
+        import hashlib
+
+        self.hash = hashlib.sha256()
+        self.nan_like = False
+        self._tail = b""
+        """The last bytes written, where a match may begin."""
+
+    def write(self, data: bytes) -> None:
+        self.hash.update(data)
+        if not self.nan_like:
+            self.nan_like = _NAN_LIKE.search(self._tail + data) is not None
+            self._tail = bytes(data[-2:])
+
+
+class _PlainPickler(pickle.Pickler):
+    """Pickles plain data only: another object (a subclass, an iterator) raises, where the
+    ``P`` form would have converted it, so equal digests mean values equal as plain data."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if type(obj) in _DIGESTED_TYPES:
+            return NotImplemented
+        raise TypeError(f"an output compared by digest must be plain data, not {type(obj).__name__}")
+
+
+def output_digest(value: Any) -> tuple[str, bool]:
+    """The sha256 (hexadecimal) of ``value``'s protocol-4 pickle without a memo (parts that
+    are the same object are pickled each time they appear, so sharing does not change it),
+    and whether that pickle may hold a NaN."""
+    sink = _HashSink()
+    pickler = _PlainPickler(sink, protocol=4)
+    pickler.fast = True
+    pickler.dump(value)
+    return sink.hash.hexdigest(), sink.nan_like
