@@ -44,7 +44,7 @@ from pytest_humaneval.outputs.terminal import (
     runs_table_lines,
     table_lines,
 )
-from pytest_humaneval.runner import cpu_for_worker
+from pytest_humaneval.runner import cpu_for_worker, usable_cpus
 from pytest_humaneval.settings import Settings
 from pytest_humaneval.tally import Comparison, Summary, Tally, comparisons
 from pytest_humaneval.wire import input_change_from_properties, verdict_from_properties
@@ -116,6 +116,8 @@ class Controller:
         runs_here = config.getoption("dist", "no") == "no"
         measure_limits = settings.auto_timeout and self.runs_samples  # nothing runs to list the items
         evaluation.prepare(cpu_for_worker(0), self.cache, measure_limits, runs_here, self.runs_samples)
+        if runs_here and self.runs_samples:
+            evaluation.use_pool(settings.servers or usable_cpus())
         warn_about_the_input(config, evaluation)
 
     def _open_outputs(self) -> None:
@@ -144,6 +146,16 @@ class Controller:
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.count_selected([item.nodeid for item in session.items])
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> None:
+        """Give the pool the samples that run, in the final order (after selection and any
+        reordering), unless collection failed and pytest stops before running anything."""
+        if session.testsfailed and not session.config.option.continue_on_collection_errors:
+            return
+        positions, entries = self.tally.positions, self.evaluation.entries
+        planned = (positions.get(item.nodeid) for item in session.items)
+        self.evaluation.plan(entries[position] for position in planned if position is not None)
 
     # -- verdicts as they arrive ---------------------------------------------------------
 
@@ -208,6 +220,8 @@ class Controller:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.cache is not None:
+            for key, verdict in self.evaluation.verdicts_ahead():  # their items did not run
+                self.cache.store(key, verdict)
             self.cache.close()
         if not self.runs_samples:
             return

@@ -3,14 +3,15 @@ runner, and how to run a sample on demand.
 
 The controller loads it from the files and prepares it (:meth:`Evaluation.prepare`);
 xdist workers rebuild it from what the controller sends (see :mod:`pytest_humaneval.wire`).
-Imports the domain, loading, the runner, calibration, EvalPlus's judging and the cache;
-nothing of pytest.
+Imports the domain, loading, the runner and its pool, calibration, EvalPlus's expected
+outputs and the cache; nothing of pytest.
 """
 
 from __future__ import annotations
 
 import collections
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -22,7 +23,8 @@ from pytest_humaneval.loading import SampleSet, file_labels, load_problems, load
 from pytest_humaneval.model import Limits, PlusExpected, Problem, ProblemSet, Sample, SampleEntry, Verdict
 from pytest_humaneval.plus import compute_expected
 from pytest_humaneval.postprocess import prepare
-from pytest_humaneval.runner import SandboxError, SandboxRunner
+from pytest_humaneval.run_ahead import Job, RunAhead
+from pytest_humaneval.runner import SandboxError, SandboxRunner, cpu_for_worker
 from pytest_humaneval.settings import Settings
 
 
@@ -65,6 +67,10 @@ class Evaluation:
     _started_ahead: tuple[Sample, str] | None = field(default=None, init=False, repr=False)
     """The sample :meth:`prefetch` read back from its file and its verdict key, until
     :meth:`run` takes them."""
+    pool: RunAhead | None = field(default=None, init=False, repr=False)
+    """The servers that run samples ahead of their items, if this process plans them
+    (see :meth:`use_pool`); else :attr:`runner` runs each sample, the next one started
+    while the last is reported (:meth:`prefetch`)."""
 
     def __post_init__(self) -> None:
         self.entries = []
@@ -246,11 +252,36 @@ class Evaluation:
         position = sample.entry.position
         return self.keys[position] if position < len(self.keys) else self.key(sample)
 
+    def use_pool(self, servers: int) -> None:
+        """Run the samples on ``servers`` sandbox servers (this one's and more), ahead of
+        their items, once :meth:`plan` says which come."""
+        runners = [self.runner, *(SandboxRunner(cpu_for_worker(index)) for index in range(1, servers))]
+        self.pool = RunAhead(runners, self._job, self.runner.repeated_keys)
+
+    def plan(self, entries: Iterable[SampleEntry]) -> None:
+        """The entries this process will run, in order, for the pool to start ahead."""
+        if self.pool is not None:
+            self.pool.plan(entry for entry in entries if entry.position not in self.known_at)
+
+    def _job(self, entry: SampleEntry) -> Job:
+        sample = self.sample(entry)
+        limits = self.limits(entry.task_id)
+        return Job(
+            self.problem(entry), sample, limits, self._key_to_run(sample), self.expected.get(entry.task_id)
+        )
+
+    def verdicts_ahead(self) -> list[tuple[str, Verdict]]:
+        """Verdicts that came ahead of items that did not run (the session stopped first),
+        with their keys: for the verdict cache."""
+        return [] if self.pool is None else self.pool.leftovers()
+
     def run(self, entry: SampleEntry) -> Verdict:
         """Run the entry's sample in the sandbox (or reuse a known verdict) and return its verdict."""
         known = self.known_at.get(entry.position)
         if known is not None:
             return replace(known, reused=True)
+        if self.pool is not None:
+            return self.pool.verdict(entry)
         started, self._started_ahead = self._started_ahead, None
         if started is not None and started[0].entry is entry:
             sample, key = started
@@ -267,7 +298,7 @@ class Evaluation:
         Whatever fails here (a server, a changed file) fails again in that later run, on
         its own item: the sample asking for the prefetch is not affected.
         """
-        if entry.position in self.known_at:
+        if entry.position in self.known_at or self.pool is not None:
             return
         try:
             sample = self.sample(entry)
@@ -292,6 +323,8 @@ class Evaluation:
 
     def close(self) -> None:
         """Stop the sandbox servers and close the samples files."""
+        if self.pool is not None:
+            self.pool.close()  # its runners, this one's among them
         self.runner.close()
         for helper in self._side_servers:
             helper.close()

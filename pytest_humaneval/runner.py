@@ -228,6 +228,16 @@ class SandboxRunner:
         if self.repeated_keys is None or key in self.repeated_keys:
             self._verdicts[key] = verdict
 
+    def start(
+        self, problem: Problem, sample: Sample, limits: Limits, expected: PlusExpected | None = None
+    ) -> Verdict | None:
+        """Send a sample to run (judged by the problem's test, or by its inputs against the
+        ``expected`` outputs); :meth:`collect` returns its verdict once
+        :meth:`reply_descriptor` is readable. A request too large to send is not sent: its
+        verdict is returned at once."""
+        self._send(problem, sample_code(problem, sample), limits, None, expected)
+        return self.collect() if self._refused is not None else None
+
     def run_code(self, problem: Problem, code: str, limits: Limits) -> Verdict:
         """Run ``code`` as the sample's program against ``problem``'s tests."""
         self.start_code(problem, code, limits)

@@ -63,6 +63,8 @@ class Settings:
     """Stop sequences: each completion is cut at the first one before it runs."""
     extract: bool = False
     """Take the code out of markdown fences in chat models' outputs."""
+    servers: int | None = None
+    """Sandbox servers a session without xdist workers runs samples on (None: one per CPU)."""
     sources: dict[str, str] = field(default_factory=dict, compare=False)
     """Where each setting that was given came from: ``command line`` or the ini file's name."""
 
@@ -100,6 +102,23 @@ def _timeout(text: str) -> float | str:
         value = math.nan
     if not math.isfinite(value) or not 0 < value <= MAX_TIMEOUT:
         raise ValueError(f"must be a positive number of seconds, at most {MAX_TIMEOUT:g} (a day), or auto")
+    return value
+
+
+MAX_SERVERS = 256
+"""The most sandbox servers one pytest process runs samples on."""
+
+
+def _servers(text: str) -> int | None:
+    """A pool's size, or None for ``auto`` (one server per CPU the process may use)."""
+    if text.strip() == "auto":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_SERVERS:
+        raise ValueError(f"must be a number of servers from 1 to {MAX_SERVERS}, or auto")
     return value
 
 
@@ -251,6 +270,13 @@ OPTIONS = (
         "extra terminal report: 'problems' (per problem: samples, passed, pass@1, most common failure).",
         _report,
         metavar="problems",
+    ),
+    Option(
+        "servers",
+        "sandbox servers that run samples ahead of their items, side by side, in a session "
+        "without xdist workers (default auto: one per usable CPU); each xdist worker has one.",
+        _servers,
+        metavar="N|auto",
     ),
     Option(
         "stop",
@@ -449,6 +475,7 @@ def resolve(config: pytest.Config) -> Settings:
         memory_mb=values.get("memory", DEFAULT_MEMORY_MB),
         cache=not values.get("no_cache", False),
         stop=tuple(dict.fromkeys(values.get("stop", ()))),
+        servers=values.get("servers"),
         report=values.get("report", ()),
         plot=values.get("plot"),
         extract=values.get("extract", False),
