@@ -28,24 +28,18 @@ from pytest_humaneval.model import Verdict
 from pytest_humaneval.outputs.files import check_output_path
 from pytest_humaneval.outputs.plot import (
     MISSING_MATPLOTLIB,
-    Curve,
     check_plot_path,
     matplotlib_available,
-    pass_at_k_curve,
+    summary_curves,
     write_plot,
 )
 from pytest_humaneval.outputs.results_file import ResultsStream
-from pytest_humaneval.outputs.summary_json import write_summary
-from pytest_humaneval.outputs.terminal import (
-    auto_limits_line,
-    comparison_lines,
-    expected_outputs_line,
-    problem_report_lines,
-    runs_table_lines,
-    table_lines,
-)
+from pytest_humaneval.outputs.summary_json import versions, write_summary
+from pytest_humaneval.outputs.terminal import auto_limits_line, expected_outputs_line, section_lines
 from pytest_humaneval.runner import cpu_for_worker, usable_cpus
 from pytest_humaneval.settings import Settings
+from pytest_humaneval.shard_description import describe
+from pytest_humaneval.shards import ShardMembers, members_of
 from pytest_humaneval.tally import Comparison, Summary, Tally, comparisons
 from pytest_humaneval.wire import input_change_from_properties, verdict_from_properties
 
@@ -82,6 +76,8 @@ class Controller:
         self.comparisons: list[Comparison] = []
         self.messages: list[str] = []
         self.isolation: dict[str, Any] = {}
+        self.shard: ShardMembers | None = None
+        """The samples this session runs, with ``--humaneval-shard`` (the others are deselected)."""
 
     @classmethod
     def start(cls, config: pytest.Config, settings: Settings) -> Controller:
@@ -118,6 +114,12 @@ class Controller:
         evaluation.prepare(cpu_for_worker(0), self.cache, measure_limits, runs_here, self.runs_samples)
         if runs_here and self.runs_samples:
             evaluation.use_pool(settings.servers or usable_cpus())
+        if settings.shard:
+            try:
+                self.shard = members_of(evaluation, *settings.shard)
+            except ValueError as exc:
+                option, source = settings.given_as("shard")
+                raise pytest.UsageError(f"{option}={settings.shard_label} (from {source}): {exc}") from None
         warn_about_the_input(config, evaluation)
 
     def _open_outputs(self) -> None:
@@ -133,7 +135,8 @@ class Controller:
                 check_plot_path(settings.plot, *settings.given_as("plot"))
             sample_sets = self.evaluation.sample_sets
             sources = {s.label: s.source for s in sample_sets} if len(sample_sets) > 1 else {}
-            self.results = ResultsStream(settings.results, sources) if settings.results else None
+            results, shard = settings.results, settings.shard_label
+            self.results = ResultsStream(results, sources, shard) if results else None
         except OSError as exc:
             raise pytest.UsageError(str(exc)) from None
 
@@ -254,9 +257,25 @@ class Controller:
             settings.allow_partial,
             settings.fail_under_plus,
         )
+        if self.shard is not None:
+            self.messages += self._shard_lines(gate) if self.recorded else []
+            gate = Gate({}, gate.name, gate.allow_partial)
         decision = decide(end, gate)
         self.messages += decision.lines
         session.exitstatus = exit_status(session.exitstatus, decision)
+
+    def _shard_lines(self, gate: Gate) -> list[str]:
+        """What a shard's session says: its share, and that a gate waits for the merge (a
+        shard is a part: it would fail any gate as partial)."""
+        assert self.shard is not None
+        shard = self.shard
+        lines = [
+            f"shard {shard.label}: {shard.size} of {len(self.evaluation.entries)} samples; "
+            f"--humaneval-merge builds the whole run from the {shard.count} shards' results files"
+        ]
+        if gate.thresholds or gate.plus_thresholds:
+            lines.append(f"{gate.name} is applied when the shards are merged, not to shard {shard.label}")
+        return lines
 
     def _reuse_known_verdicts(self) -> None:
         """With ``--lf``/``--ff``, the samples not run take their verdicts from the cache, so
@@ -289,10 +308,31 @@ class Controller:
 
     def _finish_results(self) -> None:
         assert self.results is not None
-        if self.input_changed is None:
+        if self.input_changed is not None:
+            self.results.close()  # the file cannot be read back: keep the lines written so far
+        elif self.shard is None:
             self.results.finish(self.evaluation.entries, self.tally.verdicts, self.evaluation.sample)
-        else:  # the file cannot be read back: keep the lines written so far
-            self.results.close()
+        else:
+            self._finish_shard_results(self.results, self.shard)
+
+    def _finish_shard_results(self, results: ResultsStream, shard: ShardMembers) -> None:
+        """A shard's results file: its samples only, the first line describing the shard."""
+        evaluation, verdicts = self.evaluation, self.tally.verdicts
+        entries = [entry for entry in evaluation.entries if entry.position in shard]
+        description = describe(
+            self.settings,
+            evaluation.problem_set,
+            evaluation.sample_sets,
+            shard.label,
+            shard.size,
+            evaluation.timeouts,
+            versions(),
+            self.isolation,
+            self.summaries[0].interrupted,
+            self.tally.lost,
+        )
+        shard_verdicts = (verdicts[entry.position] for entry in entries)
+        results.finish(entries, shard_verdicts, evaluation.sample, description)
 
     def _write_summary(self) -> None:
         assert self.settings.json is not None
@@ -307,15 +347,7 @@ class Controller:
 
     def _write_plot(self) -> None:
         assert self.settings.plot is not None
-        curves = [
-            Curve(
-                summary.label,
-                pass_at_k_curve(summary.task_counts),
-                pass_at_k_curve(summary.task_counts_plus) if summary.pass_at_k_plus is not None else None,
-            )
-            for summary in self.summaries
-        ]
-        write_plot(self.settings.plot, curves)
+        write_plot(self.settings.plot, summary_curves(self.summaries))
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.summaries:
@@ -325,22 +357,13 @@ class Controller:
             terminalreporter.write_line(message, red=failed, green=not failed)
 
     def _write_table(self, terminalreporter: Any) -> None:
-        terminalreporter.write_sep("=", "humaneval")
-        several = len(self.summaries) > 1
-        lines = runs_table_lines(self.summaries) if several else table_lines(self.summaries[0])
-        for line in lines:
-            terminalreporter.write_line(line)
-        if self.comparisons:
-            terminalreporter.write_sep("-", "humaneval: differences to the first file")
-            for comparison in self.comparisons:
-                for line in comparison_lines(comparison):
-                    terminalreporter.write_line(line)
-        if "problems" in self.settings.report:
-            for summary in self.summaries:
-                of = f": {summary.label}" if several else ""
-                terminalreporter.write_sep("-", f"humaneval: per problem{of}")
-                for line in problem_report_lines(summary):
-                    terminalreporter.write_line(line)
+        for separator, text in section_lines(
+            self.summaries, self.comparisons, "problems" in self.settings.report
+        ):
+            if separator:
+                terminalreporter.write_sep(separator, text)
+            else:
+                terminalreporter.write_line(text)
         if self.evaluation.timeouts:
             terminalreporter.write_line("limits    " + auto_limits_line(self.evaluation.timeouts))
         if self.evaluation.expected:

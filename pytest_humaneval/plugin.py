@@ -16,9 +16,11 @@ from _pytest.runner import runtestprotocol  # no public equivalent; xdist import
 from pytest_humaneval.collection import SampleItem, build_items
 from pytest_humaneval.controller import Controller
 from pytest_humaneval.evaluation import Evaluation, HumanEvalSample
+from pytest_humaneval.merge import Merge
 from pytest_humaneval.runner import cpu_for_worker, join_server_cpu
 from pytest_humaneval.selection import SampleArguments, samples_requested, take_sample_arguments
 from pytest_humaneval.settings import Settings, add_options, resolve
+from pytest_humaneval.shards import WORKER_KEY, ShardMembers, ShardToWorkers
 from pytest_humaneval.wire import WIRE_KEY, evaluation_from_wire, evaluation_to_wire, verdict_from_properties
 
 SAMPLE_ARGUMENT = "humaneval_sample"
@@ -36,6 +38,7 @@ SAMPLE_STATUS = {
 settings_key = pytest.StashKey[Settings]()
 evaluation_key = pytest.StashKey[Evaluation]()
 controller_key = pytest.StashKey[Controller]()
+shard_key = pytest.StashKey[ShardMembers]()
 sample_arguments_key = pytest.StashKey[SampleArguments]()
 
 
@@ -62,12 +65,18 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     settings = resolve(config)
     config.stash[settings_key] = settings
+    workerinput = getattr(config, "workerinput", None)
+    if settings.merge:  # no sample is read or run: the shards' results files hold the run
+        if workerinput is None:
+            config.pluginmanager.register(Merge.load(config, settings), "humaneval-merge")
+        return
     if not settings.samples:
         return
-    workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:  # the controller decided whether samples run
         if WIRE_KEY in workerinput:
             _configure_worker(config, settings, workerinput)
+        if WORKER_KEY in workerinput:
+            config.stash[shard_key] = ShardMembers.from_plain(workerinput[WORKER_KEY])
         return
     if not samples_requested(config, settings):
         return
@@ -77,6 +86,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(controller, "humaneval-controller")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistHooks(controller), "humaneval-xdist")
+    if controller.shard is not None:
+        config.stash[shard_key] = controller.shard
+        if config.pluginmanager.hasplugin("xdist"):
+            config.pluginmanager.register(ShardToWorkers(controller.shard), "humaneval-shard")
     _interrupt_on_sigterm()
 
 
@@ -140,6 +153,21 @@ def pytest_collection_modifyitems(
     named = config.stash.get(sample_arguments_key, None)
     built = build_items(session, evaluation)
     items.extend(built if not named else (item for item in built if _named(named, item)))
+    shard = config.stash.get(shard_key, None)
+    if shard is not None:
+        _deselect_other_shards(config, items, shard)
+
+
+def _deselect_other_shards(config: pytest.Config, items: list[pytest.Item], shard: ShardMembers) -> None:
+    """Deselect, as ``-k`` does, the sample items of the other shards (``--humaneval-shard``)."""
+    kept: list[pytest.Item] = []
+    others: list[pytest.Item] = []
+    for item in items:
+        in_other = isinstance(item, SampleItem) and item.entry.position not in shard
+        (others if in_other else kept).append(item)
+    if others:
+        config.hook.pytest_deselected(items=others)
+        items[:] = kept
 
 
 def _named(named: SampleArguments, item: pytest.Item) -> bool:
@@ -163,7 +191,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     evaluation = metafunc.config.stash.get(evaluation_key, None)
     if evaluation is None:
         return  # the fixture skips the test, saying why
-    entries = evaluation.entries
+    shard = metafunc.config.stash.get(shard_key, None)
+    entries = [entry for entry in evaluation.entries if shard is None or entry.position in shard]
     metafunc.parametrize(
         SAMPLE_ARGUMENT,
         [HumanEvalSample(entry, evaluation.problem(entry), evaluation) for entry in entries],

@@ -10,8 +10,10 @@ Imports pytest (options, ini values), loading (the built-in names) and postproce
 
 from __future__ import annotations
 
+import glob
 import math
 import os
+import re
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -65,8 +67,17 @@ class Settings:
     """Take the code out of markdown fences in chat models' outputs."""
     servers: int | None = None
     """Sandbox servers a session without xdist workers runs samples on (None: one per CPU)."""
+    shard: tuple[int, int] | None = None
+    """This session's share of the samples, (I, N): shard I of N (see ``shards``)."""
+    merge: tuple[str, ...] = ()
+    """Shards' results files to merge instead of running samples (globs expanded)."""
     sources: dict[str, str] = field(default_factory=dict, compare=False)
     """Where each setting that was given came from: ``command line`` or the ini file's name."""
+
+    @property
+    def shard_label(self) -> str | None:
+        """``I/N``, the shard the session runs (None: it runs every sample)."""
+        return "{}/{}".format(*self.shard) if self.shard else None
 
     def given_as(self, name: str) -> tuple[str, str]:
         """The setting's name as the user gave it (option or ini key), and where: for messages."""
@@ -90,6 +101,7 @@ class Settings:
             "allow_partial": self.allow_partial,
             "stop": list(self.stop),
             "extract": "auto" if self.extract else "none",
+            **({"shard": self.shard_label} if self.shard else {}),
         }
 
 
@@ -149,6 +161,21 @@ def _extract(text: str) -> bool:
     return text.strip() == "auto"
 
 
+_SHARD = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*")
+
+
+def _shard(text: str) -> tuple[int, int]:
+    match = _SHARD.fullmatch(text)
+    if match is None:
+        raise ValueError("must be I/N, shard I of N (whole numbers, 1 <= I <= N), e.g. 1/4")
+    index, count = int(match[1]), int(match[2])
+    if count < 1:
+        raise ValueError("N, the number of shards, must be at least 1")
+    if not 1 <= index <= count:
+        raise ValueError(f"I must be from 1 to N ({count}): shards are numbered 1/{count} to {count}/{count}")
+    return index, count
+
+
 REPORTS = ("problems",)
 
 
@@ -198,6 +225,8 @@ class Option:
     parse: Callable[[str], Any] | None = None
     flag: bool = False
     repeat: bool = False
+    several: bool = False
+    """A repeatable option that also takes several values after it (``--opt A B``)."""
     metavar: str | None = None
 
     @property
@@ -286,6 +315,22 @@ OPTIONS = (
         repeat=True,
         metavar="SEQUENCES",
     ),
+    Option(
+        "shard",
+        "run shard I of N: a fixed share of the samples, the same on every machine (identical "
+        "samples together, balanced across problems); needs --humaneval-results, which "
+        "--humaneval-merge reads.",
+        _shard,
+        metavar="I/N",
+    ),
+    Option(
+        "merge",
+        "build the table, results, JSON, plot and gate from the shards' results files (globs "
+        "expanded) without running any sample; repeatable.",
+        repeat=True,
+        several=True,
+        metavar="RESULTS",
+    ),
 )
 
 
@@ -306,7 +351,12 @@ def add_options(parser: pytest.Parser) -> None:
             parser.addini(option.ini, option.help, type="bool", default=False)
         elif option.repeat:
             group.addoption(
-                option.cli, action="append", default=None, metavar=option.metavar, help=_escaped(option.help)
+                option.cli,
+                action="append",
+                nargs="+" if option.several else None,
+                default=None,
+                metavar=option.metavar,
+                help=_escaped(option.help),
             )
             # One value per line, as written (a line of shell-like words costs shlex.split
             # time quadratic in its length: a 1 MB line took minutes).
@@ -316,7 +366,7 @@ def add_options(parser: pytest.Parser) -> None:
             parser.addini(option.ini, option.help, default="")
 
 
-PATH_OPTIONS = ("samples", "problems", "results", "json", "plot")
+PATH_OPTIONS = ("samples", "problems", "results", "json", "plot", "merge")
 SPECIAL_VALUES = (CANONICAL_SAMPLES, DEFAULT_PROBLEMS, *EVALPLUS_PROBLEMS)
 
 
@@ -405,6 +455,52 @@ def _check_path(option: Option, path: str, source: str) -> None:
         raise _usage_error(option, path, source, f"cannot read: {exc.strerror or exc}") from None
 
 
+def _merge_files(option: Option, given: list[str], source: str) -> tuple[str, ...]:
+    """The shards' results files: each pattern's matches (sorted) or the path itself, each file
+    once however many patterns match it (an ini file's patterns may overlap)."""
+    files: dict[tuple[int, int] | str, str] = {}
+    for pattern in given:
+        _check_path(option, pattern, source)
+        if any(mark in pattern for mark in "*?["):
+            matches = sorted(glob.glob(pattern))
+            if not matches:
+                raise _usage_error(option, pattern, source, "no file matches")
+        else:
+            matches = [pattern]
+        for path in matches:
+            try:
+                with open(path, "rb"):
+                    pass
+            except OSError as exc:
+                raise _usage_error(option, path, source, f"cannot read: {exc.strerror or exc}") from None
+            files.setdefault(file_identity(path), path)
+    return tuple(files.values())
+
+
+def _check_combination(values: dict[str, Any], sources: dict[str, str]) -> None:
+    """Settings that cannot go together, or one that needs another, said before anything runs."""
+
+    def named(name: str) -> str:
+        option = OPTIONS_BY_NAME[name]
+        source = sources[name]
+        return f"{option.cli if source == 'command line' else option.ini} (from {source})"
+
+    if "shard" in values and "merge" in values:
+        raise pytest.UsageError(
+            f"{named('shard')} cannot go with {named('merge')}: a session runs a shard or merges them"
+        )
+    if "merge" in values and sources.get("samples") == "command line":
+        raise pytest.UsageError(
+            f"{named('samples')} cannot go with {named('merge')}: the merge runs no sample, and the "
+            "shards' results files name their samples files"
+        )
+    if "shard" in values and "results" not in values:
+        raise pytest.UsageError(
+            f"{named('shard')} needs --humaneval-results (or humaneval_results): "
+            "--humaneval-merge builds the whole run from each shard's results file"
+        )
+
+
 def _is_device(path: str) -> bool:
     try:
         return stat.S_ISCHR(os.stat(path).st_mode)
@@ -421,6 +517,8 @@ def _check_outputs_apart(values: dict[str, Any], sources: dict[str, str]) -> Non
     problems = values.get("problems", DEFAULT_PROBLEMS)
     if problems not in SPECIAL_VALUES:
         taken[file_identity(problems)] = f"the problems file {problems}"
+    for path in values.get("merge", ()):
+        taken[file_identity(path)] = f"the shard's results file {path}"
     options = OPTIONS_BY_NAME
     for name in OUTPUT_OPTIONS:
         path = values.get(name)
@@ -443,6 +541,9 @@ def resolve(config: pytest.Config) -> Settings:
         sources[option.name] = source
         if option.flag:
             values[option.name] = True
+        elif option.name == "merge":
+            given = [path for item in raw for path in item] if source == "command line" else raw
+            values[option.name] = _merge_files(option, given, source)
         elif option.name in PATH_OPTIONS:
             paths = raw if option.repeat else [str(raw)]
             for path in paths:
@@ -457,6 +558,7 @@ def resolve(config: pytest.Config) -> Settings:
             values[option.name] = _parsed(option, str(raw), source)
         else:
             values[option.name] = str(raw)
+    _check_combination(values, sources)
     _check_outputs_apart(values, sources)
     timeout = values.get("timeout", DEFAULT_TIMEOUT)
     return Settings(
@@ -479,5 +581,7 @@ def resolve(config: pytest.Config) -> Settings:
         report=values.get("report", ()),
         plot=values.get("plot"),
         extract=values.get("extract", False),
+        shard=values.get("shard"),
+        merge=values.get("merge", ()),
         sources=sources,
     )

@@ -36,6 +36,8 @@ BAD_VALUES = {
     "plot": ("plot.txt", ".png"),
     "report": ("everything", "must be one of: problems"),
     "stop": (",", "comma-separated stop sequences"),
+    "shard": ("0/2", "I must be from 1 to N (2)"),
+    "merge": ("missing.jsonl", "cannot read: No such file or directory"),
 }
 FLAGS = [option.name for option in OPTIONS if option.flag]
 
@@ -184,6 +186,95 @@ def test_bad_ini_value_names_the_ini_file(
     assert len(errors) == 1, text_of(result)
     assert f"(from {ini.name})" in errors[0]
     assert f"{key}={value}" in errors[0]
+
+
+@pytest.mark.parametrize(
+    ("value", "detail"),
+    [
+        ("0/2", "I must be from 1 to N (2): shards are numbered 1/2 to 2/2"),
+        ("3/2", "I must be from 1 to N (2): shards are numbered 1/2 to 2/2"),
+        ("a", "must be I/N, shard I of N (whole numbers, 1 <= I <= N), e.g. 1/4"),
+        ("1/0", "N, the number of shards, must be at least 1"),
+        ("1/", "must be I/N"),
+        ("-1/2", "must be I/N"),
+        ("1.5/2", "must be I/N"),
+    ],
+)
+@pytest.mark.parametrize("where", ["command line", "ini file"])
+def test_bad_shard_is_one_usage_error_before_anything_runs(
+    pytester: pytest.Pytester, run_humaneval: RunHumaneval, value: str, detail: str, where: str
+) -> None:
+    copy_demo_files(pytester.path)
+    settings = [*base_settings("shard").items(), ("results", "results.jsonl")]
+    if where == "command line":
+        result = run_humaneval(
+            *(f"--humaneval-{key}={v}" for key, v in settings), f"--humaneval-shard={value}"
+        )
+        given = f"--humaneval-shard={value} (from command line): {detail}"
+    else:
+        lines = [f"humaneval_{key} = {v}" for key, v in settings] + [f"humaneval_shard = {value}"]
+        ini = pytester.makeini("[pytest]\n" + "\n".join(lines) + "\n")
+        result = run_humaneval()
+        given = f"humaneval_shard={value} (from {ini.name}): {detail}"
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, text_of(result)
+    errors = error_lines(result)
+    assert len(errors) == 1 and given in errors[0], text_of(result)
+    assert not (pytester.path / "results.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (
+            ["--humaneval-shard=1/2"],
+            "ERROR: --humaneval-shard (from command line) needs --humaneval-results (or humaneval_results): "
+            "--humaneval-merge builds the whole run from each shard's results file",
+        ),
+        (
+            ["--humaneval-shard=1/2", "--humaneval-results=r.jsonl", "--humaneval-merge=demo.jsonl"],
+            "ERROR: --humaneval-shard (from command line) cannot go with --humaneval-merge (from command "
+            "line): a session runs a shard or merges them",
+        ),
+        (
+            ["--humaneval-merge=demo.jsonl"],
+            "ERROR: --humaneval-samples (from command line) cannot go with --humaneval-merge (from command "
+            "line): the merge runs no sample, and the shards' results files name their samples files",
+        ),
+    ],
+    ids=["shard-without-results", "shard-and-merge", "samples-and-merge"],
+)
+def test_shard_and_merge_settings_that_cannot_go_together(
+    pytester: pytest.Pytester, run_humaneval: RunHumaneval, args: list[str], error: str
+) -> None:
+    copy_demo_files(pytester.path)
+    result = run_humaneval(*(f"--humaneval-{key}={v}" for key, v in base_settings("").items()), *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, text_of(result)
+    assert error_lines(result) == [error], text_of(result)
+
+
+def test_merge_patterns_are_checked_before_anything_runs(
+    pytester: pytest.Pytester, run_humaneval: RunHumaneval
+) -> None:
+    """A pattern must match a file (an ini file's patterns are relative to it), and no output
+    may overwrite a file the merge reads."""
+    (pytester.path / "shard-1.jsonl").write_text("{}\n")
+    result = run_humaneval("--humaneval-merge=none-*.jsonl")
+    assert error_lines(result) == [
+        "ERROR: --humaneval-merge=none-*.jsonl (from command line): no file matches"
+    ]
+    ini = pytester.makeini("[pytest]\nhumaneval_merge = none-*.jsonl\n")
+    result = run_humaneval()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, text_of(result)
+    assert error_lines(result) == [
+        f"ERROR: humaneval_merge={pytester.path / 'none-*.jsonl'} (from {ini.name}): no file matches"
+    ]
+    result = run_humaneval("--humaneval-merge", "shard-*.jsonl", "--humaneval-results=shard-1.jsonl")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, text_of(result)
+    assert error_lines(result) == [
+        "ERROR: --humaneval-results=shard-1.jsonl (from command line): would overwrite the shard's "
+        "results file shard-1.jsonl"
+    ]
+    assert (pytester.path / "shard-1.jsonl").read_text() == "{}\n"
 
 
 # -- ini keys ------------------------------------------------------------------------------------------------

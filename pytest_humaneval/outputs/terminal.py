@@ -87,6 +87,26 @@ def runs_table_lines(summaries: list[Summary]) -> list[str]:
     return lines
 
 
+def section_lines(
+    summaries: list[Summary], comparisons: list[Comparison], per_problem: bool
+) -> list[tuple[str, str]]:
+    """The humaneval section as (separator, text): a separator (``=`` or ``-``) and its title,
+    or ``""`` and a line. The table, the differences to the first file and, with
+    ``per_problem``, each file's per-problem report."""
+    several = len(summaries) > 1
+    lines = runs_table_lines(summaries) if several else table_lines(summaries[0])
+    section = [("=", "humaneval"), *(("", line) for line in lines)]
+    if comparisons:
+        section.append(("-", "humaneval: differences to the first file"))
+        section += [("", line) for comparison in comparisons for line in comparison_lines(comparison)]
+    if per_problem:
+        for summary in summaries:
+            of = f": {summary.label}" if several else ""
+            section.append(("-", f"humaneval: per problem{of}"))
+            section += [("", line) for line in problem_report_lines(summary)]
+    return section
+
+
 def comparison_lines(comparison: Comparison) -> list[str]:
     """Each pass@k of B minus A (and each pass@k+, for EvalPlus's problems), with its paired
     95% interval and whether it excludes 0."""
