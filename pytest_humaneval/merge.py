@@ -61,6 +61,9 @@ class ShardFile:
     """Each line's ``input_position``, in file order."""
     offsets: array[int]
     sizes: array[int]
+    task_ids: list[str]
+    verdicts: list[Verdict | None]
+    """Each line's verdict (None: the sample did not run)."""
 
     @property
     def name(self) -> str:
@@ -86,28 +89,11 @@ def _verdict(record: dict[str, Any]) -> Verdict | None:
     )
 
 
-class Samples:
-    """What the shards' lines say of each sample of the run, by position: its task and its
-    verdict, and which file gave it."""
-
-    def __init__(self) -> None:
-        self.found: dict[int, tuple[str, str, Verdict | None]] = {}
-        """By position: the file, the task id and the verdict (None: not run)."""
-
-    def add(self, path: str, description: ShardDescription, position: int, data: dict[str, Any]) -> None:
-        """Note a line's sample; ``ValueError`` if it is not one the run can have."""
-        task_id = data.get("task_id")
-        if task_id not in description.known_tasks:
-            raise ValueError(f"its task_id {task_id!r} is not a problem of the run")
-        if position in self.found:
-            raise ValueError(f"its sample ({POSITION_FIELD} {position}) is also in {self.found[position][0]}")
-        self.found[position] = (path, str(task_id), _verdict(data))
-
-
-def read_shard(path: str, samples: Samples) -> ShardFile:
-    """Read and check a shard's results file, noting each line's sample in ``samples``; raise
-    :class:`MergeError` naming the file and line."""
+def read_shard(path: str) -> ShardFile:
+    """Read and check a shard's results file; raise :class:`MergeError` naming the file and line."""
     positions, offsets, sizes = array("q"), array("q"), array("q")
+    task_ids: list[str] = []
+    verdicts: list[Verdict | None] = []
     description: ShardDescription | None = None
     offset = 0
     try:
@@ -133,9 +119,13 @@ def read_shard(path: str, samples: Samples) -> ShardFile:
                     position = data.get(POSITION_FIELD)
                     if not isinstance(position, int) or not 0 <= position < description.total:
                         raise ValueError(f"its {POSITION_FIELD!r} is not a sample of the run")
-                    samples.add(path, description, position, data)
+                    task_id = data.get("task_id")
+                    if task_id not in description.known_tasks:
+                        raise ValueError(f"its task_id {task_id!r} is not a problem of the run")
+                    verdicts.append(_verdict(data))
                 except (ValueError, TypeError) as exc:  # JSONDecodeError is a ValueError
                     raise MergeError(f"{path}, line {number}: {exc}") from None
+                task_ids.append(task_id)
                 positions.append(position)
                 offsets.append(start)
                 sizes.append(len(line))
@@ -148,7 +138,7 @@ def read_shard(path: str, samples: Samples) -> ShardFile:
             f"{path}: it has {len(positions)} samples, its shard {description.samples_in_shard}: "
             "the file is incomplete"
         )
-    return ShardFile(path, description, positions, offsets, sizes)
+    return ShardFile(path, description, positions, offsets, sizes, task_ids, verdicts)
 
 
 def check_shards(shards: list[ShardFile]) -> None:
@@ -198,20 +188,15 @@ class Merge:
     def load(cls, config: pytest.Config, settings: Settings) -> Merge:
         """Read and check the shards and the output paths; raise ``pytest.UsageError`` if bad."""
         option, source = settings.given_as("merge")
-        samples = Samples()
         try:
-            shards = [read_shard(path, samples) for path in settings.merge]
+            shards = [read_shard(path) for path in settings.merge]
             check_shards(shards)
-            description = shards[0].description
-            if len(samples.found) != description.total:
-                raise MergeError(
-                    f"the shards hold {len(samples.found)} of the run's {description.total} samples: "
-                    "their results files are not all whole"
-                )
+            found = _samples(shards)
         except MergeError as exc:
             raise pytest.UsageError(f"{option} (from {source}): {exc}") from None
-        tally = Tally(description.problem_set(), _sample_sets(description, samples))
-        for position, (_, _, verdict) in samples.found.items():
+        description = shards[0].description
+        tally = Tally(description.problem_set(), _sample_sets(description, found))
+        for position, (_, verdict) in found.items():
             if verdict is not None:
                 tally.record(position, verdict)
         tally.lost = {position for shard in shards for position in shard.description.plain["lost"]}
@@ -340,7 +325,29 @@ class Merge:
             terminalreporter.write_line(message, red=failed, green=not failed)
 
 
-def _sample_sets(description: ShardDescription, samples: Samples) -> list[SampleSet]:
+def _samples(shards: list[ShardFile]) -> dict[int, tuple[str, Verdict | None]]:
+    """Each sample's task and verdict, by position: every sample of the run in one shard."""
+    found: dict[int, tuple[str, Verdict | None]] = {}
+    found_in: dict[int, ShardFile] = {}
+    for shard in shards:
+        for position, task_id, verdict in zip(shard.positions, shard.task_ids, shard.verdicts, strict=True):
+            if position in found_in:
+                raise MergeError(
+                    f"the sample at {POSITION_FIELD} {position} is in {found_in[position].name} and in "
+                    f"{shard.name}: the shards were not assigned alike"
+                )
+            found[position], found_in[position] = (task_id, verdict), shard
+    total = shards[0].description.total
+    if len(found) != total:
+        raise MergeError(
+            f"the shards hold {len(found)} of the run's {total} samples: the shards were not assigned alike"
+        )
+    return found
+
+
+def _sample_sets(
+    description: ShardDescription, found: dict[int, tuple[str, Verdict | None]]
+) -> list[SampleSet]:
     """The run's samples files as the tally needs them: each sample's position and task (and
     its index among its task's samples; the merge knows no line numbers, and needs none)."""
     several = len(description.samples_files) > 1
@@ -350,7 +357,7 @@ def _sample_sets(description: ShardDescription, samples: Samples) -> list[Sample
         per_task: dict[str, int] = {}
         entries = []
         for position in range(first, first + samples_file.samples):
-            task_id = samples.found[position][1]
+            task_id = found[position][0]
             index = per_task[task_id] = per_task.get(task_id, -1) + 1
             entries.append(SampleEntry(position, task_id, index, 0, file_label))
         first += samples_file.samples
