@@ -489,11 +489,12 @@ def _check_combination(values: dict[str, Any], sources: dict[str, str]) -> None:
         raise pytest.UsageError(
             f"{named('shard')} cannot go with {named('merge')}: a session runs a shard or merges them"
         )
-    if "merge" in values and sources.get("samples") == "command line":
-        raise pytest.UsageError(
-            f"{named('samples')} cannot go with {named('merge')}: the merge runs no sample, and the "
-            "shards' results files name their samples files"
-        )
+    for name in INPUT_OPTIONS:
+        if "merge" in values and sources.get(name) == "command line":
+            raise pytest.UsageError(
+                f"{named(name)} cannot go with {named('merge')}: the merge runs no sample, and the "
+                f"shards' results files name their {name} files"
+            )
     if "shard" in values and "results" not in values:
         raise pytest.UsageError(
             f"{named('shard')} needs --humaneval-results (or humaneval_results): "
@@ -534,10 +535,11 @@ def resolve(config: pytest.Config) -> Settings:
     """Read and validate every setting; raise ``pytest.UsageError`` naming a bad one."""
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
+    merging = _raw_value(config, OPTIONS_BY_NAME["merge"])[0] is not None
     for option in OPTIONS:
         raw, source = _raw_value(config, option)
-        if raw is None:
-            continue
+        if raw is None or (merging and option.name in INPUT_OPTIONS and source != "command line"):
+            continue  # a merge reads no input: the ini file's need not be on this machine
         sources[option.name] = source
         if option.flag:
             values[option.name] = True

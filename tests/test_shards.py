@@ -480,11 +480,15 @@ subprocess.Popen = RecordingPopen
 
 
 def test_a_merge_starts_no_sandbox_and_reads_no_input(
-    pytester: pytest.Pytester, run_humaneval: RunHumaneval, worker_args: list[str]
+    pytester: pytest.Pytester,
+    run_humaneval: RunHumaneval,
+    worker_args: list[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Every start of the sandbox's script is recorded (by a conftest wrapping
     ``subprocess.Popen``): the shards' sessions start servers, the merge's none, and it
-    works with the samples and problems files gone."""
+    works with the samples and problems files gone, also when the ini file names them (and
+    the shards, by a pattern relative to it)."""
     path = pytester.path
     write_samples(path)
     problems = path / "demo.jsonl"
@@ -504,3 +508,12 @@ def test_a_merge_starts_no_sandbox_and_reads_no_input(
     assert not log.exists(), log.read_text()
     assert len(read_results(path / "merged.jsonl")) == SAMPLES
     assert re.search(r"outcomes  passed \d+", "\n".join(merged.outlines)), text_of(merged)
+    pytester.makeini(
+        "[pytest]\nhumaneval_samples = samples.jsonl\nhumaneval_problems = demo.jsonl\n"
+        "humaneval_merge =\n    shard-*-of-2.jsonl\nhumaneval_results = out/from-ini.jsonl\n"
+    )
+    monkeypatch.chdir(pytester.mkdir("elsewhere"))
+    from_ini = run_humaneval(*worker_args)
+    assert from_ini.ret == 0, text_of(from_ini)
+    assert not log.exists(), log.read_text()
+    assert (path / "out" / "from-ini.jsonl").read_bytes() == (path / "merged.jsonl").read_bytes()
