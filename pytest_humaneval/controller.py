@@ -112,8 +112,9 @@ class Controller:
         runs_here = config.getoption("dist", "no") == "no"
         measure_limits = settings.auto_timeout and self.runs_samples  # nothing runs to list the items
         evaluation.prepare(cpu_for_worker(0), self.cache, measure_limits, runs_here, self.runs_samples)
-        if runs_here and self.runs_samples:
-            evaluation.use_pool(settings.servers or usable_cpus())
+        servers = usable_cpus() if settings.servers is None else settings.servers
+        if runs_here and self.runs_samples and servers > 1:
+            evaluation.use_pool(servers)
         if settings.shard:
             try:
                 self.shard = members_of(evaluation, *settings.shard)

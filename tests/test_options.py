@@ -37,6 +37,7 @@ BAD_VALUES = {
     "report": ("everything", "must be one of: problems"),
     "stop": (",", "comma-separated stop sequences"),
     "shard": ("0/2", "I must be from 1 to N (2)"),
+    "servers": ("two", "must be a number of servers from 1 to 256, or auto"),
     "merge": ("missing.jsonl", "cannot read: No such file or directory"),
 }
 FLAGS = [option.name for option in OPTIONS if option.flag]
