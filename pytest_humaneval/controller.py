@@ -25,17 +25,19 @@ from pytest_humaneval.evaluation import Evaluation
 from pytest_humaneval.exit_status import Gate, SessionEnd, decide, exit_status, stopped_early_status
 from pytest_humaneval.input_warnings import warn_about_the_input
 from pytest_humaneval.model import Verdict
-from pytest_humaneval.outputs.files import check_output_path
+from pytest_humaneval.outputs.checks import check_outputs
 from pytest_humaneval.outputs.plot import (
-    MISSING_MATPLOTLIB,
-    check_plot_path,
-    matplotlib_available,
     summary_curves,
     write_plot,
 )
 from pytest_humaneval.outputs.results_file import ResultsStream
 from pytest_humaneval.outputs.summary_json import versions, write_summary
-from pytest_humaneval.outputs.terminal import auto_limits_line, expected_outputs_line, section_lines
+from pytest_humaneval.outputs.terminal import (
+    auto_limits_line,
+    expected_outputs_line,
+    section_lines,
+    write_lines,
+)
 from pytest_humaneval.runner import cpu_for_worker, usable_cpus
 from pytest_humaneval.settings import Settings
 from pytest_humaneval.shard_description import describe
@@ -125,15 +127,8 @@ class Controller:
 
     def _open_outputs(self) -> None:
         settings = self.settings
-        if settings.plot and not matplotlib_available():
-            option, source = settings.given_as("plot")
-            raise pytest.UsageError(f"{option}={settings.plot} (from {source}): {MISSING_MATPLOTLIB}")
+        check_outputs(settings)
         try:
-            for name, path in (("results", settings.results), ("json", settings.json)):
-                if path:
-                    check_output_path(path, *settings.given_as(name))
-            if settings.plot:
-                check_plot_path(settings.plot, *settings.given_as("plot"))
             sample_sets = self.evaluation.sample_sets
             sources = {s.label: s.source for s in sample_sets} if len(sample_sets) > 1 else {}
             results, shard = settings.results, settings.shard_label
@@ -358,13 +353,10 @@ class Controller:
             terminalreporter.write_line(message, red=failed, green=not failed)
 
     def _write_table(self, terminalreporter: Any) -> None:
-        for separator, text in section_lines(
-            self.summaries, self.comparisons, "problems" in self.settings.report
-        ):
-            if separator:
-                terminalreporter.write_sep(separator, text)
-            else:
-                terminalreporter.write_line(text)
+        write_lines(
+            terminalreporter,
+            section_lines(self.summaries, self.comparisons, "problems" in self.settings.report),
+        )
         if self.evaluation.timeouts:
             terminalreporter.write_line("limits    " + auto_limits_line(self.evaluation.timeouts))
         if self.evaluation.expected:

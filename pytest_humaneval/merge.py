@@ -24,16 +24,14 @@ import pytest
 from pytest_humaneval.exit_status import Decision, Gate, SessionEnd, decide, exit_status
 from pytest_humaneval.loading import SampleSet
 from pytest_humaneval.model import OUTCOME_KINDS, FailedInput, SampleEntry, Verdict
-from pytest_humaneval.outputs.files import check_output_path, write_output
+from pytest_humaneval.outputs.checks import check_outputs
+from pytest_humaneval.outputs.files import write_output
 from pytest_humaneval.outputs.plot import (
-    MISSING_MATPLOTLIB,
-    check_plot_path,
-    matplotlib_available,
     summary_curves,
     write_plot,
 )
 from pytest_humaneval.outputs.summary_json import write_summary
-from pytest_humaneval.outputs.terminal import auto_limits_line, section_lines
+from pytest_humaneval.outputs.terminal import auto_limits_line, section_lines, write_lines
 from pytest_humaneval.settings import Settings
 from pytest_humaneval.shard_description import (
     DESCRIPTION_FIELD,
@@ -201,22 +199,8 @@ class Merge:
                 tally.record(position, verdict)
         tally.lost = {position for shard in shards for position in shard.description.plain["lost"]}
         merge = cls(config, settings, shards, tally)
-        merge._check_outputs()
+        check_outputs(settings)
         return merge
-
-    def _check_outputs(self) -> None:
-        settings = self.settings
-        if settings.plot and not matplotlib_available():
-            option, source = settings.given_as("plot")
-            raise pytest.UsageError(f"{option}={settings.plot} (from {source}): {MISSING_MATPLOTLIB}")
-        try:
-            for name, path in (("results", settings.results), ("json", settings.json)):
-                if path:
-                    check_output_path(path, *settings.given_as(name))
-            if settings.plot:
-                check_plot_path(settings.plot, *settings.given_as("plot"))
-        except OSError as exc:
-            raise pytest.UsageError(str(exc)) from None
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -310,13 +294,10 @@ class Merge:
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.summaries:
-            for separator, text in section_lines(
-                self.summaries, self.comparisons, "problems" in self.settings.report
-            ):
-                if separator:
-                    terminalreporter.write_sep(separator, text)
-                else:
-                    terminalreporter.write_line(text)
+            write_lines(
+                terminalreporter,
+                section_lines(self.summaries, self.comparisons, "problems" in self.settings.report),
+            )
             time_limits = self.description.plain["time_limits"]
             if time_limits:
                 terminalreporter.write_line("limits    " + auto_limits_line(time_limits))

@@ -9,6 +9,7 @@ Imports the tally, the metrics and the domain types.
 from __future__ import annotations
 
 import collections
+from typing import Any
 
 from pytest_humaneval.errors import quoted
 from pytest_humaneval.metrics import PassAtK
@@ -85,6 +86,15 @@ def runs_table_lines(summaries: list[Summary]) -> list[str]:
         if summary.partial:
             lines.append(f"PARTIAL {summary.label}: " + partial_reason(summary))
     return lines
+
+
+def write_lines(terminalreporter: Any, lines: list[tuple[str, str]]) -> None:
+    """Write (separator, text) lines, as :func:`section_lines` gives them, to pytest's terminal."""
+    for separator, text in lines:
+        if separator:
+            terminalreporter.write_sep(separator, text)
+        else:
+            terminalreporter.write_line(text)
 
 
 def section_lines(
