@@ -101,7 +101,7 @@ def _side_by_side(
             inputs = problem.plus.base_inputs if suite == "base" else problem.plus.plus_inputs
             code = problem.prompt + problem.canonical_solution
             results[job] = runner.expected_outputs(
-                code, problem.entry_point, inputs, limits, dataset=problem.plus.kind
+                code, problem.entry_point, inputs, limits, dataset=problem.plus.kind, atol=problem.plus.atol
             )
 
     pool = ThreadPoolExecutor(max(1, len(runners)), thread_name_prefix="humaneval-expected")

@@ -295,11 +295,13 @@ class SandboxRunner:
         limits: Limits,
         dataset: str = "humaneval",
         output_not_none: bool | None = None,
+        atol: float = 0.0,
     ) -> ExpectedOutputs:
         """Run ``code`` (``prompt + canonical_solution``) once and call ``entry_point`` on
         each input's arguments, as EvalPlus computes its expected outputs, in a sample
         process; ``limits.timeout`` bounds the whole run. ``output_not_none``: record
-        whether each output is not None (None: as EvalPlus decides for ``dataset``)."""
+        whether each output is not None (None: as EvalPlus decides for ``dataset``);
+        ``atol``: the task's tolerance (an output compared with one cannot be a digest)."""
         _check_dataset(dataset)
         request: OutputsRequest = {
             "kind": "expected outputs",
@@ -307,6 +309,7 @@ class SandboxRunner:
             "entry_point": entry_point,
             "inputs": list(inputs),
             "dataset": dataset,
+            "atol": atol,
             "output_not_none": output_not_none,
             "limits": _limits_message(limits),
         }

@@ -139,6 +139,26 @@ def test_a_canonical_solution_without_outputs_is_an_error(
     assert not (pytester.path / "results.jsonl").exists()
 
 
+def test_an_output_too_large_for_a_task_with_a_tolerance_is_an_error(
+    pytester: pytest.Pytester, run_humaneval: RunHumaneval
+) -> None:
+    """Too many values to carry, and the task's atol keeps EvalPlus from deciding by ``==``
+    (so no digest can stand for them): one error naming the problem, before any sample runs."""
+    write_files(pytester.path)
+    huge = {**PROBLEMS[2], "plus_input": [[2_000_001]], "atol": 1e-6}
+    (pytester.path / "plus.jsonl").write_text("".join(json.dumps(p) + "\n" for p in [*PROBLEMS[:2], huge]))
+    result = run_humaneval(*plus_args())
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, text_of(result)
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: *plus.jsonl: 'Plus/2': the canonical solution gives no expected outputs for its plus "
+            "inputs: the output of input 0 has more than 2,000,000 values, too many to carry, and cannot "
+            "be compared by digest: the task's atol=1e-06 makes EvalPlus compare its outputs with a tolerance"
+        ]
+    )
+    assert not (pytester.path / "results.jsonl").exists()
+
+
 @pytest.mark.parametrize(
     ("threshold", "line", "status"),
     [

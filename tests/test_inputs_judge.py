@@ -92,6 +92,14 @@ def test_a_wrong_output_fails_at_its_index_with_both_values(runner: SandboxRunne
     assert (verdict.failure.expected, verdict.failure.actual) == ("11", "30")
 
 
+def test_a_wrong_output_is_shown_the_same_on_every_run(runner: SandboxRunner) -> None:
+    """An iterator's default repr holds its memory address; a failure shows it without, so
+    two runs' results files agree on the field."""
+    code = "def f(a, b):\n    return iter([a, b]) if a == 3 else a + b\n"
+    verdicts = [judge(runner, code, ADD_INPUTS, ADD_EXPECTED) for _ in range(2)]
+    assert [v.failure and v.failure.actual for v in verdicts] == ["<list_iterator object>"] * 2
+
+
 def test_each_suite_runs_in_a_fresh_process_and_is_judged_on_its_own(runner: SandboxRunner) -> None:
     """The program runs again for each suite (its state does not carry over), and a failed
     first suite does not keep the second from being judged, as in EvalPlus."""

@@ -287,6 +287,15 @@ def test_digests_are_refused_where_evalplus_does_not_decide_by_equality(
     assert outputs.error.startswith(f"the output of {head} ") and outputs.error.endswith(tail)
 
 
+def test_a_tolerance_refuses_the_digest_when_computing(runner: SandboxRunner) -> None:
+    outputs = runner.expected_outputs(RANGE, "f", [[BIG]], LIMITS, atol=1e-6)
+    assert outputs.outputs == []
+    assert outputs.error.endswith(
+        "cannot be compared by digest: the task's atol=1e-06 makes EvalPlus compare its outputs "
+        "with a tolerance"
+    )
+
+
 def test_an_infinity_is_not_a_nan(runner: SandboxRunner) -> None:
     """An infinity's pickle looks like a NaN's at first sight: the value is then looked at."""
     canonical = "def f(n):\n    return [float('inf'), *range(n)]\n"
@@ -298,8 +307,8 @@ def test_an_infinity_is_not_a_nan(runner: SandboxRunner) -> None:
 def test_a_tolerance_refuses_the_digest_when_judging(
     runner: SandboxRunner, expected: ExpectedOutputs
 ) -> None:
-    """The task's own ``atol`` is not known when the expected outputs are computed: the judge
-    refuses to decide such an input by digest, for every sample."""
+    """Expected outputs kept as digests (computed without a tolerance), then a suite judged
+    with one: the judge refuses to decide such an input by digest, for every sample."""
     verdict = judge(runner, RANGE, expected, atol=1e-6)
     assert (verdict.status, verdict.passed) == (SUITE_FAIL, 1)
     assert verdict.message == (

@@ -70,13 +70,16 @@ class OutputsRequest(TypedDict):
     """Run ``code`` (a canonical solution) and call ``entry_point`` on each of ``inputs``
     (argument lists), as EvalPlus computes its expected outputs; ``limits["timeout"]``
     bounds the whole run. ``output_not_none``: record ``out is not None`` instead of
-    ``out`` (None: as EvalPlus decides from ``dataset`` and ``entry_point``)."""
+    ``out`` (None: as EvalPlus decides from ``dataset`` and ``entry_point``). ``dataset``
+    and ``atol`` (the task's tolerance) say whether an output too large to carry may be
+    kept as its digest."""
 
     kind: Literal["expected outputs"]
     code: str
     entry_point: str
     inputs: list[Any]
     dataset: str
+    atol: float
     output_not_none: bool | None
     limits: LimitsMessage
 

@@ -272,7 +272,13 @@ class Server:
         sample = self._take()
         try:
             reply = expected_outputs(
-                sample, program, request["entry_point"], request["inputs"], not_none, request["limits"]
+                sample,
+                program,
+                request["entry_point"],
+                request["inputs"],
+                not_none,
+                request["limits"],
+                (request["dataset"], request["atol"]),
             )
         finally:
             self._end(sample)

@@ -20,6 +20,7 @@ Imports only the standard library and its sibling modules.
 from __future__ import annotations
 
 import pickle
+import re
 import reprlib
 from typing import Any
 
@@ -45,7 +46,18 @@ SHOWN = 300
 """The most characters of an input, an output or an exception a failure shows."""
 MAX_SUITE_SECONDS = 60.0
 """EvalPlus's bound on a suite's time (``EVALPLUS_TIMEOUT_PER_TASK``), before its extra second."""
-_REPR = reprlib.Repr()
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+>")
+
+
+class _Repr(reprlib.Repr):
+    """reprlib's, without the memory address of an object's default repr (an iterator's,
+    say): a failure shows the same text on every run, so results files compare equal."""
+
+    def repr_instance(self, obj: Any, level: int) -> str:
+        return _ADDRESS.sub(">", super().repr_instance(obj, level))
+
+
+_REPR = _Repr()
 _REPR.maxlevel = 8
 _REPR.maxtuple = _REPR.maxlist = _REPR.maxdict = _REPR.maxset = _REPR.maxfrozenset = 40
 _REPR.maxstring = _REPR.maxother = _REPR.maxlong = SHOWN
@@ -216,11 +228,13 @@ def expected_outputs(
     inputs: list[Any],
     not_none: bool,
     limits: LimitsMessage,
+    comparison: tuple[str, float],
 ) -> OutputsReply:
     """Each input's output from a (canonical) solution, and its time, as EvalPlus's
     ``trusted_exec`` records them; or the error that kept it from giving them all. An output
     too large to carry is kept as its digest (its time includes the digest's) where EvalPlus
-    compares it by ``==`` alone."""
+    compares it by ``==`` alone, as it does for the task's dataset and tolerance
+    (``comparison``)."""
     outputs: list[Any] = []
     times: list[float] = []
     index = -1
@@ -242,7 +256,7 @@ def expected_outputs(
                 if not_none:
                     value = value is not None
                 elif type(value) is Digest:
-                    refusal = _digest_refusal(entry_point, value, floats_before)
+                    refusal = _digest_refusal(comparison, entry_point, value, floats_before)
                     if refusal:
                         return _error(
                             f"the output of input {index} has more than {MAX_VALUE_NODES:,} values, "
@@ -260,17 +274,21 @@ def expected_outputs(
     return {"outputs": outputs, "times": times, "error": ""}
 
 
-def _digest_refusal(entry_point: str, digest: Digest, floats_before: bool) -> str:
+def _digest_refusal(
+    comparison: tuple[str, float], entry_point: str, digest: Digest, floats_before: bool
+) -> str:
     """Why EvalPlus's decision on this output is not ``==`` alone, as a digest's must be
-    (empty if it is). The dataset is not known here: a special oracle in either counts;
-    the task's own tolerance is the judge's to refuse (see :func:`judge_suite`)."""
+    (empty if it is), for the task's dataset and tolerance (``comparison``)."""
+    dataset, atol = comparison
+    if atol != 0:
+        return f"the task's atol={atol:g} makes EvalPlus compare its outputs with a tolerance"
     if digest.floats:
         return "EvalPlus compares floats with a tolerance"
     if digest.nan:
         return "it holds a NaN, which EvalPlus finds equal to nothing"
     if floats_before:
         return "EvalPlus compares it with a tolerance (an earlier output was floats)"
-    if not compared_by_equality(None, entry_point, 0.0):
+    if not compared_by_equality(dataset, entry_point, 0.0):
         return f"EvalPlus compares the outputs of {entry_point!r} with a special oracle"
     return ""
 
