@@ -16,10 +16,6 @@ from evalplus_oracle import DEFAULT_VENV, run_oracle
 
 DATA = Path(__file__).resolve().parents[1] / "pytest_humaneval" / "data"
 MBPP_RELEASE = DATA / "MbppPlus-v0.2.0.jsonl.gz"
-MBPP_TOO_LARGE = "Mbpp/255"
-"""Its canonical answer is over the sandbox's 64 MiB answer limit: the plugin stops before any
-sample on ``mbpp+`` (docs/evalplus.md, "Known limit"), and EvalPlus wants samples for every
-task of its problem file, so the MBPP+ workload runs on a problem file without it."""
 
 MUTANT = """
 
@@ -47,21 +43,16 @@ def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
     return path
 
 
-def mbpp_generated(directory: Path) -> tuple[Path, Path]:
-    """Write MBPP+ without ``Mbpp/255`` and its samples, each task's canonical solution then
-    its mutant (``solution`` lines: MBPP+'s prompts are not code), into ``directory``;
-    return (problems file, samples file)."""
-    problems = [problem for problem in read_jsonl(MBPP_RELEASE) if problem["task_id"] != MBPP_TOO_LARGE]
+def mbpp_generated(directory: Path) -> Path:
+    """Write the samples of every MBPP+ task, its canonical solution then its mutant
+    (``solution`` lines: MBPP+'s prompts are not code), into ``directory``; return the file."""
     samples = []
-    for problem in problems:
+    for problem in read_jsonl(MBPP_RELEASE):
         code = problem["prompt"] + problem["canonical_solution"]
         samples.append({"task_id": problem["task_id"], "solution": code})
         mutant = code + MUTANT.format(entry_point=problem["entry_point"])
         samples.append({"task_id": problem["task_id"], "solution": mutant})
-    return (
-        write_jsonl(directory / "MbppPlus-without-255.jsonl", problems),
-        write_jsonl(directory / "mbpp-generated.samples.jsonl", samples),
-    )
+    return write_jsonl(directory / "mbpp-generated.samples.jsonl", samples)
 
 
 RECHECK_SCALE = 10.0
