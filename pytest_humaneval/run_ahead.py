@@ -56,6 +56,9 @@ class RunAhead:
         """By key of a sample started and not yet finished: the positions waiting for it."""
         self._finished: dict[int, Verdict] = {}
         """Verdicts that came before their items asked, by position."""
+        self._failed: dict[int, Exception] = {}
+        """Why a position has no verdict (its server failed to start it or died running it),
+        raised when its item asks, as the single server would have raised it there."""
         self._key_of: dict[int, str] = {}
         """The key of each position started or waiting on a copy."""
         self._selector = selectors.DefaultSelector()
@@ -69,10 +72,12 @@ class RunAhead:
         """The entry's verdict: the one that came ahead, or after waiting for it; an entry
         not planned (or asked for again, as a rerun does) starts now."""
         position = entry.position
-        if position not in self._finished and not self._waiting(position):
+        if not self._done(position) and not self._waiting(position):
             self._start_now(entry)
-        while position not in self._finished:
-            self._collect(position)
+        while not self._done(position):
+            self._collect()
+        if position in self._failed:
+            raise self._failed.pop(position)
         return self._finished.pop(position)
 
     def leftovers(self) -> list[tuple[str, Verdict]]:
@@ -92,6 +97,9 @@ class RunAhead:
 
     # -- inside -------------------------------------------------------------------------
 
+    def _done(self, position: int) -> bool:
+        return position in self._finished or position in self._failed
+
     def _waiting(self, position: int) -> bool:
         return any(position in positions for positions in self._started.values())
 
@@ -104,7 +112,7 @@ class RunAhead:
         idle = self._idle()
         while idle and self._planned:
             entry = self._planned.popleft()
-            if entry.position in self._finished or self._waiting(entry.position):
+            if self._done(entry.position) or self._waiting(entry.position):
                 continue
             try:
                 job = self.job_of(entry)
@@ -134,13 +142,17 @@ class RunAhead:
         if self._join(entry, job):
             return
         while not self._idle():
-            self._collect(entry.position)
+            self._collect()
         self._start(self._idle()[0], entry, job)
 
     def _start(self, runner: SandboxRunner, entry: SampleEntry, job: Job) -> None:
         self._started[job.key] = [entry.position]
         self._key_of[entry.position] = job.key
-        refused = runner.start(job.problem, job.sample, job.limits, job.expected)
+        try:
+            refused = runner.start(job.problem, job.sample, job.limits, job.expected)
+        except Exception as exc:  # the server could not start, or died taking the sample
+            self._fail(job.key, exc)
+            return
         if refused is not None:  # never sent (too large): its verdict is known at once
             self._finish(job.key, refused)
             return
@@ -148,25 +160,26 @@ class RunAhead:
         self._running[descriptor] = (runner, job.key)
         self._selector.register(descriptor, selectors.EVENT_READ)
 
-    def _collect(self, asking: int) -> None:
+    def _collect(self) -> None:
         """Take the verdicts that have come, from whichever servers, then refill the pool.
 
-        A server that fails (it died, or the wait was interrupted) is closed by its runner:
-        the positions that waited on it start again when their items ask, on a fresh
-        server, so the failure is raised only in the item ``asking`` for one of them.
+        A server that dies is closed by its runner (the next sample it takes starts a fresh
+        one): the samples it ran fail, each in its own item, as with a single server.
         """
         for ready, _ in self._selector.select():
             runner, key = self._running.pop(ready.fd)
             self._selector.unregister(ready.fd)
             try:
                 verdict = runner.collect()
-            except Exception:
-                positions = self._started.pop(key)
-                if asking in positions:
-                    raise
+            except Exception as exc:
+                self._fail(key, exc)
                 continue
             self._finish(key, verdict)
         self._fill()
+
+    def _fail(self, key: str, error: Exception) -> None:
+        for position in self._started.pop(key):
+            self._failed[position] = error
 
     def _finish(self, key: str, verdict: Verdict) -> None:
         first, *copies = self._started.pop(key)

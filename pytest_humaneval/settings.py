@@ -65,7 +65,7 @@ class Settings:
     """Stop sequences: each completion is cut at the first one before it runs."""
     extract: bool = False
     """Take the code out of markdown fences in chat models' outputs."""
-    servers: int | None = 1
+    servers: int | None = None
     """Sandbox servers a session without xdist workers runs samples on (None: one per CPU)."""
     shard: tuple[int, int] | None = None
     """This session's share of the samples, (I, N): shard I of N (see ``shards``)."""
@@ -303,7 +303,7 @@ OPTIONS = (
     Option(
         "servers",
         "sandbox servers that run samples ahead of their items, side by side, in a session "
-        "without xdist workers (default 1; auto: one per usable CPU); each xdist worker has one.",
+        "without xdist workers (default auto: one per usable CPU); each xdist worker has one.",
         _servers,
         metavar="N|auto",
     ),
@@ -579,7 +579,7 @@ def resolve(config: pytest.Config) -> Settings:
         memory_mb=values.get("memory", DEFAULT_MEMORY_MB),
         cache=not values.get("no_cache", False),
         stop=tuple(dict.fromkeys(values.get("stop", ()))),
-        servers=values.get("servers", 1),
+        servers=values.get("servers"),
         report=values.get("report", ()),
         plot=values.get("plot"),
         extract=values.get("extract", False),

@@ -162,8 +162,9 @@ def test_rerun_after_interrupt_runs_only_what_is_missing(
     assert second.returncode() == 0, second.output
     assert reference.returncode() == 0, reference.output
 
-    # Only the samples without a cached verdict ran again.
-    assert reused_count(second) == interrupted_summary["finished"], second.output
+    # Only the samples without a cached verdict ran again: those that finished, and those
+    # that came ahead of items that never ran (kept in the cache too).
+    assert interrupted_summary["finished"] <= reused_count(second) < len(rows), second.output
     assert reused_count(reference) == 0, reference.output
     final = read_rows(interrupted_dir / "results.jsonl")
     for before, after in zip(interrupted_results, final, strict=True):
@@ -244,8 +245,9 @@ def test_killed_worker_gets_its_sample_counted_as_crashed(
     run.assert_nothing_left()
 
 
-def run_and_kill_the_sandbox_server(tmp_path: Path, runs: list[Run]) -> tuple[Run, list[dict[str, Any]]]:
-    """A serial run whose sandbox server is SIGKILLed in the middle; returns it and its results."""
+def run_and_kill_the_sandbox_server(tmp_path: Path, runs: list[Run]) -> tuple[Run, list[dict[str, Any]], int]:
+    """A serial run one of whose sandbox servers (its pool's: one per CPU) is SIGKILLed in the
+    middle; returns it, its results and how many servers it ran before."""
     rows = correct_rows(12, tag=tmp_path.name)
     samples = write_rows(tmp_path / "samples.jsonl", rows)
     results = tmp_path / "results.jsonl"
@@ -257,17 +259,17 @@ def run_and_kill_the_sandbox_server(tmp_path: Path, runs: list[Run]) -> tuple[Ru
     servers = [
         p for p in table.values() if p.is_sandbox and p.ppid == run.process.pid and p.start >= run.since
     ]
-    assert len(servers) == 1, servers
+    assert servers, table
     os.kill(servers[0].pid, signal.SIGKILL)
     run.wait()
     records = read_rows(results)
     assert [r["seq"] for r in records] == [r["seq"] for r in rows]
-    return run, records
+    return run, records, len(servers)
 
 
 def test_killed_sandbox_server_costs_one_sample(tmp_path: Path, runs: list[Run]) -> None:
     """The sample whose server died is "crashed"; a new server runs the rest; the run fails (exit 1)."""
-    run, records = run_and_kill_the_sandbox_server(tmp_path, runs)
+    run, records, pool = run_and_kill_the_sandbox_server(tmp_path, runs)
     assert not [r for r in records if r["outcome"] == "not run"], records
     crashed = [r for r in records if r["outcome"] != "passed"]
     assert len(crashed) == 1 and crashed[0]["outcome"] == "crashed", crashed
@@ -279,12 +281,12 @@ def test_killed_sandbox_server_costs_one_sample(tmp_path: Path, runs: list[Run])
         "the harness failed, see their reports"
     ) in run.lines, run.output
     servers = {p.key for p in run.tracked.values() if p.is_sandbox and p.ppid == run.process.pid}
-    assert len(servers) == 2, "the samples after the crash run in a new server"
+    assert len(servers) == pool + 1, "the samples after the crash run in a new server"
     run.assert_nothing_left()
 
 
 def test_killed_sandbox_server_message_says_what_happened(tmp_path: Path, runs: list[Run]) -> None:
-    _, records = run_and_kill_the_sandbox_server(tmp_path, runs)
+    _, records, _ = run_and_kill_the_sandbox_server(tmp_path, runs)
     (crashed,) = [r for r in records if r["outcome"] == "crashed"]
     assert "the sandbox server exited unexpectedly" in crashed["message"], crashed["message"]
 
