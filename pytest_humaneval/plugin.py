@@ -17,11 +17,18 @@ from pytest_humaneval.collection import SampleItem, build_items
 from pytest_humaneval.controller import Controller
 from pytest_humaneval.evaluation import Evaluation, HumanEvalSample
 from pytest_humaneval.merge import Merge
+from pytest_humaneval.remote import LINES_KEY, is_local, read_through_controller, refusal, serve_lines
 from pytest_humaneval.runner import cpu_for_worker, join_server_cpu
 from pytest_humaneval.selection import SampleArguments, samples_requested, take_sample_arguments
 from pytest_humaneval.settings import Settings, add_options, resolve
 from pytest_humaneval.shards import WORKER_KEY, ShardMembers, ShardToWorkers
-from pytest_humaneval.wire import WIRE_KEY, evaluation_from_wire, evaluation_to_wire, verdict_from_properties
+from pytest_humaneval.wire import (
+    WIRE_KEY,
+    evaluation_from_wire,
+    evaluation_to_wire,
+    settings_from_wire,
+    verdict_from_properties,
+)
 
 SAMPLE_ARGUMENT = "humaneval_sample"
 
@@ -63,7 +70,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if _shows_information_only(config):  # a bad setting must not hide the help
         config.stash[settings_key] = Settings()
         return
-    settings = resolve(config)
+    settings = _worker_settings(config)
+    if settings is None:
+        settings = resolve(config)
     config.stash[settings_key] = settings
     workerinput = getattr(config, "workerinput", None)
     if settings.merge:  # no sample is read or run: the shards' results files hold the run
@@ -93,9 +102,20 @@ def pytest_configure(config: pytest.Config) -> None:
     _interrupt_on_sigterm()
 
 
+def _worker_settings(config: pytest.Config) -> Settings | None:
+    """In an xdist worker, the controller's settings (the defaults when it runs no samples):
+    a worker on another host may not find the files its own command line and ini file name."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is None:
+        return None
+    return settings_from_wire(workerinput[WIRE_KEY]) if WIRE_KEY in workerinput else Settings()
+
+
 def _configure_worker(config: pytest.Config, settings: Settings, workerinput: dict[str, Any]) -> None:
     cpu = cpu_for_worker(int(str(workerinput.get("workerid", "gw0"))[2:] or 0))
     evaluation = evaluation_from_wire(settings, workerinput[WIRE_KEY], cpu)
+    if LINES_KEY in workerinput:  # a remote worker: it may not see the samples files
+        read_through_controller(evaluation, workerinput[LINES_KEY])
     join_server_cpu(cpu, int(workerinput.get("workercount", 0)))
     config.stash[evaluation_key] = evaluation
 
@@ -108,8 +128,17 @@ class XdistHooks:
         self.controller = controller
         self.wire = evaluation_to_wire(controller.evaluation)
 
+    def pytest_xdist_newgateway(self, gateway: Any) -> None:
+        """Refuse a host that runs another harness, before its worker starts or anything is copied to it."""
+        if not is_local(gateway.spec):
+            refused = refusal(gateway)
+            if refused is not None:
+                raise pytest.UsageError(refused)
+
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput[WIRE_KEY] = self.wire
+        if not is_local(node.gateway.spec):  # it may not see the samples files
+            node.workerinput[LINES_KEY] = serve_lines(self.controller.evaluation, node.gateway)
 
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         self.controller.count_selected(ids)

@@ -1,8 +1,10 @@
 """What crosses between the controller and its xdist workers, as plain data.
 
-Out (``workerinput``): the evaluation the controller loaded and prepared: the problems,
-each samples file's path and the places of its samples in it (local workers read the
-samples they run from the same file), the limits, the verdicts known from the cache,
+Out (``workerinput``): the settings the controller resolved (a worker on another host may
+not find the files its own command line names) and the evaluation it loaded and prepared:
+the problems, each samples file's path and the places of its samples in it (workers read
+the samples they run from the same file, or else through the controller: see
+:mod:`pytest_humaneval.remote`), the limits, the verdicts known from the cache,
 the keys that repeat, the EvalPlus problems' tests and expected outputs (pickled: their
 values are any of Python's plain types, sets and tuples included). Back: each verdict as
 the item's ``user_properties`` (on its report), and the sandbox's isolation in
@@ -38,6 +40,7 @@ def evaluation_to_wire(evaluation: Evaluation) -> dict[str, Any]:
     repeated = evaluation.runner.repeated_keys
     problem_set = evaluation.problem_set
     return {
+        "settings": pickle.dumps(evaluation.settings, protocol=4),
         "problems_source": problem_set.source,
         "problems": [asdict(replace(problem, plus=None)) for problem in problem_set.problems.values()],
         "plus": pickle.dumps(
@@ -53,6 +56,12 @@ def evaluation_to_wire(evaluation: Evaluation) -> dict[str, Any]:
         "known_at": evaluation.known_at.to_plain(),
         "repeated_keys": None if repeated is None else sorted(repeated),
     }
+
+
+def settings_from_wire(data: dict[str, Any]) -> Settings:
+    """The controller's settings, in a worker (which does not resolve its own)."""
+    settings: Settings = pickle.loads(data["settings"])
+    return settings
 
 
 def evaluation_from_wire(settings: Settings, data: dict[str, Any], cpu: int | None) -> Evaluation:

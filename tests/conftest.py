@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from support.problems import SHARED_DATA
 from support.sessions import RunHumaneval
+from support.socket_servers import ServerDidNotStart, SocketServer, start_socket_server
 
 
 @pytest.fixture
@@ -70,3 +71,27 @@ def full_disk(tmp_path: Path) -> Iterator[Path]:
         yield mount_point
     finally:
         subprocess.run(["umount", "-l", str(mount_point)], capture_output=True, check=False)
+
+
+@pytest.fixture
+def socket_servers(tmp_path: Path) -> Iterator[Callable[..., SocketServer]]:
+    """Starts execnet socket servers on loopback (see ``support.socket_servers``), each in a
+    directory of its own under ``tmp_path``; stops every one, and what it started, at the end.
+    A server asked to hide a directory is skipped where mount namespaces are not permitted."""
+    started: list[SocketServer] = []
+
+    def start(name: str, **options: Path) -> SocketServer:
+        try:
+            server = start_socket_server(tmp_path / name, **options)
+        except ServerDidNotStart as exc:
+            if "hidden" in options:
+                pytest.skip(f"cannot hide a directory from a socket server here: {exc}")
+            raise
+        started.append(server)
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in started:
+            server.stop()

@@ -74,7 +74,7 @@ def test_nothing_imports_the_hooks() -> None:
 @pytest.mark.parametrize("module", sorted(m for m in GRAPH if m.startswith(f"{NAME}.outputs")))
 def test_outputs_run_nothing(module: str) -> None:
     """Writing the outputs never reaches what runs samples or drives the session."""
-    running = {"runner", "evaluation", "calibration", "controller", "collection", "plugin", "wire"}
+    running = {"runner", "evaluation", "calibration", "controller", "collection", "plugin", "wire", "remote"}
     assert not {f"{NAME}.{name}" for name in running} & (_reachable(module) | {module})
 
 
