@@ -107,11 +107,13 @@ def refusal(gateway: Gateway, timeout: float = IDENTITY_TIMEOUT) -> str | None:
         channel.waitclose(timeout)
     except (EOFError, OSError, channel.RemoteError) as exc:  # a channel's TimeoutError is an OSError
         return (
-            f"pytest-humaneval on {name} did not say which version it is ({exc}); the controller runs {ours}"
+            f"pytest-humaneval on {name} did not say which version it is ({_last_line(exc)}); "
+            f"the controller runs {ours}"
         )
     if version is None:
         return (
-            f"pytest-humaneval cannot be imported on {name} ({digest}) but the controller runs {ours}: "
+            f"pytest-humaneval cannot be imported on {name} ({_last_line(digest)}) "
+            f"but the controller runs {ours}: "
             "install the same version on every host"
         )
     theirs = _described(version, digest, python)
@@ -121,6 +123,12 @@ def refusal(gateway: Gateway, timeout: float = IDENTITY_TIMEOUT) -> str | None:
             "install the same version on every host"
         )
     return None
+
+
+def _last_line(error: object) -> str:
+    """An error's last line (a remote error holds the whole traceback): the refusal is one line."""
+    lines = str(error).strip().splitlines()
+    return lines[-1] if lines else type(error).__name__
 
 
 def _described(version: str, digest: str, python: str) -> str:
