@@ -4,9 +4,10 @@ The hosts are real execnet socket servers on loopback (``support.socket_servers`
 this checkout; a hidden one runs in a mount namespace where an empty tmpfs covers the
 samples' directory, so its worker gets the lines it runs from the controller. Their results
 file equals a local ``-n 2`` run's; a changed line is detected through the controller; a
-host with another version or harness is refused with one line before its worker starts.
-The line server and client are also tested alone, over a pair of queues: lines go in bounded
-pieces and batches.
+host with another version or harness is refused with one line before its worker starts; an
+interrupted remote run keeps its verdicts and leaves nothing running on the host. The line
+server and client are also tested alone (the server answering each request as it is sent):
+lines go in bounded pieces and batches.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import os
 import queue
 import shutil
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +24,18 @@ from typing import Any
 
 import pytest
 from support.problems import DEMO_PROBLEMS, demo_records
-from support.processes import LEFTOVER_GRACE, POLL, sample_row
+from support.processes import (
+    LEFTOVER_GRACE,
+    POLL,
+    SIGNAL_TO_EXIT_LIMIT,
+    Run,
+    correct_rows,
+    read_json,
+    runs,
+    sample_row,
+    start,
+    write_rows,
+)
 from support.results import error_lines, read_results, text_of
 from support.sessions import RunHumaneval
 from support.socket_servers import SocketServer, processes_working_in
@@ -34,6 +47,8 @@ from pytest_humaneval.evaluation import Evaluation
 from pytest_humaneval.remote import PIECE_BYTES, LineClient, LineServer
 from pytest_humaneval.settings import Settings
 
+HARNESS_FIXTURES = (runs,)
+"""The harness's fixtures that tests here take: pytest finds them by name in this module."""
 StartServer = Callable[..., SocketServer]
 GENERATED = 60
 """Samples beyond the demo's: more than one batch of lines (``remote.AHEAD_LINES``)."""
@@ -107,6 +122,38 @@ def test_remote_workers_give_a_local_runs_results(
     )
     assert len(read_results(pytester.path / "remote.jsonl")) == 14 + GENERATED
     assert_nothing_left(*servers)
+
+
+def test_an_interrupted_remote_run_keeps_its_verdicts_and_leaves_nothing_running(
+    tmp_path: Path, runs: list[Run], socket_servers: StartServer
+) -> None:
+    """SIGTERM to the controller while a hidden remote worker runs slow samples: the session
+    ends soon, partial, with the verdicts that came; the worker's sandbox servers stop."""
+    data = tmp_path / "data"
+    data.mkdir()
+    samples = write_rows(data / "samples.jsonl", correct_rows(40, tag=tmp_path.name))
+    server = socket_servers("hidden", hidden=data)
+    cwd = tmp_path / "run"
+    cwd.mkdir()
+    results, summary = cwd / "results.jsonl", cwd / "summary.json"
+    run = start(
+        runs,
+        cwd,
+        [
+            "-p",
+            "no:randomly",
+            *session_args(samples, results, f"--humaneval-json={summary}", "-d", f"--tx={server.spec}"),
+        ],
+    )
+    seen = run.wait_for_verdicts(results, 3, timeout=120)
+    assert processes_working_in(server.directory, server.process.pid)  # the worker's sandbox
+    run.signal_main(signal.SIGTERM)
+    run.wait(timeout=SIGNAL_TO_EXIT_LIMIT + 20)
+    written = read_results(results)
+    assert 3 <= len([row for row in written if row["outcome"] == "passed"]) < 40, run.output
+    assert all(row in written for row in seen)
+    assert read_json(summary)["interrupted"] is True, run.output
+    assert_nothing_left(server)
 
 
 # On the controller only (the remote worker does not see this directory): changes every
