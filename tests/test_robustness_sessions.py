@@ -136,7 +136,9 @@ def test_rerun_after_interrupt_runs_only_what_is_missing(
 ) -> None:
     """Ctrl-C, then the same command again: the cached verdicts are reused, the rest run,
     and the final results equal those of a run that was never interrupted."""
-    rows = correct_rows(16, tag="resume", slow_every=2)
+    # Slow enough that a pool of servers is still running when the signal comes (about 3 s
+    # of sleeping left on 2 servers after the verdicts the test waits for).
+    rows = correct_rows(40, tag="resume", slow_every=2)
     interrupted_dir, reference_dir = tmp_path / "interrupted", tmp_path / "reference"
     interrupted_dir.mkdir()
     reference_dir.mkdir()
