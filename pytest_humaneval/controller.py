@@ -132,7 +132,9 @@ class Controller:
             sample_sets = self.evaluation.sample_sets
             sources = {s.label: s.source for s in sample_sets} if len(sample_sets) > 1 else {}
             results, shard = settings.results, settings.shard_label
-            self.results = ResultsStream(results, sources, shard) if results else None
+            problems = self.evaluation.problem_set.problems
+            by_inputs = frozenset(task for task, problem in problems.items() if problem.plus is not None)
+            self.results = ResultsStream(results, sources, shard, by_inputs) if results else None
         except OSError as exc:
             raise pytest.UsageError(str(exc)) from None
 

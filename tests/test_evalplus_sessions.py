@@ -97,6 +97,21 @@ def test_a_second_session_reuses_verdicts_and_expected_outputs(
     assert without_duration(read_results(pytester.path / "results.jsonl")) == without_duration(records)
 
 
+def test_every_line_has_the_suites_fields_even_without_a_verdict(
+    pytester: pytest.Pytester, run_humaneval: RunHumaneval, worker_args: list[str]
+) -> None:
+    """A sample that did not run (deselected here) has the suites' fields, null: the lines
+    of a problem judged by inputs all have the same keys, as EvalPlus's do."""
+    write_files(pytester.path)
+    result = run_humaneval(*plus_args("-k", "Plus/0", "--humaneval-no-cache", *worker_args))
+    assert result.ret == 0, text_of(result)
+    records = read_results(pytester.path / "results.jsonl")
+    not_run = [r for r in records if r["outcome"] == "not run"]
+    assert not_run and len(not_run) < len(records), records
+    assert {(r["base_status"], r["plus_status"], r["failed_input"]) for r in not_run} == {(None, None, None)}
+    assert all(r["base_status"] for r in records if r["outcome"] != "not run"), records
+
+
 def test_serial_and_xdist_results_are_identical(
     pytester: pytest.Pytester, run_humaneval: RunHumaneval
 ) -> None:

@@ -24,13 +24,19 @@ from pytest_humaneval.shard_description import DESCRIPTION_FIELD, POSITION_FIELD
 
 
 def result_record(
-    sample: Sample, verdict: Verdict | None, samples_file: str | None = None, shard: str | None = None
+    sample: Sample,
+    verdict: Verdict | None,
+    samples_file: str | None = None,
+    shard: str | None = None,
+    by_inputs: bool = False,
 ) -> dict[str, Any]:
     """One line of the results file: the input record, the reference's fields, ours.
 
     ``samples_file`` (given when the session has several files) names the sample's file;
     ``shard`` (``I/N``, in a sharded run) the shard, and the sample's place in the whole
-    input comes with it: the last fields, which the merge removes.
+    input comes with it: the last fields, which the merge removes. ``by_inputs``: the
+    sample's problem is judged by inputs, so its line has the suites' fields, null when
+    no suite was judged (not run, or no verdict of its own).
     """
     record = dict(sample.record)
     if samples_file is not None:
@@ -50,21 +56,30 @@ def result_record(
             message=verdict.message,
             duration=verdict.duration,
         )
-        if verdict.by_inputs:
-            failed = verdict.failed_input
-            record.update(
-                base_status=verdict.base_status,
-                plus_status=verdict.plus_status,
-                failed_input=None if failed is None else asdict(failed),
-            )
+    if verdict is not None and verdict.by_inputs:
+        failed = verdict.failed_input
+        record.update(
+            base_status=verdict.base_status,
+            plus_status=verdict.plus_status,
+            failed_input=None if failed is None else asdict(failed),
+        )
+    elif by_inputs:
+        record.update(base_status=None, plus_status=None, failed_input=None)
     if shard is not None:
         record[SHARD_FIELD], record[POSITION_FIELD] = shard, sample.entry.position
     return record
 
 
-def _result_line(sample: Sample, verdict: Verdict | None, sources: dict[str, str], shard: str | None) -> str:
+def _result_line(sample: Sample, verdict: Verdict | None, stream: ResultsStream) -> str:
     # ASCII escapes keep lone surrogates (valid in JSON, not in UTF-8) writable.
-    return json.dumps(result_record(sample, verdict, sources.get(sample.entry.file_label), shard)) + "\n"
+    record = result_record(
+        sample,
+        verdict,
+        stream.sources.get(sample.entry.file_label),
+        stream.shard,
+        sample.entry.task_id in stream.by_inputs,
+    )
+    return json.dumps(record) + "\n"
 
 
 def _with_field(line: bytes, name: str, value: Any) -> bytes:
@@ -82,12 +97,20 @@ class ResultsStream:
     in an anonymous temporary file (nothing is left of it if the session is killed).
     """
 
-    def __init__(self, path: str, sources: dict[str, str] | None = None, shard: str | None = None) -> None:
+    def __init__(
+        self,
+        path: str,
+        sources: dict[str, str] | None = None,
+        shard: str | None = None,
+        by_inputs: frozenset[str] = frozenset(),
+    ) -> None:
         self.path = path
         self.sources = sources or {}
         """The samples files by file label, when the session has several."""
         self.shard = shard
         """The shard (``I/N``) the session runs, if it runs one."""
+        self.by_inputs = by_inputs
+        """The task ids of the problems judged by inputs (their lines have the suites' fields)."""
         self._spool: BinaryIO | None = None
         """Where the lines go as they arrive: the file itself, or the temporary file."""
         self._direct = False
@@ -117,7 +140,7 @@ class ResultsStream:
             self._start()
         if self._spool is None or self._failed is not None:
             return
-        line = _result_line(sample, verdict, self.sources, self.shard).encode("ascii")
+        line = _result_line(sample, verdict, self).encode("ascii")
         try:
             self._spool.write(line)
             self._spool.flush()
@@ -157,7 +180,7 @@ class ResultsStream:
                 and self._offsets[position] >= 0
             ):
                 return os.pread(spool.fileno(), self._sizes[position], self._offsets[position])
-            return _result_line(read(entry), verdict, self.sources, self.shard).encode("ascii")
+            return _result_line(read(entry), verdict, self).encode("ascii")
 
         def lines() -> Iterator[bytes]:
             for number, (entry, verdict) in enumerate(zip(entries, verdicts, strict=True)):
