@@ -26,10 +26,7 @@ from pytest_humaneval.exit_status import Gate, SessionEnd, decide, exit_status, 
 from pytest_humaneval.input_warnings import warn_about_the_input
 from pytest_humaneval.model import Verdict
 from pytest_humaneval.outputs.checks import check_outputs
-from pytest_humaneval.outputs.plot import (
-    summary_curves,
-    write_plot,
-)
+from pytest_humaneval.outputs.plot import write_summary_plot
 from pytest_humaneval.outputs.results_file import ResultsStream
 from pytest_humaneval.outputs.summary_json import versions, write_summary
 from pytest_humaneval.outputs.terminal import (
@@ -42,7 +39,7 @@ from pytest_humaneval.runner import cpu_for_worker, usable_cpus
 from pytest_humaneval.settings import Settings
 from pytest_humaneval.shard_description import describe
 from pytest_humaneval.shards import ShardMembers, members_of
-from pytest_humaneval.tally import Comparison, Summary, Tally, comparisons
+from pytest_humaneval.tally import Comparison, SampleFields, Summary, Tally, comparisons
 from pytest_humaneval.wire import input_change_from_properties, verdict_from_properties
 
 
@@ -57,11 +54,13 @@ def _open_cache(config: pytest.Config, settings: Settings) -> VerdictCache | Non
 class Controller:
     """Gathers verdicts as reports arrive; summarizes, writes and judges the session."""
 
-    def __init__(self, config: pytest.Config, settings: Settings, evaluation: Evaluation) -> None:
+    def __init__(
+        self, config: pytest.Config, settings: Settings, evaluation: Evaluation, fields: SampleFields
+    ) -> None:
         self.config = config
         self.settings = settings
         self.evaluation = evaluation
-        self.tally = Tally(evaluation.problem_set, evaluation.sample_sets)
+        self.tally = Tally(evaluation.problem_set, evaluation.sample_sets, fields, settings.temperature)
         self.runs_samples = not (config.option.collectonly or config.option.setuponly)
         """False for ``--collect-only``, ``--setup-only`` and ``--setup-plan``: no sample runs."""
         self.cache: VerdictCache | None = None
@@ -85,11 +84,12 @@ class Controller:
     def start(cls, config: pytest.Config, settings: Settings) -> Controller:
         """Load and check everything before any sample runs; raise ``pytest.UsageError`` if bad."""
         abandoned = remove_abandoned(tempfile.gettempdir())  # first: a killed session's copy may be large
+        fields = SampleFields(settings.rank, settings.rank_missing == "exclude")
         try:
-            evaluation = Evaluation.load(settings)
+            evaluation = Evaluation.load(settings, fields.note_sample)
         except InputError as exc:
             raise pytest.UsageError(str(exc)) from None
-        controller = cls(config, settings, evaluation)
+        controller = cls(config, settings, evaluation, fields)
         if abandoned:
             controller.messages.append(
                 f"removed {len(abandoned)} temporary files or directories that killed sessions "
@@ -345,7 +345,7 @@ class Controller:
 
     def _write_plot(self) -> None:
         assert self.settings.plot is not None
-        write_plot(self.settings.plot, summary_curves(self.summaries))
+        write_summary_plot(self.settings.plot, self.summaries)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.summaries:

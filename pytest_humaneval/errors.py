@@ -36,3 +36,8 @@ class InputError(Exception):
 
 class SamplesFileChanged(InputError):
     """A samples file that is no longer what it was when the session checked it."""
+
+
+class FieldError(Exception):
+    """A sample's field that cannot be used (a score to rank by); the reader that found it
+    adds the file and the line."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import collections
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -30,6 +30,11 @@ from pytest_humaneval.settings import Settings
 
 def _nothing_known(keys: list[str]) -> dict[str, Any]:
     return {}
+
+
+def _both(first: Callable[[Sample], None], then: Callable[[Sample], None], sample: Sample) -> None:
+    first(sample)
+    then(sample)
 
 
 @functools.cache
@@ -83,22 +88,26 @@ class Evaluation:
         self._sets_by_file_label[sample_set.entries[0].file_label] = sample_set
 
     @classmethod
-    def load(cls, settings: Settings) -> Evaluation:
+    def load(cls, settings: Settings, also: Callable[[int, Sample], None] | None = None) -> Evaluation:
         """Read and check the problem file and every samples file named in ``settings``.
 
         The files are read as streams, and each sample's verdict key is computed as it is
         read; when the time limits wait for calibration (``--humaneval-timeout=auto``), all
-        of it but the limits (see :meth:`compute_keys`). With several samples files, node
-        ids start with each file's label.
+        of it but the limits (see :meth:`compute_keys`). ``also`` sees each sample as it is
+        read, with its file's index (its ``FieldError`` is an error at the sample's line).
+        With several samples files, node ids start with each file's label.
         """
         assert settings.samples
         evaluation = cls(settings, load_problems(settings.problems, evalplus=True), [])
-        on_sample = evaluation._note_content if settings.auto_timeout else evaluation._note_key
+        note = evaluation._note_content if settings.auto_timeout else evaluation._note_key
         specs = list(settings.samples)
         labels = file_labels(specs) if len(specs) > 1 else [""]
         first_position = 0
         try:
-            for spec, label in zip(specs, labels, strict=True):
+            for file_index, (spec, label) in enumerate(zip(specs, labels, strict=True)):
+                on_sample = note
+                if also is not None:
+                    on_sample = functools.partial(_both, note, functools.partial(also, file_index))
                 sample_set = load_samples(spec, evaluation.problem_set, first_position, label, on_sample)
                 evaluation.sample_sets.append(sample_set)
                 evaluation._index(sample_set)

@@ -26,7 +26,7 @@ from pathlib import Path, PurePath
 from typing import IO, Any
 
 from pytest_humaneval._sandbox.tempfiles import TEMPORARY_PREFIX, hold
-from pytest_humaneval.errors import InputError, SamplesFileChanged, quoted
+from pytest_humaneval.errors import FieldError, InputError, SamplesFileChanged, quoted
 from pytest_humaneval.evalplus_inputs import PLUS_FIELDS, plus_tests
 from pytest_humaneval.line_reader import FileStamp, LineReader, file_stamp, line_digest
 from pytest_humaneval.model import Problem, ProblemSet, Sample, SampleEntry
@@ -333,8 +333,16 @@ def canonical_samples(
     sample_set = SampleSet(CANONICAL_SAMPLES, entries, file_label or CANONICAL_SAMPLES, records)
     if on_sample is not None:
         for entry in entries:
-            on_sample(sample_set.read(entry))
+            _show(on_sample, sample_set.read(entry), CANONICAL_SAMPLES)
     return sample_set
+
+
+def _show(on_sample: Callable[[Sample], None], sample: Sample, source: str) -> None:
+    """Give ``on_sample`` the sample; a field it cannot use is an error at the sample's line."""
+    try:
+        on_sample(sample)
+    except FieldError as exc:
+        raise InputError(source, sample.entry.line, str(exc)) from None
 
 
 def load_samples(
@@ -416,7 +424,7 @@ def _load_entries(
         )
         entries.append(entry)
         if on_sample is not None:
-            on_sample(Sample(entry, text, is_solution, record))
+            _show(on_sample, Sample(entry, text, is_solution, record), source)
     if file_stamp(path) != stamp:
         raise SamplesFileChanged(source, None, "the file changed while it was being read")
     return entries

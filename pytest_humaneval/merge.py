@@ -12,6 +12,8 @@ settings, loading's samples sets and the domain types; nothing that runs samples
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import json
 import os
 from array import array
@@ -21,15 +23,13 @@ from typing import Any
 
 import pytest
 
+from pytest_humaneval.errors import FieldError
 from pytest_humaneval.exit_status import Decision, Gate, SessionEnd, decide, exit_status
 from pytest_humaneval.loading import SampleSet
 from pytest_humaneval.model import OUTCOME_KINDS, FailedInput, SampleEntry, Verdict
 from pytest_humaneval.outputs.checks import check_outputs
 from pytest_humaneval.outputs.files import write_output
-from pytest_humaneval.outputs.plot import (
-    summary_curves,
-    write_plot,
-)
+from pytest_humaneval.outputs.plot import write_summary_plot
 from pytest_humaneval.outputs.summary_json import write_summary
 from pytest_humaneval.outputs.terminal import auto_limits_line, section_lines, write_lines
 from pytest_humaneval.settings import Settings
@@ -40,7 +40,7 @@ from pytest_humaneval.shard_description import (
     SHARD_FIELDS,
     ShardDescription,
 )
-from pytest_humaneval.tally import Comparison, Summary, Tally, comparisons
+from pytest_humaneval.tally import Comparison, SampleFields, Summary, Tally, comparisons
 
 NOT_RUN = "not run"
 
@@ -87,12 +87,16 @@ def _verdict(record: dict[str, Any]) -> Verdict | None:
     )
 
 
-def read_shard(path: str) -> ShardFile:
-    """Read and check a shard's results file; raise :class:`MergeError` naming the file and line."""
+def read_shard(path: str, fields: SampleFields | None = None) -> ShardFile:
+    """Read and check a shard's results file; raise :class:`MergeError` naming the file and line.
+
+    ``fields`` note each line's input fields (scores to rank by, temperatures): the results
+    lines carry them, as the samples files did."""
     positions, offsets, sizes = array("q"), array("q"), array("q")
     task_ids: list[str] = []
     verdicts: list[Verdict | None] = []
     description: ShardDescription | None = None
+    file_starts: list[int] = []  # where each samples file's positions end (the next one's start)
     offset = 0
     try:
         with open(path, "rb") as stream:
@@ -109,6 +113,7 @@ def read_shard(path: str) -> ShardFile:
                                 "(--humaneval-shard=I/N), or one whose run did not finish"
                             )
                         description = ShardDescription.from_plain(data[DESCRIPTION_FIELD])
+                        file_starts = list(itertools.accumulate(f.samples for f in description.samples_files))
                     assert description is not None
                     if data.get(SHARD_FIELD) != description.label:
                         raise ValueError(
@@ -121,7 +126,9 @@ def read_shard(path: str) -> ShardFile:
                     if task_id not in description.known_tasks:
                         raise ValueError(f"its task_id {task_id!r} is not a problem of the run")
                     verdicts.append(_verdict(data))
-                except (ValueError, TypeError) as exc:  # JSONDecodeError is a ValueError
+                    if fields is not None:
+                        fields.note(bisect.bisect_right(file_starts, position), position, data)
+                except (ValueError, TypeError, FieldError) as exc:  # JSONDecodeError is a ValueError
                     raise MergeError(f"{path}, line {number}: {exc}") from None
                 task_ids.append(task_id)
                 positions.append(position)
@@ -186,14 +193,22 @@ class Merge:
     def load(cls, config: pytest.Config, settings: Settings) -> Merge:
         """Read and check the shards and the output paths; raise ``pytest.UsageError`` if bad."""
         option, source = settings.given_as("merge")
+        fields = SampleFields(settings.rank, settings.rank_missing == "exclude")
         try:
-            shards = [read_shard(path) for path in settings.merge]
+            shards = [read_shard(path, fields) for path in settings.merge]
             check_shards(shards)
             found = _samples(shards)
         except MergeError as exc:
             raise pytest.UsageError(f"{option} (from {source}): {exc}") from None
         description = shards[0].description
-        tally = Tally(description.problem_set(), _sample_sets(description, found))
+        temperatures = description.settings(settings).temperature
+        if len(temperatures) not in (0, len(description.samples_files)):
+            given, where = settings.given_as("temperature")
+            raise pytest.UsageError(
+                f"{given} (from {where}) gives {len(temperatures)} temperatures for the shards' "
+                f"{len(description.samples_files)} samples files: give one per file, in their order"
+            )
+        tally = Tally(description.problem_set(), _sample_sets(description, found), fields, temperatures)
         for position, (_, verdict) in found.items():
             if verdict is not None:
                 tally.record(position, verdict)
@@ -247,7 +262,7 @@ class Merge:
             (
                 "--humaneval-plot",
                 settings.plot,
-                lambda path: write_plot(path, summary_curves(self.summaries)),
+                lambda path: write_summary_plot(path, self.summaries),
             ),
         ]
         failures = []

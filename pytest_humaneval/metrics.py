@@ -78,6 +78,13 @@ def mean_pass_at_k(counts: Iterable[tuple[str, int, int]], k: int) -> PassAtK:
     return PassAtK(k, float(per_task.mean()), ci95=bootstrap_ci95(per_task))
 
 
+def interval_excludes_zero(ci95: tuple[float, float] | None) -> bool | None:
+    """Whether an interval lies wholly on one side of 0 (None when not computable)."""
+    if ci95 is None:
+        return None
+    return ci95[0] > 0.0 or ci95[1] < 0.0
+
+
 @dataclass(frozen=True)
 class PassAtKDifference(PassAtK):
     """pass@k of B minus pass@k of A over the tasks both have.
@@ -87,10 +94,7 @@ class PassAtKDifference(PassAtK):
 
     @property
     def excludes_zero(self) -> bool | None:
-        """Whether the interval lies wholly on one side of 0 (None when not computable)."""
-        if self.ci95 is None:
-            return None
-        return self.ci95[0] > 0.0 or self.ci95[1] < 0.0
+        return interval_excludes_zero(self.ci95)
 
 
 def paired_difference(

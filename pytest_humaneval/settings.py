@@ -4,8 +4,8 @@ Each setting has a command-line option ``--humaneval-NAME`` and an ini key
 ``humaneval_NAME``; the command line wins. An invalid value is a usage error that
 names the setting and where the value came from.
 
-Imports pytest (options, ini values), loading (the built-in names) and postprocess
-(stop sequences); nothing that runs samples.
+Imports pytest (options, ini values), loading (the built-in names), postprocess (stop
+sequences) and ranking (the fields it derives); nothing that runs samples.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import pytest
 from pytest_humaneval.errors import quoted
 from pytest_humaneval.loading import CANONICAL_SAMPLES, DEFAULT_PROBLEMS, EVALPLUS_PROBLEMS
 from pytest_humaneval.postprocess import parse_stop_sequences
+from pytest_humaneval.ranking import DERIVED_FIELDS, MISSING_POLICIES
 
 DEFAULT_TIMEOUT = 3.0
 MAX_TIMEOUT = 86400.0
@@ -71,6 +72,14 @@ class Settings:
     """This session's share of the samples, (I, N): shard I of N (see ``shards``)."""
     merge: tuple[str, ...] = ()
     """Shards' results files to merge instead of running samples (globs expanded)."""
+    rank: tuple[str, ...] = ()
+    """Fields of the samples to rank them by (see ``ranking``), in the order given."""
+    rank_missing: str = "error"
+    """A sample without a ranking's field: ``error`` (a usage error) or ``exclude`` (its
+    problem is left out of that ranking)."""
+    temperature: tuple[float, ...] = ()
+    """Each samples file's sampling temperature, in the order given (empty: from the
+    samples' ``temperature`` field, if they carry one)."""
     sources: dict[str, str] = field(default_factory=dict, compare=False)
     """Where each setting that was given came from: ``command line`` or the ini file's name."""
 
@@ -102,6 +111,8 @@ class Settings:
             "stop": list(self.stop),
             "extract": "auto" if self.extract else "none",
             **({"shard": self.shard_label} if self.shard else {}),
+            **({"rank": list(self.rank), "rank_missing": self.rank_missing} if self.rank else {}),
+            **({"temperature": list(self.temperature)} if self.temperature else {}),
         }
 
 
@@ -174,6 +185,48 @@ def _shard(text: str) -> tuple[int, int]:
     if not 1 <= index <= count:
         raise ValueError(f"I must be from 1 to N ({count}): shards are numbered 1/{count} to {count}/{count}")
     return index, count
+
+
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+RESERVED_FIELDS = ("task_id", "completion", "solution", "result", "passed", "outcome", "message", "duration")
+"""The sample's own fields and those the plugin writes on its results lines: no score."""
+
+
+def _rank_field(text: str) -> str:
+    name = text.strip()
+    if not _FIELD_NAME.fullmatch(name):
+        raise ValueError("must be the name of a numeric field of the samples, e.g. mean_logprob")
+    if name in RESERVED_FIELDS:
+        raise ValueError(f"{name!r} is not a score: give a numeric field of the samples, e.g. mean_logprob")
+    return name
+
+
+def _rank_fields(option: Option, given: list[str], source: str) -> tuple[str, ...]:
+    """The ranking fields in the order given; the same one twice is an error."""
+    fields: list[str] = []
+    for text in given:
+        name = _parsed(option, text, source)
+        if name in fields:
+            raise _usage_error(option, text, source, f"{name!r} is given twice")
+        fields.append(name)
+    return tuple(fields)
+
+
+def _rank_missing(text: str) -> str:
+    if text.strip() not in MISSING_POLICIES:
+        raise ValueError(f"must be one of: {', '.join(MISSING_POLICIES)}")
+    return text.strip()
+
+
+def _temperatures(text: str) -> tuple[float, ...]:
+    message = "must be a comma-separated list of temperatures (numbers >= 0), one per samples file"
+    try:
+        values = tuple(float(part) for part in text.replace(" ", "").split(","))
+    except ValueError:
+        raise ValueError(message) from None
+    if not all(math.isfinite(value) and value >= 0 for value in values):
+        raise ValueError(message)
+    return values
 
 
 REPORTS = ("problems",)
@@ -330,6 +383,29 @@ OPTIONS = (
         repeat=True,
         several=True,
         metavar="RESULTS",
+    ),
+    Option(
+        "rank",
+        "also report, per samples file, how often the sample with the highest FIELD passes, "
+        "beside pass@1 (a random pick) and pass@n (an oracle); "
+        f"{' and '.join(DERIVED_FIELDS)} are derived from a 'logprobs' list when absent; repeatable.",
+        _rank_field,
+        repeat=True,
+        metavar="FIELD",
+    ),
+    Option(
+        "rank_missing",
+        "a sample without a --humaneval-rank field: 'error' (default: a usage error naming its "
+        "line) or 'exclude' (its problem is left out of that ranking, and counted).",
+        _rank_missing,
+        metavar="error|exclude",
+    ),
+    Option(
+        "temperature",
+        "each samples file's sampling temperature, comma-separated in the order the files are "
+        "given (default: the samples' 'temperature' field); with several, the best per k is shown.",
+        _temperatures,
+        metavar="T,T,...",
     ),
 )
 
@@ -495,6 +571,12 @@ def _check_combination(values: dict[str, Any], sources: dict[str, str]) -> None:
                 f"{named(name)} cannot go with {named('merge')}: the merge runs no sample, and the "
                 f"shards' results files name their {name} files"
             )
+    files = len(values.get("samples", ()))
+    if "temperature" in values and "merge" not in values and len(values["temperature"]) != files:
+        raise pytest.UsageError(
+            f"{named('temperature')} gives {len(values['temperature'])} temperatures for {files} "
+            "samples files: give one per file, in the order of --humaneval-samples"
+        )
     if "shard" in values and "results" not in values:
         raise pytest.UsageError(
             f"{named('shard')} needs --humaneval-results (or humaneval_results): "
@@ -553,6 +635,8 @@ def resolve(config: pytest.Config) -> Settings:
             values[option.name] = _distinct_files(option, paths, source) if option.repeat else paths[0]
         elif option.name == "stop":
             values[option.name] = tuple(seq for item in raw for seq in _parsed(option, item, source))
+        elif option.name == "rank":
+            values[option.name] = _rank_fields(option, raw, source)
         elif option.name == "fail_under":
             given = [word for line in raw for word in line.split()] if source != "command line" else raw
             values[option.name], values["fail_under_plus"] = _thresholds(option, given, source)
@@ -585,5 +669,8 @@ def resolve(config: pytest.Config) -> Settings:
         extract=values.get("extract", False),
         shard=values.get("shard"),
         merge=values.get("merge", ()),
+        rank=values.get("rank", ()),
+        rank_missing=values.get("rank_missing", "error"),
+        temperature=values.get("temperature", ()),
         sources=sources,
     )

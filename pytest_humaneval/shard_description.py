@@ -98,6 +98,7 @@ def describe(
         "isolation": isolation,
         "interrupted": interrupted,
         "lost": sorted(lost),
+        **({"temperature": list(settings.temperature)} if settings.temperature else {}),
     }
 
 
@@ -180,6 +181,11 @@ class ShardDescription:
             _typed(where, name, kind)
         if not files:
             raise ValueError("its shard_run names no samples file")
+        temperature = data.get("temperature", [])
+        if not isinstance(temperature, list) or not all(
+            isinstance(value, (int, float)) and not isinstance(value, bool) for value in temperature
+        ):
+            raise ValueError("its shard_run has no valid 'temperature'")
         task_ids = tuple(map(str, data["problems"]["task_ids"]))
         return cls(
             int(number), int(count), data["samples_in_shard"], files, task_ids, frozenset(task_ids), data
@@ -188,6 +194,11 @@ class ShardDescription:
     @property
     def label(self) -> str:
         return f"{self.number}/{self.count}"
+
+    @property
+    def temperature(self) -> tuple[float, ...]:
+        """Each samples file's temperature as the shard was given it (``--humaneval-temperature``)."""
+        return tuple(float(value) for value in self.plain.get("temperature", []))
 
     @property
     def total(self) -> int:
@@ -222,7 +233,8 @@ class ShardDescription:
 
     def settings(self, merging: Settings) -> Settings:
         """The merge's settings: the shards' settings that decide verdicts, and the merge
-        session's own for what it computes and writes (k, gates, outputs)."""
+        session's own for what it computes and writes (k, gates, outputs, rankings); the
+        files' temperatures are the merge's if given, else the shards'."""
         given = self.plain["settings"]
         return replace(
             merging,
@@ -233,6 +245,7 @@ class ShardDescription:
             memory_mb=int(given["memory_mb"]),
             stop=tuple(given["stop"]),
             extract=bool(given["extract"]),
+            temperature=merging.temperature or self.temperature,
         )
 
     def problem_set(self) -> ProblemSet:

@@ -1,17 +1,27 @@
 """Gathering verdicts on the controller and summarizing them as counts and pass@k.
 
-Imports the domain, the metrics and the samples files' index; nothing that runs samples,
-so the outputs can take its summaries.
+Imports the domain, the metrics, the ranking, the temperatures and the samples files' index;
+nothing that runs samples, so the outputs can take its summaries.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from pytest_humaneval.loading import SampleSet
 from pytest_humaneval.metrics import PassAtK, PassAtKDifference, mean_pass_at_k, paired_difference
-from pytest_humaneval.model import OUTCOME_KINDS, PASSED, ProblemSet, Verdict
+from pytest_humaneval.model import OUTCOME_KINDS, PASSED, ProblemSet, Sample, Verdict
+from pytest_humaneval.ranking import RankedSelection, ScoreBook, ranked_difference, ranked_selections
+from pytest_humaneval.temperature import (
+    NO_TEMPERATURE,
+    BestTemperatures,
+    FileTemperature,
+    TemperatureBook,
+    best_per_k,
+    file_temperatures,
+)
 
 FAILING_INPUTS_KEPT = 3
 """How many of a problem's most often failed inputs the report and the JSON summary keep."""
@@ -87,6 +97,10 @@ class Summary:
     pass_at_k_plus: list[PassAtK] | None = None
     """EvalPlus's pass@k on base + plus inputs, when problems with samples have EvalPlus's
     inputs (else None)."""
+    ranked: list[RankedSelection] = field(default_factory=list)
+    """The selection by each ``--humaneval-rank`` field, in the order given."""
+    temperature: FileTemperature = NO_TEMPERATURE
+    """The file's sampling temperature, if it has one (see ``temperature``)."""
 
     @property
     def missing(self) -> int:
@@ -122,6 +136,8 @@ class Comparison:
     differences: list[PassAtKDifference]
     differences_plus: list[PassAtKDifference] | None = None
     """The same for EvalPlus's pass@k on base + plus inputs, when both runs have it."""
+    ranked_differences: list[tuple[str, PassAtKDifference]] = field(default_factory=list)
+    """The top-ranked pass rate of B minus A's, by ranking field, paired likewise."""
 
     @property
     def shared_problems(self) -> int:
@@ -151,17 +167,58 @@ def comparisons(summaries: list[Summary], k_values: tuple[int, ...]) -> list[Com
             paired(baseline.task_counts_plus, other.task_counts_plus)
             if baseline.pass_at_k_plus is not None and other.pass_at_k_plus is not None
             else None,
+            [(a.field, ranked_difference(a, b)) for a, b in zip(baseline.ranked, other.ranked, strict=True)],
         )
         for other in summaries[1:]
     ]
 
 
+def best_temperatures(summaries: list[Summary]) -> BestTemperatures | None:
+    """For each k, the samples file (temperature) with the highest pass@k; None when the
+    files carry no temperature."""
+    return best_per_k(
+        [summary.temperature for summary in summaries],
+        [summary.pass_at_k for summary in summaries],
+        [summary.label for summary in summaries],
+    )
+
+
+class SampleFields:
+    """What a session keeps of the samples' own fields, noted as they are read (the samples
+    files, or a merge's shards): the scores to rank them by, and their temperatures."""
+
+    def __init__(self, rank: tuple[str, ...], exclude_missing: bool) -> None:
+        self.scores = ScoreBook(rank, exclude_missing) if rank else None
+        self.temperatures = TemperatureBook()
+
+    def note(self, file_index: int, position: int, record: dict[str, Any]) -> None:
+        """Raises ``FieldError`` for a score the sample lacks or that cannot rank."""
+        if self.scores is not None:
+            self.scores.note(position, record)
+        self.temperatures.note(file_index, record)
+
+    def note_sample(self, file_index: int, sample: Sample) -> None:
+        self.note(file_index, sample.entry.position, sample.record)
+
+
 class Tally:
     """Every sample's verdict, by position in the session, as reports arrive."""
 
-    def __init__(self, problem_set: ProblemSet, sample_sets: list[SampleSet]) -> None:
+    def __init__(
+        self,
+        problem_set: ProblemSet,
+        sample_sets: list[SampleSet],
+        fields: SampleFields | None = None,
+        temperatures: tuple[float, ...] = (),
+    ) -> None:
+        """``temperatures``: each file's, as given (``--humaneval-temperature``); else the
+        ``fields``' samples carry them, if they do."""
         self.problem_set = problem_set
         self.sample_sets = sample_sets
+        self.scores = fields.scores if fields is not None else None
+        """Each sample's scores by the ``--humaneval-rank`` fields (None: no ranking asked)."""
+        book = fields.temperatures if fields is not None else TemperatureBook()
+        self.temperatures = file_temperatures(temperatures, book, len(sample_sets))
         entries = [entry for sample_set in sample_sets for entry in sample_set.entries]
         self.verdicts: list[Verdict | None] = [None] * len(entries)
         self.lost: set[int] = set()
@@ -206,7 +263,13 @@ class Tally:
             )
         return rows
 
-    def summary(self, sample_set: SampleSet, k_values: tuple[int, ...], interrupted: bool) -> Summary:
+    def summary(
+        self,
+        sample_set: SampleSet,
+        k_values: tuple[int, ...],
+        interrupted: bool,
+        temperature: FileTemperature = NO_TEMPERATURE,
+    ) -> Summary:
         """One file's counts per outcome and pass@k over its tasks that have finished samples."""
         verdicts = self.verdicts_of(sample_set)
         counts = dict.fromkeys(OUTCOME_KINDS, 0)
@@ -234,8 +297,15 @@ class Tally:
             harness_failures=sum(1 for entry in sample_set.entries if entry.position in self.lost),
             per_problem=per_problem,
             pass_at_k_plus=[mean_pass_at_k(rows_plus, k) for k in k_values] if by_inputs else None,
+            ranked=[]
+            if self.scores is None
+            else ranked_selections(self.scores, sample_set.entries, verdicts),
+            temperature=temperature,
         )
 
     def summaries(self, k_values: tuple[int, ...], interrupted: bool) -> list[Summary]:
         """One summary per samples file, in the order given."""
-        return [self.summary(sample_set, k_values, interrupted) for sample_set in self.sample_sets]
+        return [
+            self.summary(sample_set, k_values, interrupted, temperature)
+            for sample_set, temperature in zip(self.sample_sets, self.temperatures, strict=True)
+        ]

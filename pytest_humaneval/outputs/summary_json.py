@@ -1,7 +1,8 @@
 """The JSON summary (``--humaneval-json``): every figure of the terminal table and what it
 was measured with (settings, limits, isolation, versions).
 
-Imports the tally, the metrics, the settings, the harness digest and :mod:`.files`.
+Imports the tally, the metrics, the ranking's figures, the settings, the harness digest and
+:mod:`.files`.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from pytest_humaneval.keys import HARNESS_DIGEST
-from pytest_humaneval.metrics import PassAtK
+from pytest_humaneval.metrics import PassAtK, PassAtKDifference
 from pytest_humaneval.outputs.files import write_output
+from pytest_humaneval.ranking import RankedSelection, Rate
 from pytest_humaneval.settings import Settings
-from pytest_humaneval.tally import Comparison, ProblemRow, Summary
+from pytest_humaneval.tally import Comparison, ProblemRow, Summary, best_temperatures
 
 
 def _package_version(name: str) -> str | None:
@@ -66,6 +68,24 @@ def run_document(summary: Summary) -> dict[str, Any]:
             for row in summary.per_problem
         },
         "samples_file": summary.samples_source,
+        **({"ranked": {s.field: _ranked(s) for s in summary.ranked}} if summary.ranked else {}),
+        **({"temperature": summary.temperature.value} if summary.temperature.value is not None else {}),
+    }
+
+
+def _rate(rate: Rate) -> dict[str, Any]:
+    return {"pass_rate": rate.value, "ci95": list(rate.ci95) if rate.ci95 else None}
+
+
+def _ranked(selection: RankedSelection) -> dict[str, Any]:
+    """One ranking of a file: the pass rates of the sample it picks, a random and the best
+    sample, over the problems it ranked, and those it left out."""
+    return {
+        "top_ranked": _rate(selection.top_ranked),
+        "random": _rate(selection.random),
+        "oracle": _rate(selection.oracle),
+        "problems": len(selection.passes),
+        "excluded_problems": selection.excluded,
     }
 
 
@@ -87,13 +107,48 @@ def comparison_document(comparison: Comparison) -> dict[str, Any]:
     named = comparison.named_differences
     for name, difference in named:
         if difference.ci95 is not None:
-            document[name] = {
-                "difference": difference.value,
-                "ci95": list(difference.ci95),
-                "excludes_zero": difference.excludes_zero,
-            }
+            document[name] = _difference(difference)
     document["not_computable"] = {name: d.reason for name, d in named if d.value is None}
+    if comparison.ranked_differences:
+        document["ranked"] = {
+            field: _difference(difference)
+            if difference.ci95 is not None
+            else {"not_computable": difference.reason}
+            for field, difference in comparison.ranked_differences
+        }
     return document
+
+
+def _difference(difference: PassAtKDifference) -> dict[str, Any]:
+    return {
+        "difference": difference.value,
+        "ci95": list(difference.ci95) if difference.ci95 else None,
+        "excludes_zero": difference.excludes_zero,
+    }
+
+
+def _best_temperature(summaries: list[Summary]) -> dict[str, Any]:
+    """``best_temperature``: for each k, the file with the highest pass@k (null: none
+    computable), or why the files' temperatures cannot be compared; absent without them."""
+    best = best_temperatures(summaries)
+    if best is None:
+        return {}
+    if not best.per_k:
+        return {"best_temperature": {"not_shown": best.reason}}
+    per_k: dict[str, Any] = {}
+    for at_k in best.per_k:
+        if at_k.file is None or at_k.rate is None:
+            per_k[f"pass@{at_k.k}"] = None
+            continue
+        summary = summaries[at_k.file]
+        per_k[f"pass@{at_k.k}"] = {
+            "temperature": summary.temperature.value,
+            "label": summary.label,
+            "samples_file": summary.samples_source,
+            "pass_at_k": at_k.rate.value,
+            "ci95": list(at_k.rate.ci95) if at_k.rate.ci95 else None,
+        }
+    return {"best_temperature": per_k}
 
 
 def versions() -> dict[str, Any]:
@@ -133,6 +188,7 @@ def summary_document(
         **top,
         "runs": runs,
         "comparisons": [comparison_document(comparison) for comparison in comparisons],
+        **_best_temperature(summaries),
         "problems_file": summaries[0].problems_source,
         "settings": settings.as_dict(),
         "time_limits": time_limits,

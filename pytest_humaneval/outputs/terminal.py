@@ -3,7 +3,7 @@ per-problem report and the lines that explain them.
 
 Pure formatting: it takes summaries and returns lines; it writes nothing.
 
-Imports the tally, the metrics and the domain types.
+Imports the tally, the metrics, the ranking's rates and the domain types.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import Any
 from pytest_humaneval.errors import quoted
 from pytest_humaneval.metrics import PassAtK
 from pytest_humaneval.model import OUTCOME_KINDS
-from pytest_humaneval.tally import Comparison, Summary
+from pytest_humaneval.ranking import Rate
+from pytest_humaneval.tally import Comparison, Summary, best_temperatures
 
 TABLE_WIDTH = 80
 
@@ -23,7 +24,7 @@ def _format_rate(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4f}"
 
 
-def _format_rate_with_interval(rate: PassAtK) -> str:
+def _format_rate_with_interval(rate: PassAtK | Rate) -> str:
     if rate.value is None or rate.ci95 is None:
         return _format_rate(rate.value)
     return f"{rate.value:.4f} ({rate.ci95[0]:.4f}-{rate.ci95[1]:.4f})"
@@ -77,7 +78,9 @@ def runs_table_lines(summaries: list[Summary]) -> list[str]:
         lines += _columns_lines(
             ["file", *(f"pass@{rate.k}+ (95% CI)" for rate in first.pass_at_k)], rates_plus
         )
+    lines += ranked_lines(summaries)
     lines.append("95% CI: percentile bootstrap over problems")
+    lines += best_temperature_lines(summaries)
     for summary in summaries:
         for rate in summary.pass_at_k:
             if rate.value is None:
@@ -124,13 +127,73 @@ def comparison_lines(comparison: Comparison) -> list[str]:
         f"{comparison.b.label} - {comparison.a.label} "
         f"(paired over {comparison.shared_problems} problems with samples in both)"
     ]
-    for name, difference in comparison.named_differences:
+    ranked = [(f"ranked by {field}", difference) for field, difference in comparison.ranked_differences]
+    named = comparison.named_differences + ranked
+    width = max(len(name) for name, _ in named) if ranked else 9
+    for name, difference in named:
         if difference.value is None or difference.ci95 is None:
-            lines.append(f"  {name:<9} not computable: {difference.reason}")
+            lines.append(f"  {name:<{width}} not computable: {difference.reason}")
             continue
         low, high = difference.ci95
         verdict = "excludes 0" if difference.excludes_zero else "includes 0"
-        lines.append(f"  {name:<9} {difference.value:+.4f}  95% CI {low:+.4f} to {high:+.4f}  {verdict}")
+        lines.append(
+            f"  {name:<{width}} {difference.value:+.4f}  95% CI {low:+.4f} to {high:+.4f}  {verdict}"
+        )
+    return lines
+
+
+def ranked_lines(summaries: list[Summary]) -> list[str]:
+    """With ``--humaneval-rank``, each file's pass rate of the sample each field ranks first,
+    beside a random pick and an oracle (over the same problems), and the problems left out."""
+    if not summaries[0].ranked:
+        return []
+    fields = [selection.field for selection in summaries[0].ranked]
+    rows = [
+        [
+            f"by {field}",
+            *(_format_rate_with_interval(summary.ranked[number].top_ranked) for summary in summaries),
+        ]
+        for number, field in enumerate(fields)
+    ]
+    rows += [
+        [name, *(_format_rate_with_interval(getattr(summary.ranked[0], attribute)) for summary in summaries)]
+        for name, attribute in (("random (pass@1)", "random"), ("oracle (pass@n)", "oracle"))
+    ]
+    lines = [
+        "ranked    pass rate of the top-ranked sample (ties: first in file), 95% CI",
+        *_columns_lines(["pick", *(summary.label for summary in summaries)], rows),
+    ]
+    for summary in summaries:
+        excluded = summary.ranked[0].excluded
+        if excluded:
+            shown = ", ".join(map(quoted, excluded[:3]))
+            more = f" and {len(excluded) - 3} more" if len(excluded) > 3 else ""
+            lines.append(
+                f"ranked: {summary.label} leaves out {len(excluded)} problems whose samples lack "
+                f"{' or '.join(fields)} ({shown}{more})"
+            )
+    return lines
+
+
+def best_temperature_lines(summaries: list[Summary]) -> list[str]:
+    """For each k, the file (temperature) with the highest pass@k and its interval, or why
+    the files' temperatures cannot be compared."""
+    best = best_temperatures(summaries)
+    if best is None:
+        return []
+    if not best.per_k:
+        return [f"best temperature per k: not shown: {best.reason}"]
+    lines = ["best temperature per k (the file with the highest pass@k, 95% CI)"]
+    rows = []
+    for at_k in best.per_k:
+        if at_k.file is None or at_k.rate is None:
+            rows.append([f"pass@{at_k.k}", "n/a", at_k.reason])
+            continue
+        summary = summaries[at_k.file]
+        rate = _format_rate_with_interval(at_k.rate)
+        rows.append([f"pass@{at_k.k}", f"T={summary.temperature.value:g}", f"{summary.label}  {rate}"])
+    widths = [max(len(row[column]) for row in rows) for column in range(2)]
+    lines += [f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]}" for row in rows]
     return lines
 
 
@@ -147,6 +210,7 @@ def table_lines(summary: Summary) -> list[str]:
     ]
     if summary.pass_at_k_plus is not None:
         lines += _rate_lines("+", summary.pass_at_k_plus)
+    lines += ranked_lines([summary])
     for rate in summary.pass_at_k:
         if rate.value is None:
             lines.append(f"pass@{rate.k} not computable: {rate.reason}")
