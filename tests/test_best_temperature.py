@@ -175,7 +175,7 @@ def test_the_option_wins_over_the_field(pytester: pytest.Pytester, run_humaneval
     write_files(pytester.path)
     result = run_humaneval(*session_args("--humaneval-temperature=1.0,0.6"))
     assert result.ret == 0, text_of(result)
-    result.stdout.fnmatch_lines(["pass@1   T=1  cold.jsonl *", "pass@3   T=0.6  hot.jsonl *"])
+    result.stdout.fnmatch_lines(["pass@1   T=1    cold.jsonl *", "pass@3   T=0.6  hot.jsonl *"])
 
 
 def test_a_file_of_mixed_temperatures_says_why_nothing_is_compared(
