@@ -396,7 +396,7 @@ OPTIONS = (
     Option(
         "rank_missing",
         "a sample without a --humaneval-rank field: 'error' (default: a usage error naming its "
-        "line) or 'exclude' (its problem is left out of that ranking, and counted).",
+        "line) or 'exclude' (its problem is left out of the rankings, and counted).",
         _rank_missing,
         metavar="error|exclude",
     ),

@@ -108,15 +108,18 @@ def best_per_k(
     temperatures: list[FileTemperature], rates: list[list[PassAtK]], labels: list[str]
 ) -> BestTemperatures | None:
     """For each k, the file with the highest pass@k (ties: the first given) among those where
-    it is computable; None when there is nothing to say (one file, or no temperature at all)."""
-    if len(temperatures) < 2 or all(t.value is None and not t.problem for t in temperatures):
+    it is computable. None when there is nothing to compare, said or not: fewer than two
+    files carry a temperature, or all are at one (models compared at one temperature); why
+    not, when two files carry temperatures but some file has none of its own."""
+    carrying = [t for t in temperatures if t.value is not None or t.problem]
+    if len(carrying) < 2 or (
+        len(carrying) == len(temperatures) and len({t.value for t in temperatures}) == 1
+    ):
         return None
     unknown = [(label, t) for label, t in zip(labels, temperatures, strict=True) if t.value is None]
     if unknown:
         reasons = "; ".join(f"{label}: {t.problem or 'no temperature'}" for label, t in unknown)
         return BestTemperatures([], f"not every file has one temperature ({reasons})")
-    if len({t.value for t in temperatures}) < 2:
-        return BestTemperatures([], f"every file is at temperature {temperatures[0].value:g}")
     per_k = []
     for column, first in enumerate(rates[0]):
         computable = [

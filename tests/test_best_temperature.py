@@ -112,10 +112,16 @@ def test_files_without_one_temperature_each_are_not_compared() -> None:
     two = [rates(0.5), rates(0.4)]
     assert best_per_k([FileTemperature(None)] * 2, two, labels) is None
     assert best_per_k([FileTemperature(0.2)], [rates(0.5)], ["a"]) is None
-    mixed = best_per_k([FileTemperature(0.2), FileTemperature(None, "why")], two, labels)
+    mixed = best_per_k([FileTemperature(0.2), FileTemperature(None, "why")], two, labels)  # b carries some
     assert mixed is not None and mixed.reason == "not every file has one temperature (b: why)"
-    same = best_per_k([FileTemperature(0.2)] * 2, two, labels)
-    assert same is not None and same.reason == "every file is at temperature 0.2"
+    assert best_per_k([FileTemperature(0.2)] * 2, two, labels) is None  # models at one temperature
+    assert best_per_k([FileTemperature(0.2), FileTemperature(None)], two, labels) is None
+    three = best_per_k(
+        [FileTemperature(0.2), FileTemperature(0.8), FileTemperature(None)],
+        [*two, rates(0.3)],
+        [*labels, "c"],
+    )
+    assert three is not None and three.reason == "not every file has one temperature (c: no temperature)"
 
 
 # -- sessions ------------------------------------------------------------------------------------------
