@@ -33,6 +33,7 @@ def _nothing_known(keys: list[str]) -> dict[str, Any]:
 
 
 def _both(first: Callable[[Sample], None], then: Callable[[Sample], None], sample: Sample) -> None:
+    """Show a sample being read to two readers: the verdict key's, then the caller's."""
     first(sample)
     then(sample)
 

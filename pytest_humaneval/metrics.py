@@ -64,9 +64,10 @@ def _bootstrap_weights(tasks: int) -> np.ndarray:
 
     picks = _bootstrap_picks(tasks)
     cells = (np.arange(BOOTSTRAP_RESAMPLES)[:, None] * tasks + picks).ravel()
-    weights = np.bincount(cells, minlength=BOOTSTRAP_RESAMPLES * tasks).reshape(BOOTSTRAP_RESAMPLES, tasks)
+    counts = np.bincount(cells, minlength=BOOTSTRAP_RESAMPLES * tasks)
+    weights = counts.reshape(BOOTSTRAP_RESAMPLES, tasks).astype(np.float64)
     weights.flags.writeable = False
-    return weights.astype(np.float64)
+    return weights
 
 
 def bootstrap_ci95_rows(per_task_rows: np.ndarray) -> list[tuple[float, float]]:
@@ -114,13 +115,6 @@ def mean_pass_at_k(counts: Iterable[tuple[str, int, int]], k: int) -> PassAtK:
     return PassAtK(k, float(per_task.mean()), ci95=bootstrap_ci95(per_task))
 
 
-def interval_excludes_zero(ci95: tuple[float, float] | None) -> bool | None:
-    """Whether an interval lies wholly on one side of 0 (None when not computable)."""
-    if ci95 is None:
-        return None
-    return ci95[0] > 0.0 or ci95[1] < 0.0
-
-
 @dataclass(frozen=True)
 class PassAtKDifference(PassAtK):
     """pass@k of B minus pass@k of A over the tasks both have.
@@ -130,7 +124,10 @@ class PassAtKDifference(PassAtK):
 
     @property
     def excludes_zero(self) -> bool | None:
-        return interval_excludes_zero(self.ci95)
+        """Whether the interval lies wholly on one side of 0 (None when not computable)."""
+        if self.ci95 is None:
+            return None
+        return self.ci95[0] > 0.0 or self.ci95[1] < 0.0
 
 
 def paired_difference(

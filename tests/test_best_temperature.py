@@ -175,6 +175,12 @@ def test_temperatures_given_per_file_reach_the_merge(
     summary = read_json(pytester.path / "summary.json")
     assert summary["settings"]["temperature"] == [0.2, 0.8]
     assert summary["best_temperature"]["pass@3"]["label"] == "hot.jsonl"
+    wrong = run_humaneval("--humaneval-merge=shard-*.jsonl", "--humaneval-temperature=0.5")
+    assert wrong.ret == pytest.ExitCode.USAGE_ERROR, text_of(wrong)
+    assert error_lines(wrong) == [
+        "ERROR: --humaneval-temperature (from command line) gives 1 temperatures for the shards' 2 "
+        "samples files: give one per file, in their order"
+    ]
 
 
 def test_the_option_wins_over_the_field(pytester: pytest.Pytester, run_humaneval: RunHumaneval) -> None:
