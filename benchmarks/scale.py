@@ -169,8 +169,8 @@ def measure_big_file(directory: Path, megabytes: int, plugin: list[str], timeout
     packed.unlink()
 
 
-SUMMARY_REPEATS = 5
-"""Timings of each summary (d): the best is printed, the least disturbed by other jobs."""
+SUMMARY_REPEATS = 9
+"""Timings of each summary (d), interleaved: the best is printed, the least disturbed by other jobs."""
 
 
 def measure_summary(per_task: int) -> None:
@@ -195,30 +195,32 @@ def measure_summary(per_task: int) -> None:
     sample_set = SampleSet("generated.jsonl", entries, "generated.jsonl")
     k_values = (1, 10, 100)
 
-    def best_seconds(fields: SampleFields | None) -> float:
+    def filled(fields: SampleFields | None) -> Tally:
         tally = Tally(problem_set, [sample_set], fields)
         for position, verdict in enumerate(verdicts):
             tally.record(position, verdict)
-        timings = []
-        for _ in range(SUMMARY_REPEATS):
-            start = time.perf_counter()
-            tally.summaries(k_values, interrupted=False)
-            timings.append(time.perf_counter() - start)
-        return min(timings)
+        return tally
 
     fields = SampleFields(("mean_logprob", "sum_logprob"), exclude_missing=False)
     start = time.perf_counter()
     for position, record in enumerate(records):
         fields.note(0, position, record)
     noting = time.perf_counter() - start
-    without, ranked = best_seconds(None), best_seconds(fields)
+    tallies = {"without": filled(None), "ranked": filled(fields)}
+    timings: dict[str, list[float]] = {name: [] for name in tallies}
+    for _ in range(SUMMARY_REPEATS):  # interleaved, so that a busy spell of the machine hits both
+        for name, tally in tallies.items():
+            start = time.perf_counter()
+            tally.summaries(k_values, interrupted=False)
+            timings[name].append(time.perf_counter() - start)
+    without, ranked = min(timings["without"]), min(timings["ranked"])
     count = f"{len(entries):,}"
     print(f"(d) summary of {count} samples, pass@1,10,100 with intervals{without:17.3f} s", flush=True)
     print(f"(d) the same with --humaneval-rank mean_logprob, sum_logprob{ranked:15.3f} s", flush=True)
     print(
         f"    ranking adds {ranked - without:+.3f} s ({(ranked - without) / without:+.1%}) to the summary; "
         f"noting the scores as the samples are read: {noting:.3f} s for {count} samples "
-        f"(best of {SUMMARY_REPEATS} summaries each)",
+        f"(best of {SUMMARY_REPEATS} interleaved summaries each)",
         flush=True,
     )
 

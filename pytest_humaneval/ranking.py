@@ -40,34 +40,49 @@ DERIVED_FIELDS: dict[str, Callable[[float, int], float]] = {
 field of that name."""
 MISSING_POLICIES = ("error", "exclude")
 """What a sample without the ranking's field does (``--humaneval-rank-missing``): stop the
-session naming its line, or leave its problem out of that ranking (counted)."""
+session naming its line, or leave its problem out of the rankings (counted)."""
 
 
 def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def sample_score(record: dict[str, Any], field: str) -> float | None:
-    """The sample's score by ``field``, or None when it has none; raises :class:`FieldError`
-    when the value is not a finite number."""
-    value = record.get(field)
-    if value is None and field in DERIVED_FIELDS and record.get(LOGPROBS_FIELD) is not None:
-        logprobs = record[LOGPROBS_FIELD]
-        try:  # fsum, in C, refuses what is not a number; the sum is finite if every term is
-            total = math.fsum(logprobs) if isinstance(logprobs, list) and logprobs else math.nan
-        except TypeError:
-            total = math.nan
-        if not math.isfinite(total):
+def _logprobs_total(record: dict[str, Any], field: str) -> tuple[float, int]:
+    """The sum and the number of the sample's token log-probabilities; raises
+    :class:`FieldError` unless they are a non-empty list of numbers."""
+    logprobs = record[LOGPROBS_FIELD]
+    try:  # fsum, in C, refuses what is not a number; the sum is finite if every term is
+        total = math.fsum(logprobs) if isinstance(logprobs, list) and logprobs else math.nan
+    except TypeError:
+        total = math.nan
+    if not math.isfinite(total):
+        raise FieldError(
+            f"field {LOGPROBS_FIELD!r} must be a non-empty list of numbers (the token "
+            f"log-probabilities {field!r} is derived from)"
+        )
+    return total, len(logprobs)
+
+
+def sample_scores(record: dict[str, Any], fields: tuple[str, ...]) -> list[float | None]:
+    """The sample's score by each field, or None where it has none (its ``logprobs`` summed
+    once for both derived scores); raises :class:`FieldError` for a value that is not a
+    finite number."""
+    scores: list[float | None] = []
+    logprobs: tuple[float, int] | None = None
+    for field in fields:
+        value = record.get(field)
+        if value is None and field in DERIVED_FIELDS and record.get(LOGPROBS_FIELD) is not None:
+            logprobs = logprobs or _logprobs_total(record, field)
+            scores.append(DERIVED_FIELDS[field](*logprobs))
+        elif value is None:
+            scores.append(None)
+        elif _number(value):
+            scores.append(float(value))
+        else:
             raise FieldError(
-                f"field {LOGPROBS_FIELD!r} must be a non-empty list of numbers (the token "
-                f"log-probabilities {field!r} is derived from)"
+                f"field {field!r} must be a finite number to rank by, found {type(value).__name__}"
             )
-        return DERIVED_FIELDS[field](total, len(logprobs))
-    if value is None:
-        return None
-    if not _number(value):
-        raise FieldError(f"field {field!r} must be a finite number to rank by, found {type(value).__name__}")
-    return float(value)
+    return scores
 
 
 class ScoreBook:
@@ -82,8 +97,9 @@ class ScoreBook:
     def note(self, position: int, record: dict[str, Any]) -> None:
         """Keep the sample's scores; raises :class:`FieldError` for one it lacks (unless
         problems without it are excluded) or cannot use."""
-        for field, column in self.scores.items():
-            score = sample_score(record, field)
+        for (field, column), score in zip(
+            self.scores.items(), sample_scores(record, self.fields), strict=True
+        ):
             if score is None:
                 if not self.exclude_missing:
                     derived = f" or {LOGPROBS_FIELD!r}" if field in DERIVED_FIELDS else ""

@@ -37,7 +37,7 @@ from pytest_humaneval.ranking import (
     ScoreBook,
     ranked_difference,
     ranked_selections,
-    sample_score,
+    sample_scores,
     top_ranked_curve,
 )
 
@@ -106,11 +106,9 @@ def row(name: str, width: int, *cells: str) -> str:
 
 def test_a_score_is_the_field_or_derived_from_the_logprobs() -> None:
     record = {"logprobs": [-1.0, -2.0, -0.5, -0.5]}
-    assert sample_score(record, "mean_logprob") == -1.0
-    assert sample_score(record, "sum_logprob") == -4.0
-    assert sample_score({**record, "mean_logprob": 3}, "mean_logprob") == 3.0  # the field wins
-    assert sample_score(record, "score") is None
-    assert sample_score({"score": -2}, "score") == -2.0
+    assert sample_scores(record, ("mean_logprob", "sum_logprob", "score")) == [-1.0, -4.0, None]
+    assert sample_scores({**record, "mean_logprob": 3}, ("mean_logprob",)) == [3.0]  # the field wins
+    assert sample_scores({"score": -2}, ("score",)) == [-2.0]
 
 
 @pytest.mark.parametrize(
@@ -125,7 +123,7 @@ def test_a_score_is_the_field_or_derived_from_the_logprobs() -> None:
 )
 def test_a_score_that_is_not_a_number_is_an_error(record: dict[str, Any], field: str, detail: str) -> None:
     with pytest.raises(FieldError, match=detail):
-        sample_score(record, field)
+        sample_scores(record, (field,))
 
 
 def test_a_missing_score_is_an_error_unless_its_problems_are_excluded() -> None:
@@ -145,7 +143,7 @@ def demo_tasks(field: str) -> dict[str, list[tuple[float, bool]]]:
     tasks: dict[str, list[tuple[float, bool]]] = {}
     for record, outcome in zip(scored_records(), DEMO_OUTCOMES, strict=True):
         tasks.setdefault(record["task_id"], []).append(
-            (sample_score(record, field) or 0.0, outcome == "passed")
+            (sample_scores(record, (field,))[0] or 0.0, outcome == "passed")
         )
     return tasks
 
