@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 from array import array
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,7 @@ def rank_args(*fields: str, samples: str = "samples.jsonl") -> list[str]:
     ]
 
 
-def shown(values: list[float]) -> str:
+def shown(values: Sequence[float]) -> str:
     """A rate and its interval as the table shows them, from per-problem values."""
     low, high = bootstrap_ci95(np.array(values, dtype=float))
     return f"{np.mean(values):.4f} ({low:.4f}-{high:.4f})"
