@@ -208,11 +208,12 @@ def test_strict_fails_the_samples_that_failed_either_suite(
     """With ``--humaneval-strict``, a sample that passed base and failed plus is a failure
     too, as ``--lf`` counts it: only the samples that passed both suites pass."""
     write_files(pytester.path)
-    result = run_humaneval(*plus_args("--humaneval-strict", "-rf", *worker_args))
+    result = run_humaneval(*plus_args("--humaneval-strict", *worker_args))
     assert result.ret == pytest.ExitCode.TESTS_FAILED, text_of(result)
     passing = [expected[1:] == ("pass", "pass") for _, _, expected in SAMPLES]
     result.assert_outcomes(passed=passing.count(True), failed=passing.count(False))
-    result.stdout.fnmatch_lines(["FAILED *Plus/0[[]1[]]*plus: input 0: wrong output*"])
+    # The failure's own report (the short summary's line has no message under pytest 8.0).
+    result.stdout.fnmatch_lines(["Plus/0[[]1[]] passed: plus: input 0: wrong output"])
 
 
 def test_a_gate_on_plus_without_evalplus_problems_is_not_computable(run_humaneval: RunHumaneval) -> None:
