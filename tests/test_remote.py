@@ -12,6 +12,7 @@ lines go in bounded pieces and batches.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import queue
@@ -93,7 +94,20 @@ def assert_nothing_left(*servers: SocketServer) -> None:
     assert not left
 
 
-@pytest.mark.parametrize("through", ["socket", "proxy"])
+_XDIST_OPTIONS = importlib.util.find_spec("xdist.plugin")
+XDIST_HAS_PX = _XDIST_OPTIONS is not None and '"--px"' in Path(str(_XDIST_OPTIONS.origin)).read_text("utf-8")
+"""Whether this pytest-xdist has proxy gateways (``--px``: newer than 3.5)."""
+
+
+@pytest.mark.parametrize(
+    "through",
+    [
+        "socket",
+        pytest.param(
+            "proxy", marks=pytest.mark.skipif(not XDIST_HAS_PX, reason="this pytest-xdist has no --px")
+        ),
+    ],
+)
 def test_remote_workers_give_a_local_runs_results(
     pytester: pytest.Pytester, run_humaneval: RunHumaneval, socket_servers: StartServer, through: str
 ) -> None:
