@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from scale import write_samples
+from scale import DISTINCT_PER_TASK, write_samples
 
 CPU_CONFTEST = """
 import json
@@ -112,9 +112,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--per-task", type=int, default=20, help="unique samples per task (at most 20)")
+    parser.add_argument(
+        "--per-task",
+        type=int,
+        default=DISTINCT_PER_TASK,
+        help=f"unique samples per task (at most {DISTINCT_PER_TASK})",
+    )
     options = parser.parse_args()
-    per_task = min(options.per_task, 20)
+    per_task = min(options.per_task, DISTINCT_PER_TASK)
     count = 164 * per_task
     print(f"load average {os.getloadavg()[0]:.1f}; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}")
     with tempfile.TemporaryDirectory(prefix="humaneval-cpu-") as temporary:

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from support.problems import DEMO_PROBLEMS
 from support.results import error_lines, read_json, text_of
-from support.sessions import RunHumaneval
+from support.sessions import RunHumaneval, run_shards
 
 from pytest_humaneval.metrics import PassAtK, bootstrap_ci95
 from pytest_humaneval.temperature import FileTemperature, TemperatureBook, best_per_k
@@ -162,10 +162,7 @@ def test_temperatures_given_per_file_reach_the_merge(
     tell the merge."""
     write_files(pytester.path, cold=None, hot=None)
     args = session_args("--humaneval-temperature=0.2, 0.8", "--humaneval-no-cache", *worker_args)
-    for number in (1, 2):
-        shard = run_humaneval(
-            *args, f"--humaneval-shard={number}/2", f"--humaneval-results=shard-{number}.jsonl"
-        )
+    for shard in run_shards(run_humaneval, 2, args):
         assert shard.ret == 0, text_of(shard)
     merged = run_humaneval(
         "--humaneval-merge=shard-*.jsonl", "--humaneval-k=1,3,10", "--humaneval-json=summary.json"

@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 from support.problems import DEMO_OUTCOMES, DEMO_PROBLEMS, demo_records
 from support.results import error_lines, read_json, read_results, text_of
-from support.sessions import RunHumaneval
+from support.sessions import RunHumaneval, run_shards
 
 from pytest_humaneval.errors import FieldError
 from pytest_humaneval.metrics import bootstrap_ci95, mean_pass_at_k
@@ -401,18 +401,12 @@ def test_the_cache_and_a_merge_give_the_same_figures(
         documents.append(read_json(pytester.path / f"{run}.json")["ranked"])
     assert "reused    12 verdicts from the cache or identical samples" in result.outlines
     shard_args = [arg for arg in args if not arg.startswith("--humaneval-rank")]
-    for number in (1, 2):
-        shard = run_humaneval(
-            *shard_args,
-            f"--humaneval-shard={number}/2",
-            f"--humaneval-results=shard-{number}.jsonl",
-            *worker_args,
-        )
+    for shard in run_shards(run_humaneval, 2, [*shard_args, *worker_args]):
         assert shard.ret == 0, text_of(shard)
     merged = run_humaneval(
         "--humaneval-merge",
-        "shard-1.jsonl",
-        "shard-2.jsonl",
+        "shard-1-of-2.jsonl",
+        "shard-2-of-2.jsonl",
         "--humaneval-k=1,3",
         *(f"--humaneval-rank={field}" for field in FIELDS),
         "--humaneval-json=merged.json",

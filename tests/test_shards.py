@@ -28,7 +28,7 @@ import pytest
 from support import evalplus
 from support.problems import DEMO_PROBLEMS, demo_records
 from support.results import error_lines, read_json, read_results, text_of
-from support.sessions import RunHumaneval, serial
+from support.sessions import RunHumaneval, run_shards, serial
 
 from pytest_humaneval.model import SampleEntry
 from pytest_humaneval.shards import ShardMembers, assign
@@ -77,20 +77,6 @@ def table_and_gate_lines(result: pytest.RunResult) -> list[str]:
     """The humaneval table's figures and the gate's lines, as printed."""
     start = next(i for i, line in enumerate(result.outlines) if line.strip("= ") == "humaneval")
     return [line for line in result.outlines[start:] if line.startswith(TABLE_PREFIXES) or "meets" in line]
-
-
-def run_shards(
-    run_humaneval: RunHumaneval, count: int, args: list[str], name: str = "shard"
-) -> list[pytest.RunResult]:
-    """Shards 1/count to count/count, each writing ``{name}-{I}-of-{count}.jsonl``."""
-    return [
-        run_humaneval(
-            *args,
-            f"--humaneval-shard={number}/{count}",
-            f"--humaneval-results={name}-{number}-of-{count}.jsonl",
-        )
-        for number in range(1, count + 1)
-    ]
 
 
 # -- the assignment --------------------------------------------------------------------------------------

@@ -40,3 +40,17 @@ class RunHumaneval:
 
     def __call__(self, *args: str | Path, timeout: float = SUBPROCESS_TIMEOUT) -> pytest.RunResult:
         return self.pytester.runpytest_subprocess(*args, timeout=timeout)
+
+
+def run_shards(
+    run_humaneval: RunHumaneval, count: int, args: list[str], name: str = "shard"
+) -> list[pytest.RunResult]:
+    """Shards 1/count to count/count, each writing ``{name}-{I}-of-{count}.jsonl``."""
+    return [
+        run_humaneval(
+            *args,
+            f"--humaneval-shard={number}/{count}",
+            f"--humaneval-results={name}-{number}-of-{count}.jsonl",
+        )
+        for number in range(1, count + 1)
+    ]
