@@ -43,7 +43,7 @@ class ProblemCollector(pytest.Collector):
         self.evaluation = evaluation
         if self.config.pluginmanager.has_plugin("timeout"):  # not with ``-p no:timeout``
             # pytest-timeout, as an outer backstop should the sandbox server stop answering.
-            backstop = evaluation.limits(problem.task_id).wall_backstop + 60.0
+            backstop = evaluation.wall_backstop(problem.task_id) + 60.0
             self.add_marker(pytest.mark.timeout(backstop))
         self.add_marker(pytest.mark.humaneval)
 

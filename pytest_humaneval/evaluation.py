@@ -15,12 +15,22 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from pytest_humaneval._sandbox.suites import suite_limit
 from pytest_humaneval.cache import KnownVerdicts, VerdictCache
 from pytest_humaneval.calibration import calibrate
 from pytest_humaneval.errors import SamplesFileChanged
 from pytest_humaneval.keys import content_digest, limited_key, sample_code
 from pytest_humaneval.loading import SampleSet, file_labels, load_problems, load_samples
-from pytest_humaneval.model import Limits, PlusExpected, Problem, ProblemSet, Sample, SampleEntry, Verdict
+from pytest_humaneval.model import (
+    Limits,
+    PlusExpected,
+    Problem,
+    ProblemSet,
+    Sample,
+    SampleEntry,
+    Verdict,
+    input_suites,
+)
 from pytest_humaneval.plus import compute_expected
 from pytest_humaneval.postprocess import prepare
 from pytest_humaneval.run_ahead import Job, RunAhead
@@ -234,6 +244,17 @@ class Evaluation:
         if calls_timeout == self.settings.timeout:
             calls_timeout = None  # no shorter than the whole sample's limit
         return _limits(self.settings.timeout, self.settings.memory_mb * 1024 * 1024, calls_timeout)
+
+    def wall_backstop(self, task_id: str) -> float:
+        """The most wall time a sample of the task can take, however busy the machine: its
+        limit times the slowdown cap, or for a problem judged by inputs, each suite's limit
+        (EvalPlus's, from the canonical solution's times) times the cap."""
+        limits = self.limits(task_id)
+        tests, expected = self.problem_set.problems[task_id].plus, self.expected.get(task_id)
+        if tests is None or expected is None:
+            return limits.wall_backstop
+        suites = input_suites(tests, expected)
+        return limits.slowdown_cap * sum(suite_limit(suite.time_limits) for suite in suites)
 
     def problem(self, entry: SampleEntry) -> Problem:
         return self.problem_set.problems[entry.task_id]

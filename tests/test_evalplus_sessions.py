@@ -112,6 +112,37 @@ def test_every_line_has_the_suites_fields_even_without_a_verdict(
     assert all(r["base_status"] for r in records if r["outcome"] != "not run"), records
 
 
+RECORD_BACKSTOPS = """
+import json, os
+
+def pytest_collection_modifyitems(items):
+    backstops = {item.nodeid: item.get_closest_marker("timeout").args[0] for item in items}
+    with open(f"backstop-{os.getpid()}.json", "w") as file:
+        json.dump(backstops, file)
+"""
+
+
+def test_the_backstop_leaves_room_for_every_suites_limit(
+    pytester: pytest.Pytester, run_humaneval: RunHumaneval, worker_args: list[str]
+) -> None:
+    """pytest-timeout's backstop on a sample judged by inputs is its suites' limits (EvalPlus's,
+    at least 1 s an input, at most 61 s a suite) times the slowdown cap, plus 60 s: not the
+    sample limit's, which a loaded machine exceeds on a slow task (Mbpp/599's 16 inputs of
+    2 s each) and which then turned a passing sample into one without a verdict."""
+    many = {**PROBLEMS[0], "plus_input": [[n, n] for n in range(70)]}
+    write_files(pytester.path, [many, *PROBLEMS[1:]])
+    pytester.makeconftest(RECORD_BACKSTOPS)
+    result = run_humaneval(*plus_args("--humaneval-no-cache", *worker_args))
+    assert result.ret == 0, text_of(result)
+    backstops: dict[str, float] = {}
+    for path in pytester.path.glob("backstop-*.json"):
+        backstops.update(read_json(path))
+    by_task = {nodeid.rsplit("::")[-1].split("[")[0]: seconds for nodeid, seconds in backstops.items()}
+    # base: 2 inputs of 1 s + 1; plus: min(60, 70) + 1; then x3, + 60 (the canonical is instant)
+    assert by_task == {"Plus/0": 3 * (3 + 61) + 60, "Plus/1": 3 * (2 + 3) + 60, "Plus/2": 3 * (2 + 3) + 60}
+    assert len(backstops) == len(SAMPLES), backstops
+
+
 def test_serial_and_xdist_results_are_identical(
     pytester: pytest.Pytester, run_humaneval: RunHumaneval
 ) -> None:
