@@ -160,14 +160,14 @@ def report(workload: Workload, sides: Sides, canonical: PluginRun, workers: int)
                 f"{key} {value:.4f}" for key, value in figures[suite].items() if value is not None
             )
             print(f"{suite:9} {side:9} {shown}")
-    decided = [difference for difference in sides.found if difference.time_limit]
-    other = [difference for difference in sides.found if not difference.time_limit]
+    decided = [difference for difference in sides.found if difference.limit]
+    other = [difference for difference in sides.found if not difference.limit]
     samples = len({difference.line for difference in sides.found})
     print(f"agreement {samples} samples differ ({len(sides.found)} suites):"
-          f" {len(decided)} suites decided by a time limit, {len(other)} not")  # fmt: skip
+          f" {len(decided)} suites decided by a time or memory limit, {len(other)} not")  # fmt: skip
     for item in sides.found:
         print(f"  line {item.line} {item.task_id} {item.suite}: evalplus {item.evalplus},"
-              f" plugin {item.plugin}; {item.time_limit or 'NOT a time limit'}")  # fmt: skip
+              f" plugin {item.plugin}; {item.limit or 'NOT a time or memory limit'}")  # fmt: skip
     return ratio, sides.evalplus_seconds / floor
 
 

@@ -198,11 +198,13 @@ def run_oracle(
     venv: Path,
     problems_file: Path | None = None,
     time_limit_scale: float = 1.0,
+    memory_gib: float | None = None,
 ) -> dict[str, Any]:
     """Run ``evalplus.evaluate`` on a copy of ``samples`` in a temporary directory and
     return the normalized result (see the module's docstring); on ``problems_file`` instead
     of the dataset's release file when it is given, with its time limits times
-    ``time_limit_scale``."""
+    ``time_limit_scale`` and, given ``memory_gib``, that address-space limit for a sample
+    (``EVALPLUS_MAX_MEMORY_BYTES``; EvalPlus's default is 4 GiB)."""
     evalplus_dataset, flags, release, override = DATASETS[dataset]
     source = DATA / release if problems_file is None else problems_file
     python = venv / "bin" / "python"
@@ -221,6 +223,8 @@ def run_oracle(
             "HF_DATASETS_OFFLINE": "1",
             "NO_COLOR": "1",
         }
+        if memory_gib is not None:
+            environment["EVALPLUS_MAX_MEMORY_BYTES"] = str(int(memory_gib * 1024**3))
         arguments = [evalplus_dataset, *flags, "--samples", copy.name, "--parallel", str(parallel)]
         if time_limit_scale != 1.0:
             arguments += ["--min-time-limit", str(time_limit_scale * 1.0)]
@@ -280,11 +284,22 @@ def main(argv: list[str] | None = None) -> int:
         default=1.0,
         help="multiply EvalPlus's time limits (1 s least, 4x the canonical time) by this",
     )
+    parser.add_argument(
+        "--memory-gib",
+        type=float,
+        help="a sample's address-space limit in GiB (EVALPLUS_MAX_MEMORY_BYTES; EvalPlus's default: 4)",
+    )
     args = parser.parse_args(argv)
     if args.output.resolve() == args.samples.resolve():
         parser.error("--output would overwrite the samples file")
     result = run_oracle(
-        args.samples, args.dataset, args.parallel, args.venv, args.problems, args.time_limit_scale
+        args.samples,
+        args.dataset,
+        args.parallel,
+        args.venv,
+        args.problems,
+        args.time_limit_scale,
+        args.memory_gib,
     )
     partial = args.output.with_name(args.output.name + ".partial")
     partial.write_text(json.dumps(result, indent=1) + "\n")

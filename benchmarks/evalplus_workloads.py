@@ -57,6 +57,10 @@ def mbpp_generated(directory: Path) -> Path:
 
 RECHECK_SCALE = 10.0
 """EvalPlus's time limits are multiplied by this when a difference is rechecked."""
+RECHECK_MEMORY_GIB = 64.0
+"""A sample's address-space limit in EvalPlus (4 GiB by default) when a difference that its
+time limits do not explain is rechecked: EvalPlus's sample process also holds every expected
+output of its task (``Mbpp/255``'s plus outputs are several GB)."""
 
 
 @dataclass(frozen=True)
@@ -70,12 +74,13 @@ class Difference:
     """``base`` or ``plus``."""
     evalplus: str | None
     plugin: str
-    time_limit: str = ""
-    """Why a time limit decides the difference (empty when none does): either side says
-    ``timeout``; the plugin failed the suite on an input's time limit (its ``failed_input``
-    says so); or EvalPlus, rerun on the sample with its time limits times ``RECHECK_SCALE``,
-    gives the plugin's status (its limits are wall-clock alarms, from canonical times
-    measured on the same busy machine)."""
+    limit: str = ""
+    """Why a time or memory limit decides the difference (empty when none does): either side
+    says ``timeout``; the plugin failed the suite on an input's time limit (its
+    ``failed_input`` says so); EvalPlus, rerun on the sample with its time limits times
+    ``RECHECK_SCALE``, gives the plugin's status (its limits are wall-clock alarms, from
+    canonical times measured on the same busy machine); or it does so rerun again with
+    ``RECHECK_MEMORY_GIB`` of memory besides."""
 
 
 def differences(evalplus: list[dict[str, Any]], plugin: list[dict[str, Any]]) -> list[Difference]:
@@ -107,13 +112,24 @@ def recheck(
     dataset: str,
     directory: Path,
 ) -> list[Difference]:
-    """``found`` with the EvalPlus failures that no time limit explains yet rechecked: EvalPlus
+    """``found`` with the EvalPlus failures that no limit explains yet rechecked: EvalPlus
     runs again, on those samples only (and a problem file of their tasks), with its time
-    limits times ``RECHECK_SCALE``; a difference whose status then becomes the plugin's is a
-    time limit's."""
-    open_ = [
-        difference for difference in found if not difference.time_limit and difference.evalplus == "fail"
-    ]
+    limits times ``RECHECK_SCALE``, then on those still open with ``RECHECK_MEMORY_GIB`` of
+    memory as well; a difference whose status then becomes the plugin's is that limit's."""
+    for memory_gib in (None, RECHECK_MEMORY_GIB):
+        found = _recheck_open(found, problems_file, samples_file, dataset, directory, memory_gib)
+    return found
+
+
+def _recheck_open(
+    found: list[Difference],
+    problems_file: Path,
+    samples_file: Path,
+    dataset: str,
+    directory: Path,
+    memory_gib: float | None,
+) -> list[Difference]:
+    open_ = [difference for difference in found if not difference.limit and difference.evalplus == "fail"]
     if not open_:
         return found
     lines = sorted({difference.line for difference in open_})
@@ -124,15 +140,17 @@ def recheck(
         [problem for problem in read_jsonl(problems_file) if problem["task_id"] in tasks],
     )
     subset_samples = write_jsonl(directory / "recheck.samples.jsonl", [samples[line] for line in lines])
-    rows = run_oracle(
-        subset_samples, dataset, 2, DEFAULT_VENV, subset_problems, time_limit_scale=RECHECK_SCALE
-    )["samples"]
+    rows = run_oracle(subset_samples, dataset, 2, DEFAULT_VENV, subset_problems, RECHECK_SCALE, memory_gib)[
+        "samples"
+    ]
     again = {line: row for line, row in zip(lines, rows, strict=True)}
+    limits = f"{RECHECK_SCALE:g}x its time limits"
+    if memory_gib is not None:
+        limits += f" and {memory_gib:g} GiB of memory (its default: 4)"
     rechecked = []
     for difference in found:
         row = again.get(difference.line)
         if difference in open_ and row is not None and row[f"{difference.suite}_status"] == difference.plugin:
-            reason = f"EvalPlus with {RECHECK_SCALE:g}x its time limits says {difference.plugin}"
-            difference = replace(difference, time_limit=reason)
+            difference = replace(difference, limit=f"EvalPlus with {limits} says {difference.plugin}")
         rechecked.append(difference)
     return rechecked

@@ -1,7 +1,7 @@
 """Agreement with EvalPlus 0.3.1 itself on real model samples: HumanEval+ Mini, judged by
 the plugin and by ``evalplus.evaluate`` (the oracle, ``benchmarks/evalplus_oracle.py``, in its
 own virtualenv ``.evalplus-venv``), must give every sample the same ``base_status`` and
-``plus_status``, except where a time limit decides.
+``plus_status``, except where a time (or EvalPlus's memory) limit decides.
 
 "A time limit decides" a suite's difference (``benchmarks/evalplus_workloads.py``) when either
 side says ``timeout``, when the plugin's ``failed_input`` for that suite says a time limit was
@@ -74,7 +74,7 @@ def test_humaneval_mini_agrees_with_evalplus(
     found = evalplus.recheck(
         evalplus.differences(theirs["samples"], ours), MINI_RELEASE, samples, "humaneval-mini", tmp_path
     )
-    assert [difference for difference in found if not difference.time_limit] == []
+    assert [difference for difference in found if not difference.limit] == []
     if not found:
         assert summary["pass_at_k"]["pass@1"] == pytest.approx(theirs["pass_at_k"]["base"]["pass@1"])
         assert summary["pass_at_k_plus"]["pass@1"] == pytest.approx(

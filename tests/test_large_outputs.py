@@ -19,7 +19,13 @@ from support.results import read_results, text_of
 from support.sessions import RunHumaneval
 
 from pytest_humaneval._sandbox.inputs import SPECIAL_ORACLES, compared_by_equality
-from pytest_humaneval._sandbox.protocol import PICKLED_AS, REPLY_DIGEST, REPLY_VALUE_OR_DIGEST, OutputDigest
+from pytest_humaneval._sandbox.protocol import (
+    MAX_MESSAGE,
+    PICKLED_AS,
+    REPLY_DIGEST,
+    REPLY_VALUE_OR_DIGEST,
+    OutputDigest,
+)
 from pytest_humaneval._sandbox.suites import DIGESTED, OTHER_DIGEST
 from pytest_humaneval._sandbox.values import (
     MAX_VALUE_NODES,
@@ -135,6 +141,27 @@ def test_a_wrong_output_fails_by_digest(
         DIGESTED,
     )
     assert verdict.failure.actual == actual
+
+
+def test_an_output_of_few_values_but_too_many_bytes_is_kept_as_its_digest(runner: SandboxRunner) -> None:
+    """One string longer than an answer may be (``MAX_MESSAGE``): one value, compared by
+    digest like an output of too many values (it stopped the session as an output the
+    canonical solution could not give)."""
+    canonical = "def f(n, c):\n    return c * n\n"
+    inputs = [[3, "a"], [MAX_MESSAGE + 1, "a"]]
+    outputs = runner.expected_outputs(canonical, "f", inputs, LIMITS)
+    assert outputs.error == ""
+    assert outputs.outputs[0] == "aaa"
+    assert outputs.outputs[1] == OutputDigest(output_digest("a" * (MAX_MESSAGE + 1))[0])
+    assert judge(runner, canonical, outputs, inputs).status == SUITE_PASS
+    wrong = judge(
+        runner, "def f(n, c):\n    return c * n if n == 3 else c * (n - 1) + 'b'\n", outputs, inputs
+    )
+    assert (wrong.status, wrong.passed) == (SUITE_FAIL, 1), wrong
+    assert wrong.failure is not None and (wrong.failure.expected, wrong.failure.actual) == (
+        DIGESTED,
+        OTHER_DIGEST,
+    )
 
 
 def test_a_small_output_is_compared_as_before(runner: SandboxRunner, expected: ExpectedOutputs) -> None:

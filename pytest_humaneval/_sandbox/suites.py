@@ -9,10 +9,11 @@ failure. Each input has its own time limit, counted with the sample's load-indep
 time (:meth:`.judge.SampleProcess.elapsed`) from the moment the judge has judged the
 answer before it; the program's top level counts only toward the suite's limit.
 
-A canonical output too large to carry (more than :data:`.values.MAX_VALUE_NODES` values)
-is kept as its digest (:class:`.protocol.OutputDigest`) where EvalPlus compares by ``==``
-alone; a sample's output for that input then comes back as its digest too, and passes
-when the two are the same.
+A canonical output too large to carry (more than :data:`.values.MAX_VALUE_NODES` values,
+or a pickle over :data:`.protocol.MAX_MESSAGE` bytes) is kept as its digest
+(:class:`.protocol.OutputDigest`) where EvalPlus compares by ``==`` alone; a sample's
+output for that input then comes back as its digest too, and passes when the two are
+the same.
 
 Imports only the standard library and its sibling modules.
 """
@@ -27,6 +28,7 @@ from typing import Any
 from .inputs import compared_by_equality, is_floats, output_passes
 from .judge import SampleProcess, SampleTimeout, TimeLimitAlarm, describe
 from .protocol import (
+    MAX_MESSAGE,
     REPLY_DIGEST,
     REPLY_VALUE,
     REPLY_VALUE_OR_DIGEST,
@@ -61,7 +63,9 @@ _REPR = _Repr()
 _REPR.maxlevel = 8
 _REPR.maxtuple = _REPR.maxlist = _REPR.maxdict = _REPR.maxset = _REPR.maxfrozenset = 40
 _REPR.maxstring = _REPR.maxother = _REPR.maxlong = SHOWN
-DIGESTED = f"<an output of more than {MAX_VALUE_NODES:,} values, compared by digest>"
+DIGESTED = (
+    f"<an output of more than {MAX_VALUE_NODES:,} values or {MAX_MESSAGE >> 20} MiB, compared by digest>"
+)
 """What a failure shows as an expected output kept as its digest."""
 OTHER_DIGEST = "<an output with another digest>"
 """What a failure shows as a sample's output whose digest is not the expected one."""

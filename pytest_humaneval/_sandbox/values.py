@@ -21,7 +21,7 @@ import re
 from typing import Any, NamedTuple
 
 from .inputs import is_floats
-from .protocol import REPLY_DIGEST, REPLY_VALUE, REPLY_VALUE_OR_DIGEST
+from .protocol import MAX_MESSAGE, REPLY_DIGEST, REPLY_VALUE, REPLY_VALUE_OR_DIGEST
 
 MAX_VALUE_NODES = 2_000_000
 
@@ -290,11 +290,15 @@ def encode_output(value: Any, reply: str = REPLY_VALUE) -> bytes:
     """The sample's reply for a call's returned value, as the call asks (a ``REPLY_*``)."""
     if reply == REPLY_DIGEST:
         return pickle.dumps((_DIGEST, output_digest(value)[0]), protocol=4)
-    if reply == REPLY_VALUE_OR_DIGEST and not _fits(value):
-        sha256, nan_like = output_digest(value)
-        nan = nan_like and _holds_nan(value)
-        return pickle.dumps((_DIGEST, sha256, is_floats(value), nan), protocol=4)
-    return encode_value(value)
+    if reply != REPLY_VALUE_OR_DIGEST:
+        return encode_value(value)
+    encoded = encode_value(value) if _fits(value) else b""
+    if 0 < len(encoded) <= MAX_MESSAGE:
+        return encoded
+    # Too many values, or too many bytes (a long string, say): its digest instead.
+    sha256, nan_like = output_digest(value)
+    nan = nan_like and _holds_nan(value)
+    return pickle.dumps((_DIGEST, sha256, is_floats(value), nan), protocol=4)
 
 
 def _fits(value: Any) -> bool:
