@@ -3,15 +3,18 @@
 
 For each workload it times, on this machine and in one run:
 
-  (a) plugin     python -m pytest -p no:cacheprovider -q -n W --humaneval-samples=FILE
+  (a) plugin     python -m pytest -p no:cacheprovider -q -n N --humaneval-samples=FILE
                  --humaneval-results=... --humaneval-json=... --humaneval-no-cache
                  (in an empty temporary directory, so nothing else is collected)
   (b) reference  evaluate_functional_correctness FILE --n_workers=W --timeout=3.0
                  (on a copy of FILE in a temporary directory)
-  (c) pytest     python -m pytest -p no:cacheprovider -q -n W test_trivial.py, with as many
+  (c) pytest     python -m pytest -p no:cacheprovider -q -n N test_trivial.py, with as many
                  trivial parametrized items as the workload has samples
   (d) floor      (c) + (sum of the samples' own execution times, measured in one plain
                  process without any sandbox, each capped at 3 s) / W
+
+N is --pytest-n: 0 by default (no xdist workers: the plugin's pool of sandbox servers,
+one per usable CPU, the fastest way on a few cores), W to time xdist workers.
 
 Workloads: "generated" (HumanEval canonical solutions plus quick, screened mutants,
 164 x --per-task samples, every sample unique), "cushman" (the real samples file
@@ -925,6 +928,8 @@ class Bench:
         self.python = args.python
         self.reference_cmd = args.reference
         self.workers = args.workers
+        self.pytest_n = args.pytest_n
+        """``-n`` of the pytest commands (the plugin's and pytest alone's)."""
         self.root = Path(tempfile.mkdtemp(prefix="humaneval-bench-"))
         self.rows: list[Row] = []
         self.failures = 0
@@ -966,7 +971,7 @@ class Bench:
         cmd = [self.python, "-m", "pytest"]
         if not cacheprovider:
             cmd += ["-p", "no:cacheprovider"]
-        return [*cmd, "-q", "-n", str(self.workers), *extra]
+        return [*cmd, "-q", "-n", str(self.pytest_n), *extra]
 
     def plugin_run(
         self,
@@ -1252,7 +1257,8 @@ class Bench:
         for line in machine_lines(self.python):
             log(line)
         log(
-            f"settings  workers {self.workers}, per-task {args.per_task}, reference "
+            f"settings  workers {self.workers}, pytest -n {self.pytest_n}, per-task {args.per_task}, "
+            f"reference "
             f"{'skipped' if args.skip_reference else self.reference_cmd}, only {args.only or 'all'}, "
             f"temp {self.root}"
         )
@@ -1530,6 +1536,7 @@ class Bench:
         document = {
             "machine": machine_lines(self.python),
             "workers": self.workers,
+            "pytest_n": self.pytest_n,
             "per_task": self.args.per_task,
             "rows": [
                 {
@@ -1560,7 +1567,13 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--workers", type=int, default=2, help="xdist workers and reference n_workers (default 2)"
+        "--workers", type=int, default=2, help="the reference's n_workers and the cores the floor divides by (default 2)"
+    )
+    parser.add_argument(
+        "--pytest-n",
+        type=int,
+        default=0,
+        help="-n of the plugin and of pytest alone (default 0: no xdist, the plugin's pool of servers)",
     )
     parser.add_argument(
         "--per-task",
@@ -1594,6 +1607,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.workers < 1 or args.per_task < 1:
         parser.error("--workers and --per-task must be positive")
+    if args.pytest_n < 0:
+        parser.error("--pytest-n must be 0 or more")
     if args.reference is None:
         beside = Path(args.python).parent / "evaluate_functional_correctness"
         args.reference = (
