@@ -17,10 +17,11 @@ from pytest_humaneval.collection import SampleItem, build_items
 from pytest_humaneval.controller import Controller
 from pytest_humaneval.evaluation import Evaluation, HumanEvalSample
 from pytest_humaneval.merge import Merge
+from pytest_humaneval.options import add_options
 from pytest_humaneval.remote import LINES_KEY, is_local, read_through_controller, refusal, serve_lines
 from pytest_humaneval.runner import cpu_for_worker, join_server_cpu
 from pytest_humaneval.selection import SampleArguments, samples_requested, take_sample_arguments
-from pytest_humaneval.settings import Settings, add_options, resolve
+from pytest_humaneval.settings import Settings, resolve
 from pytest_humaneval.shards import WORKER_KEY, ShardMembers, ShardToWorkers
 from pytest_humaneval.wire import (
     WIRE_KEY,

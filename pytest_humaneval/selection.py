@@ -2,7 +2,8 @@
 and the command-line arguments that name sample items (node ids the plugin prints, or
 the samples files themselves), which pytest would take for missing paths.
 
-Imports pytest, the evaluation, loading and the settings.
+Imports pytest, the evaluation, loading, the settings and path_checks (what makes two
+paths the same file).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import pytest
 
 from pytest_humaneval.evaluation import Evaluation
 from pytest_humaneval.loading import CANONICAL_SAMPLES
-from pytest_humaneval.settings import Settings, file_identity
+from pytest_humaneval.path_checks import file_identity
+from pytest_humaneval.settings import Settings
 
 NODE_SEPARATOR = "::"
 

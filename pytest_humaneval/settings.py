@@ -1,21 +1,17 @@
-"""The plugin's settings: declared once, read from the command line or the ini file, validated.
+"""The plugin's settings: read from the command line or the ini file and validated, in one place.
 
 Each setting has a command-line option ``--humaneval-NAME`` and an ini key
 ``humaneval_NAME``; the command line wins. An invalid value is a usage error that
 names the setting and where the value came from.
 
-Imports pytest (options, ini values), loading (the built-in names), postprocess (stop
-sequences) and ranking (the fields it derives); nothing that runs samples.
+The settings are declared in ``options`` (each one's text parsed by ``option_values``);
+the files they name are checked by ``path_checks``. Imports pytest (options, ini values),
+errors (quoting a value), loading (the default problems) and those three modules; nothing
+that runs samples.
 """
 
 from __future__ import annotations
 
-import glob
-import math
-import os
-import re
-import stat
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,16 +19,25 @@ from typing import Any
 import pytest
 
 from pytest_humaneval.errors import quoted
-from pytest_humaneval.loading import CANONICAL_SAMPLES, DEFAULT_PROBLEMS, EVALPLUS_PROBLEMS
-from pytest_humaneval.postprocess import parse_stop_sequences
-from pytest_humaneval.ranking import DERIVED_FIELDS, MISSING_POLICIES
-
-DEFAULT_TIMEOUT = 3.0
-MAX_TIMEOUT = 86400.0
-"""The longest time limit: the sandbox's waits (``poll`` in milliseconds, a C int) allow
-no more than 24 days, and a day already means no limit in practice."""
-DEFAULT_K = (1, 10, 100)
-DEFAULT_MEMORY_MB = 4096
+from pytest_humaneval.loading import DEFAULT_PROBLEMS
+from pytest_humaneval.options import (
+    DEFAULT_K,
+    DEFAULT_MEMORY_MB,
+    DEFAULT_TIMEOUT,
+    OPTIONS,
+    OPTIONS_BY_NAME,
+    Option,
+    parsed,
+    usage_error,
+)
+from pytest_humaneval.path_checks import (
+    INPUT_OPTIONS,
+    SPECIAL_VALUES,
+    check_outputs_apart,
+    check_path,
+    distinct_files,
+    merge_files,
+)
 
 
 @dataclass(frozen=True)
@@ -116,334 +121,7 @@ class Settings:
         }
 
 
-def _timeout(text: str) -> float | str:
-    if text.strip() == "auto":
-        return "auto"
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or not 0 < value <= MAX_TIMEOUT:
-        raise ValueError(f"must be a positive number of seconds, at most {MAX_TIMEOUT:g} (a day), or auto")
-    return value
-
-
-MAX_SERVERS = 256
-"""The most sandbox servers one pytest process runs samples on."""
-
-
-def _servers(text: str) -> int | None:
-    """A pool's size, or None for ``auto`` (one server per CPU the process may use)."""
-    if text.strip() == "auto":
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= MAX_SERVERS:
-        raise ValueError(f"must be a number of servers from 1 to {MAX_SERVERS}, or auto")
-    return value
-
-
-def _k_list(text: str) -> tuple[int, ...]:
-    message = "must be a comma-separated list of positive integers, e.g. 1,10,100"
-    try:
-        values = tuple(int(part) for part in text.replace(" ", "").split(",") if part)
-    except ValueError:
-        raise ValueError(message) from None
-    if not values or any(k < 1 for k in values):
-        raise ValueError(message)
-    return tuple(sorted(set(values)))
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise ValueError("must be a positive integer")
-    return value
-
-
-def _extract(text: str) -> bool:
-    if text.strip() not in ("auto", "none"):
-        raise ValueError("must be 'auto' or 'none'")
-    return text.strip() == "auto"
-
-
-_SHARD = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*")
-
-
-def _shard(text: str) -> tuple[int, int]:
-    match = _SHARD.fullmatch(text)
-    if match is None:
-        raise ValueError("must be I/N, shard I of N (whole numbers, 1 <= I <= N), e.g. 1/4")
-    index, count = int(match[1]), int(match[2])
-    if count < 1:
-        raise ValueError("N, the number of shards, must be at least 1")
-    if not 1 <= index <= count:
-        raise ValueError(f"I must be from 1 to N ({count}): shards are numbered 1/{count} to {count}/{count}")
-    return index, count
-
-
-_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-RESERVED_FIELDS = ("task_id", "completion", "solution", "result", "passed", "outcome", "message", "duration")
-"""The sample's own fields and those the plugin writes on its results lines: no score."""
-
-
-def _rank_field(text: str) -> str:
-    name = text.strip()
-    if not _FIELD_NAME.fullmatch(name):
-        raise ValueError("must be the name of a numeric field of the samples, e.g. mean_logprob")
-    if name in RESERVED_FIELDS:
-        raise ValueError(f"{name!r} is not a score: give a numeric field of the samples, e.g. mean_logprob")
-    return name
-
-
-def _rank_fields(option: Option, given: list[str], source: str) -> tuple[str, ...]:
-    """The ranking fields in the order given; the same one twice is an error."""
-    fields: list[str] = []
-    for text in given:
-        name = _parsed(option, text, source)
-        if name in fields:
-            raise _usage_error(option, text, source, f"{name!r} is given twice")
-        fields.append(name)
-    return tuple(fields)
-
-
-def _rank_missing(text: str) -> str:
-    if text.strip() not in MISSING_POLICIES:
-        raise ValueError(f"must be one of: {', '.join(MISSING_POLICIES)}")
-    return text.strip()
-
-
-def _temperatures(text: str) -> tuple[float, ...]:
-    message = "must be a comma-separated list of temperatures (numbers >= 0), one per samples file"
-    try:
-        values = tuple(float(part) for part in text.replace(" ", "").split(","))
-    except ValueError:
-        raise ValueError(message) from None
-    if not all(math.isfinite(value) and value >= 0 for value in values):
-        raise ValueError(message)
-    return values
-
-
-REPORTS = ("problems",)
-
-
-def _report(text: str) -> tuple[str, ...]:
-    names = tuple(name.strip() for name in text.split(",") if name.strip())
-    if not names or any(name not in REPORTS for name in names):
-        raise ValueError(f"must be one of: {', '.join(REPORTS)}")
-    return names
-
-
-def _threshold(text: str) -> tuple[int, bool, float]:
-    """A threshold: its k, whether it is on EvalPlus's base + plus inputs (``pass@K+``), its value."""
-    message = (
-        "must look like pass@K=FRACTION (or pass@K+=FRACTION, EvalPlus's base + plus) with K >= 1 "
-        "and a fraction from 0 to 1, e.g. pass@1=0.30"
-    )
-    name, sep, number = text.partition("=")
-    name = name.strip()
-    plus = name.endswith("+")
-    try:
-        k, value = int(name.removeprefix("pass@").removesuffix("+")), float(number)
-    except ValueError:
-        raise ValueError(message) from None
-    if not sep or not name.startswith("pass@") or k < 1 or not 0.0 <= value <= 1.0:
-        raise ValueError(message)
-    return k, plus, value
-
-
-def _thresholds(option: Option, given: list[str], source: str) -> tuple[dict[int, float], dict[int, float]]:
-    """The thresholds by k, on base (``pass@K``) and on base + plus (``pass@K+``); the same
-    one twice is an error (which one was meant?)."""
-    thresholds: tuple[dict[int, float], dict[int, float]] = ({}, {})
-    for text in given:
-        k, plus, value = _parsed(option, text, source)
-        if k in thresholds[plus]:
-            raise _usage_error(option, text, source, f"pass@{k}{'+' if plus else ''} is given twice")
-        thresholds[plus][k] = value
-    return thresholds
-
-
-@dataclass(frozen=True)
-class Option:
-    """One setting: its name, help text, and how to parse it."""
-
-    name: str
-    help: str
-    parse: Callable[[str], Any] | None = None
-    flag: bool = False
-    repeat: bool = False
-    several: bool = False
-    """A repeatable option that also takes several values after it (``--opt A B``)."""
-    metavar: str | None = None
-
-    @property
-    def cli(self) -> str:
-        return "--humaneval-" + self.name.replace("_", "-")
-
-    @property
-    def ini(self) -> str:
-        return "humaneval_" + self.name
-
-
-OPTIONS = (
-    Option(
-        "samples",
-        "JSONL(.gz) file of samples to evaluate, or 'canonical' for the problems' own solutions; "
-        "repeatable: several files are evaluated and compared in one session.",
-        repeat=True,
-        metavar="PATH",
-    ),
-    Option(
-        "problems",
-        "problem file in the HumanEval format (an EvalPlus file's 'base_input'/'plus_input' are "
-        "judged as EvalPlus does), or a built-in set: 'humaneval' (default, the official 164 "
-        "problems), 'humaneval+', 'humaneval+mini', 'mbpp+' (EvalPlus's).",
-        metavar="PATH",
-    ),
-    Option(
-        "timeout",
-        f"time limit per sample in seconds (default {DEFAULT_TIMEOUT:g}); time "
-        "spent waiting for a busy CPU does not count. 'auto': the test's calls get a shorter "
-        "limit per problem, from its canonical solution's cost.",
-        _timeout,
-        metavar="SECONDS|auto",
-    ),
-    Option("k", "values of k for pass@k (default 1,10,100).", _k_list, metavar="K,K,..."),
-    Option("results", "write one JSON line per sample, in input order.", metavar="PATH"),
-    Option("json", "write the summary (pass@k, counts, settings) as JSON.", metavar="PATH"),
-    Option(
-        "fail_under",
-        "exit non-zero when pass@K is below the fraction (pass@K+: EvalPlus's base + plus "
-        "inputs); repeatable.",
-        _threshold,
-        repeat=True,
-        metavar="pass@K[+]=FRACTION",
-    ),
-    Option(
-        "allow_partial",
-        "apply --humaneval-fail-under to a partial evaluation (a selection, an interrupted run, "
-        "problems without samples) instead of failing it.",
-        flag=True,
-    ),
-    Option("strict", "report failing samples as ordinary test failures (exit status 1).", flag=True),
-    Option(
-        "memory",
-        f"address-space limit per sample in MiB (default {DEFAULT_MEMORY_MB}).",
-        _positive_int,
-        metavar="MIB",
-    ),
-    Option("no_cache", "neither read nor write the verdict cache.", flag=True),
-    Option(
-        "extract",
-        "'auto': take the code out of markdown fences in chat outputs (a block defining the entry "
-        "point runs after the prompt as a whole program); 'none' (default): use outputs as they are.",
-        _extract,
-        metavar="auto|none",
-    ),
-    Option("plot", "draw pass@k against k, with 95% intervals, as a PNG (needs matplotlib).", metavar="PATH"),
-    Option(
-        "report",
-        "extra terminal report: 'problems' (per problem: samples, passed, pass@1, most common failure).",
-        _report,
-        metavar="problems",
-    ),
-    Option(
-        "servers",
-        "sandbox servers that run samples ahead of their items, side by side, in a session "
-        "without xdist workers (default auto: one per usable CPU); each xdist worker has one.",
-        _servers,
-        metavar="N|auto",
-    ),
-    Option(
-        "stop",
-        "cut each completion at the first stop sequence before it runs: 'codex' (the Codex "
-        "paper's) or comma-separated strings with \\n escapes; repeatable.",
-        parse_stop_sequences,
-        repeat=True,
-        metavar="SEQUENCES",
-    ),
-    Option(
-        "shard",
-        "run shard I of N: a fixed share of the samples, the same on every machine (identical "
-        "samples together, balanced across problems); needs --humaneval-results, which "
-        "--humaneval-merge reads.",
-        _shard,
-        metavar="I/N",
-    ),
-    Option(
-        "merge",
-        "build the table, results, JSON, plot and gate from the shards' results files (globs "
-        "expanded) without running any sample; repeatable.",
-        repeat=True,
-        several=True,
-        metavar="RESULTS",
-    ),
-    Option(
-        "rank",
-        "also report, per samples file, how often the sample with the highest FIELD passes, "
-        "beside pass@1 (a random pick) and pass@n (an oracle); "
-        f"{' and '.join(DERIVED_FIELDS)} are derived from a 'logprobs' list when absent; repeatable.",
-        _rank_field,
-        repeat=True,
-        metavar="FIELD",
-    ),
-    Option(
-        "rank_missing",
-        "a sample without a --humaneval-rank field: 'error' (default: a usage error naming its "
-        "line) or 'exclude' (its problem is left out of the rankings, and counted).",
-        _rank_missing,
-        metavar="error|exclude",
-    ),
-    Option(
-        "temperature",
-        "each samples file's sampling temperature, comma-separated in the order the files are "
-        "given (default: the samples' 'temperature' field); with several, the best per k is shown.",
-        _temperatures,
-        metavar="T,T,...",
-    ),
-)
-
-
-OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
-
-
-def _escaped(help_text: str) -> str:
-    """Help for argparse, which formats it with ``%`` (a bare ``95%`` crashed ``pytest --help``)."""
-    return help_text.replace("%", "%%")
-
-
-def add_options(parser: pytest.Parser) -> None:
-    """Register every setting as a command-line option and an ini key."""
-    group = parser.getgroup("humaneval", "HumanEval functional-correctness evaluation")
-    for option in OPTIONS:
-        if option.flag:
-            group.addoption(option.cli, action="store_true", default=None, help=_escaped(option.help))
-            parser.addini(option.ini, option.help, type="bool", default=False)
-        elif option.repeat:
-            group.addoption(
-                option.cli,
-                action="append",
-                nargs="+" if option.several else None,
-                default=None,
-                metavar=option.metavar,
-                help=_escaped(option.help),
-            )
-            # One value per line, as written (a line of shell-like words costs shlex.split
-            # time quadratic in its length: a 1 MB line took minutes).
-            parser.addini(option.ini, option.help, type="linelist", default=[])
-        else:
-            group.addoption(option.cli, default=None, metavar=option.metavar, help=_escaped(option.help))
-            parser.addini(option.ini, option.help, default="")
-
-
 PATH_OPTIONS = ("samples", "problems", "results", "json", "plot", "merge")
-SPECIAL_VALUES = (CANONICAL_SAMPLES, DEFAULT_PROBLEMS, *EVALPLUS_PROBLEMS)
 
 
 def _raw_value(config: pytest.Config, option: Option) -> tuple[Any, str]:
@@ -477,80 +155,27 @@ def _from_directory(directory: Path, path: str) -> str:
     return path if path in SPECIAL_VALUES else str(directory / path)
 
 
-def _usage_error(option: Option, value: str, source: str, detail: str) -> pytest.UsageError:
-    """An error that names the setting as it was given (option or ini key), and where
-    (the value capped: an ini value can be of any size)."""
-    name = option.cli if source == "command line" else option.ini
-    return pytest.UsageError(f"{name}={quoted(value)} (from {source}): {detail}")
+def _rank_fields(option: Option, given: list[str], source: str) -> tuple[str, ...]:
+    """The ranking fields in the order given; the same one twice is an error."""
+    fields: list[str] = []
+    for text in given:
+        name = parsed(option, text, source)
+        if name in fields:
+            raise usage_error(option, text, source, f"{name!r} is given twice")
+        fields.append(name)
+    return tuple(fields)
 
 
-def _parsed(option: Option, value: str, source: str) -> Any:
-    assert option.parse is not None
-    try:
-        return option.parse(value)
-    except ValueError as exc:
-        raise _usage_error(option, value, source, str(exc)) from None
-
-
-def file_identity(path: str) -> tuple[int, int] | str:
-    """What makes two paths the same file: device and inode if it exists, else its real path."""
-    try:
-        status = os.stat(path)
-    except OSError:
-        return os.path.realpath(path)
-    return (status.st_dev, status.st_ino)
-
-
-def _distinct_files(option: Option, paths: list[str], source: str) -> tuple[str, ...]:
-    """The paths, unless two of them name the same file."""
-    seen: dict[tuple[int, int] | str, str] = {}
-    for path in paths:
-        identity = path if path in SPECIAL_VALUES else file_identity(path)
-        if identity in seen:
-            also = f" (as {seen[identity]})" if seen[identity] != path else ""
-            raise _usage_error(option, path, source, f"the same samples file is given twice{also}")
-        seen[identity] = path
-    return tuple(paths)
-
-
-OUTPUT_OPTIONS = ("results", "json", "plot")
-INPUT_OPTIONS = ("samples", "problems")
-
-
-def _check_path(option: Option, path: str, source: str) -> None:
-    """An empty path is a mistake, and an input must be a file this process can read: said
-    now, naming the option, rather than after the run or by the file's name alone."""
-    if not path.strip():
-        raise _usage_error(option, path, source, "must be a path")
-    if option.name not in INPUT_OPTIONS or path in SPECIAL_VALUES:
-        return
-    try:
-        with open(path, "rb"):
-            pass
-    except OSError as exc:
-        raise _usage_error(option, path, source, f"cannot read: {exc.strerror or exc}") from None
-
-
-def _merge_files(option: Option, given: list[str], source: str) -> tuple[str, ...]:
-    """The shards' results files: each pattern's matches (sorted) or the path itself, each file
-    once however many patterns match it (an ini file's patterns may overlap)."""
-    files: dict[tuple[int, int] | str, str] = {}
-    for pattern in given:
-        _check_path(option, pattern, source)
-        if any(mark in pattern for mark in "*?["):
-            matches = sorted(glob.glob(pattern))
-            if not matches:
-                raise _usage_error(option, pattern, source, "no file matches")
-        else:
-            matches = [pattern]
-        for path in matches:
-            try:
-                with open(path, "rb"):
-                    pass
-            except OSError as exc:
-                raise _usage_error(option, path, source, f"cannot read: {exc.strerror or exc}") from None
-            files.setdefault(file_identity(path), path)
-    return tuple(files.values())
+def _thresholds(option: Option, given: list[str], source: str) -> tuple[dict[int, float], dict[int, float]]:
+    """The thresholds by k, on base (``pass@K``) and on base + plus (``pass@K+``); the same
+    one twice is an error (which one was meant?)."""
+    thresholds: tuple[dict[int, float], dict[int, float]] = ({}, {})
+    for text in given:
+        k, plus, value = parsed(option, text, source)
+        if k in thresholds[plus]:
+            raise usage_error(option, text, source, f"pass@{k}{'+' if plus else ''} is given twice")
+        thresholds[plus][k] = value
+    return thresholds
 
 
 def _check_combination(values: dict[str, Any], sources: dict[str, str]) -> None:
@@ -584,35 +209,6 @@ def _check_combination(values: dict[str, Any], sources: dict[str, str]) -> None:
         )
 
 
-def _is_device(path: str) -> bool:
-    try:
-        return stat.S_ISCHR(os.stat(path).st_mode)
-    except OSError:
-        return False
-
-
-def _check_outputs_apart(values: dict[str, Any], sources: dict[str, str]) -> None:
-    """Refuse an output file that is an input file or another output: it would be overwritten."""
-    taken: dict[tuple[int, int] | str, str] = {}
-    for path in values.get("samples", ()):
-        if path not in SPECIAL_VALUES:
-            taken[file_identity(path)] = f"the samples file {path}"
-    problems = values.get("problems", DEFAULT_PROBLEMS)
-    if problems not in SPECIAL_VALUES:
-        taken[file_identity(problems)] = f"the problems file {problems}"
-    for path in values.get("merge", ()):
-        taken[file_identity(path)] = f"the shard's results file {path}"
-    options = OPTIONS_BY_NAME
-    for name in OUTPUT_OPTIONS:
-        path = values.get(name)
-        if path is None or _is_device(path):  # /dev/null for two outputs destroys nothing
-            continue
-        identity = file_identity(path)
-        if identity in taken:
-            raise _usage_error(options[name], path, sources[name], f"would overwrite {taken[identity]}")
-        taken[identity] = f"the output of {options[name].cli}"
-
-
 def resolve(config: pytest.Config) -> Settings:
     """Read and validate every setting; raise ``pytest.UsageError`` naming a bad one."""
     values: dict[str, Any] = {}
@@ -627,25 +223,25 @@ def resolve(config: pytest.Config) -> Settings:
             values[option.name] = True
         elif option.name == "merge":
             given = [path for item in raw for path in item] if source == "command line" else raw
-            values[option.name] = _merge_files(option, given, source)
+            values[option.name] = merge_files(option, given, source)
         elif option.name in PATH_OPTIONS:
             paths = raw if option.repeat else [str(raw)]
             for path in paths:
-                _check_path(option, path, source)
-            values[option.name] = _distinct_files(option, paths, source) if option.repeat else paths[0]
+                check_path(option, path, source)
+            values[option.name] = distinct_files(option, paths, source) if option.repeat else paths[0]
         elif option.name == "stop":
-            values[option.name] = tuple(seq for item in raw for seq in _parsed(option, item, source))
+            values[option.name] = tuple(seq for item in raw for seq in parsed(option, item, source))
         elif option.name == "rank":
             values[option.name] = _rank_fields(option, raw, source)
         elif option.name == "fail_under":
             given = [word for line in raw for word in line.split()] if source != "command line" else raw
             values[option.name], values["fail_under_plus"] = _thresholds(option, given, source)
         elif option.parse is not None:
-            values[option.name] = _parsed(option, str(raw), source)
+            values[option.name] = parsed(option, str(raw), source)
         else:
             values[option.name] = str(raw)
     _check_combination(values, sources)
-    _check_outputs_apart(values, sources)
+    check_outputs_apart(values, sources)
     timeout = values.get("timeout", DEFAULT_TIMEOUT)
     return Settings(
         samples=values.get("samples", ()),

@@ -66,6 +66,12 @@ def test_the_domain_types_are_a_leaf() -> None:
     assert GRAPH[f"{NAME}.model"] <= {f"{NAME}._sandbox.protocol"}
 
 
+def test_the_value_parsers_know_no_option() -> None:
+    """Parsing a setting's text needs no declaration: the parsers sit below ``options``,
+    which names the setting and where it came from in a usage error."""
+    assert GRAPH[f"{NAME}.option_values"] <= {f"{NAME}.ranking"}
+
+
 def test_nothing_imports_the_hooks() -> None:
     """``plugin`` only wires the other modules; it is pytest's entry point, not a library."""
     assert not [module for module, imported in GRAPH.items() if f"{NAME}.plugin" in imported]

@@ -9,7 +9,7 @@ from support.problems import DEMO_COUNTS, DEMO_FAILING, copy_demo_files
 from support.results import error_lines, read_json, read_results, table_counts, text_of
 from support.sessions import RunHumaneval, demo_args
 
-from pytest_humaneval.settings import OPTIONS
+from pytest_humaneval.options import OPTIONS
 
 
 @pytest.mark.parametrize("flag", ["--help", "-h"])
