@@ -57,6 +57,10 @@ class Option:
     def ini(self) -> str:
         return "humaneval_" + self.name
 
+    def given_as(self, source: str) -> str:
+        """The setting's name as the user gave it: its option on the command line, else its ini key."""
+        return self.cli if source == "command line" else self.ini
+
 
 OPTIONS = (
     Option(
@@ -212,8 +216,7 @@ def add_options(parser: pytest.Parser) -> None:
 def usage_error(option: Option, value: str, source: str, detail: str) -> pytest.UsageError:
     """An error that names the setting as it was given (option or ini key), and where
     (the value capped: an ini value can be of any size)."""
-    name = option.cli if source == "command line" else option.ini
-    return pytest.UsageError(f"{name}={quoted(value)} (from {source}): {detail}")
+    return pytest.UsageError(f"{option.given_as(source)}={quoted(value)} (from {source}): {detail}")
 
 
 def parsed(option: Option, value: str, source: str) -> Any:

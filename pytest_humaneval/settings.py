@@ -96,8 +96,7 @@ class Settings:
     def given_as(self, name: str) -> tuple[str, str]:
         """The setting's name as the user gave it (option or ini key), and where: for messages."""
         source = self.sources.get(name, "command line")
-        option = OPTIONS_BY_NAME[name]
-        return (option.cli if source == "command line" else option.ini), source
+        return OPTIONS_BY_NAME[name].given_as(source), source
 
     def as_dict(self) -> dict[str, Any]:
         """The settings that decide the measurement, for the JSON summary."""
@@ -182,9 +181,7 @@ def _check_combination(values: dict[str, Any], sources: dict[str, str]) -> None:
     """Settings that cannot go together, or one that needs another, said before anything runs."""
 
     def named(name: str) -> str:
-        option = OPTIONS_BY_NAME[name]
-        source = sources[name]
-        return f"{option.cli if source == 'command line' else option.ini} (from {source})"
+        return f"{OPTIONS_BY_NAME[name].given_as(sources[name])} (from {sources[name]})"
 
     if "shard" in values and "merge" in values:
         raise pytest.UsageError(
