@@ -1567,7 +1567,10 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--workers", type=int, default=2, help="the reference's n_workers and the cores the floor divides by (default 2)"
+        "--workers",
+        type=int,
+        default=2,
+        help="the reference's n_workers and the cores the floor divides by (default 2)",
     )
     parser.add_argument(
         "--pytest-n",

@@ -1,13 +1,16 @@
 """Comparing the plugin's judging by inputs with EvalPlus's (the agreement tests and
 ``bench_evalplus.py``): the generated MBPP+ workload (built from the problem file that ships
 in the package), the per-suite differences between the two, and which of them a time limit
-decides. Standard library only (EvalPlus runs through ``evalplus_oracle.py``).
+decides. Standard library only (EvalPlus runs through ``evalplus_oracle.py``, the plugin's
+recheck through ``plugin_suite.py``, each by its own Python).
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import subprocess
+import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -15,6 +18,7 @@ from typing import Any
 from evalplus_oracle import DEFAULT_VENV, run_oracle
 
 DATA = Path(__file__).resolve().parents[1] / "pytest_humaneval" / "data"
+PLUGIN_SUITE = Path(__file__).resolve().with_name("plugin_suite.py")
 MBPP_RELEASE = DATA / "MbppPlus-v0.2.0.jsonl.gz"
 
 MUTANT = """
@@ -111,14 +115,56 @@ def recheck(
     samples_file: Path,
     dataset: str,
     directory: Path,
+    python: str = sys.executable,
 ) -> list[Difference]:
-    """``found`` with the EvalPlus failures that no limit explains yet rechecked: EvalPlus
-    runs again, on those samples only (and a problem file of their tasks), with its time
-    limits times ``RECHECK_SCALE``, then on those still open with ``RECHECK_MEMORY_GIB`` of
-    memory as well; a difference whose status then becomes the plugin's is that limit's."""
+    """``found`` with the failures that no limit explains yet rechecked. Where EvalPlus
+    fails: EvalPlus runs again, on those samples only (and a problem file of their tasks),
+    with its time limits times ``RECHECK_SCALE``, then on those still open with
+    ``RECHECK_MEMORY_GIB`` of memory as well; a difference whose status then becomes the
+    plugin's is that limit's. Where the plugin fails and EvalPlus passes: ``python`` (the
+    plugin's) judges the sample on that suite alone with ``RECHECK_SCALE`` times the plugin's
+    time limits; if it then passes, a time limit decides (a results line names the first
+    failing suite's input only, so when base failed too, plus's own reason is not in it)."""
     for memory_gib in (None, RECHECK_MEMORY_GIB):
         found = _recheck_open(found, problems_file, samples_file, dataset, directory, memory_gib)
-    return found
+    return _recheck_plugin(found, problems_file, samples_file, python)
+
+
+def _recheck_plugin(
+    found: list[Difference], problems_file: Path, samples_file: Path, python: str
+) -> list[Difference]:
+    open_ = [difference for difference in found if not difference.limit and difference.plugin == "fail"]
+    if not open_:
+        return found
+    samples = read_jsonl(samples_file)
+    prompts = {problem["task_id"]: problem["prompt"] for problem in read_jsonl(problems_file)}
+    rechecked = []
+    for difference in found:
+        if difference in open_:
+            sample = samples[difference.line]
+            code = sample.get("solution") or prompts[difference.task_id] + sample["completion"]
+            request = {
+                "problems": str(problems_file),
+                "task_id": difference.task_id,
+                "code": code,
+                "suite": difference.suite,
+                "time_limit_scale": RECHECK_SCALE,
+            }
+            judged = subprocess.run(
+                [python, str(PLUGIN_SUITE)],
+                input=json.dumps(request),
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            status = json.loads(judged.stdout)["status"]
+            if status == difference.evalplus:
+                limits = f"{RECHECK_SCALE:g}x its time limits"
+                difference = replace(
+                    difference, limit=f"the plugin with {limits}, on that suite alone, says {status}"
+                )
+        rechecked.append(difference)
+    return rechecked
 
 
 def _recheck_open(

@@ -5,8 +5,9 @@ own virtualenv ``.evalplus-venv``), must give every sample the same ``base_statu
 
 "A time limit decides" a suite's difference (``benchmarks/evalplus_workloads.py``) when either
 side says ``timeout``, when the plugin's ``failed_input`` for that suite says a time limit was
-exceeded, or when EvalPlus, rerun on that sample with ten times its time limits, gives the
-plugin's status: EvalPlus's limits are wall-clock alarms from canonical times measured on
+exceeded, when EvalPlus, rerun on that sample with ten times its time limits, gives the
+plugin's status, or when the plugin, judging that suite alone with ten times its own limits,
+gives EvalPlus's (a results line names the first failing suite's input only): EvalPlus's limits are wall-clock alarms from canonical times measured on
 the same busy machine, the plugin's are load-independent, so neither side's timing is
 asserted, only that no other difference exists.
 
@@ -80,3 +81,31 @@ def test_humaneval_mini_agrees_with_evalplus(
         assert summary["pass_at_k_plus"]["pass@1"] == pytest.approx(
             theirs["pass_at_k"]["base+plus"]["pass@1"]
         )
+
+
+SLOW_CUBE = (
+    "    i = 1\n    while i * i * i <= abs(a):\n        if i * i * i == abs(a):\n"
+    "            return True\n        i += 1\n    return False\n"
+)
+"""A HumanEval/77 completion that is wrong on 0 (base) and loops 2 million times on plus's
+``-2**63``: about 0.6 s of CPU against that input's 1 s limit."""
+
+
+def test_a_suite_the_plugin_fails_only_on_its_time_is_told_from_a_wrong_output(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The plugin-side recheck: a results line names the first failing suite's input only
+    (base here), so a plus failure that EvalPlus does not share is judged again on plus alone
+    with 10x the plugin's time limits. Passing then, a time limit decided it; a wrong output
+    (base) stays a difference. Needs no EvalPlus: only EvalPlus's failures rerun EvalPlus."""
+    monkeypatch.syspath_prepend(str(REPOSITORY / "benchmarks"))
+    workloads = importlib.import_module("evalplus_workloads")
+    samples = tmp_path / "samples.jsonl"
+    samples.write_text(json.dumps({"task_id": "HumanEval/77", "completion": SLOW_CUBE}) + "\n")
+    found = [
+        workloads.Difference(0, "HumanEval/77", "plus", "pass", "fail"),
+        workloads.Difference(0, "HumanEval/77", "base", "pass", "fail"),
+    ]
+    plus, base = workloads.recheck(found, MINI_RELEASE, samples, "humaneval-mini", tmp_path)
+    assert plus.limit == "the plugin with 10x its time limits, on that suite alone, says pass"
+    assert base.limit == ""
