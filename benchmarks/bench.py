@@ -1258,9 +1258,8 @@ class Bench:
             log(line)
         log(
             f"settings  workers {self.workers}, pytest -n {self.pytest_n}, per-task {args.per_task}, "
-            f"reference "
-            f"{'skipped' if args.skip_reference else self.reference_cmd}, only {args.only or 'all'}, "
-            f"temp {self.root}"
+            f"reference {'skipped' if args.skip_reference else self.reference_cmd}, "
+            f"only {args.only or 'all'}, temp {self.root}"
         )
         if not self.probe():
             return 2

@@ -137,16 +137,12 @@ def _recheck_plugin(
     if not open_:
         return found
     samples = read_jsonl(samples_file)
-    prompts = {problem["task_id"]: problem["prompt"] for problem in read_jsonl(problems_file)}
     rechecked = []
     for difference in found:
         if difference in open_:
-            sample = samples[difference.line]
-            code = sample.get("solution") or prompts[difference.task_id] + sample["completion"]
             request = {
                 "problems": str(problems_file),
-                "task_id": difference.task_id,
-                "code": code,
+                "sample": samples[difference.line],
                 "suite": difference.suite,
                 "time_limit_scale": RECHECK_SCALE,
             }

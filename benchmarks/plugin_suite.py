@@ -5,8 +5,9 @@ passes (``evalplus_workloads.recheck``). If the suite passes with 10x its limits
 limit decided it, as EvalPlus's own failures are rechecked with 10x EvalPlus's limits.
 
 Run by the Python that has the plugin installed; reads one JSON object on standard input
-(``problems``: the EvalPlus problem file, ``task_id``, ``code``: the program as it runs,
-``suite``: ``base`` or ``plus``, ``time_limit_scale``) and prints the suite's status, first
+(``problems``: the EvalPlus problem file, ``sample``: the samples file's record, with its
+``task_id`` and its ``completion`` or ``solution``, ``suite``: ``base`` or ``plus``,
+``time_limit_scale``) and prints the suite's status, first
 failing input and message as JSON.
 """
 
@@ -26,7 +27,9 @@ LIMITS = Limits(timeout=120.0, memory=4096 * 1024 * 1024)
 
 def main() -> int:
     request = json.load(sys.stdin)
-    problem = load_problems(request["problems"], evalplus=True).problems[request["task_id"]]
+    sample = request["sample"]
+    problem = load_problems(request["problems"], evalplus=True).problems[sample["task_id"]]
+    code = sample["solution"] if "solution" in sample else problem.prompt + sample["completion"]
     tests = problem.plus
     assert tests is not None, f"{problem.task_id} has no EvalPlus inputs"
     inputs = tests.base_inputs if request["suite"] == "base" else tests.plus_inputs
@@ -43,9 +46,7 @@ def main() -> int:
         scale = float(request["time_limit_scale"])
         limits = [scale * limit for limit in input_time_limits(canonical.times)]
         suite = InputsSuite(request["suite"], inputs, canonical.outputs, limits)
-        (verdict,) = runner.judge_inputs(
-            request["code"], problem.entry_point, [suite], LIMITS, tests.kind, tests.atol
-        )
+        (verdict,) = runner.judge_inputs(code, problem.entry_point, [suite], LIMITS, tests.kind, tests.atol)
     finally:
         runner.close()
     failure = None if verdict.failure is None else asdict(verdict.failure)

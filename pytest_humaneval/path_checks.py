@@ -53,6 +53,10 @@ def check_path(option: Option, path: str, source: str) -> None:
         raise usage_error(option, path, source, "must be a path")
     if option.name not in INPUT_OPTIONS or path in SPECIAL_VALUES:
         return
+    _check_readable(option, path, source)
+
+
+def _check_readable(option: Option, path: str, source: str) -> None:
     try:
         with open(path, "rb"):
             pass
@@ -73,11 +77,7 @@ def merge_files(option: Option, given: list[str], source: str) -> tuple[str, ...
         else:
             matches = [pattern]
         for path in matches:
-            try:
-                with open(path, "rb"):
-                    pass
-            except OSError as exc:
-                raise usage_error(option, path, source, f"cannot read: {exc.strerror or exc}") from None
+            _check_readable(option, path, source)
             files.setdefault(file_identity(path), path)
     return tuple(files.values())
 

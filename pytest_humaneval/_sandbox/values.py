@@ -292,9 +292,10 @@ def encode_output(value: Any, reply: str = REPLY_VALUE) -> bytes:
         return pickle.dumps((_DIGEST, output_digest(value)[0]), protocol=4)
     if reply != REPLY_VALUE_OR_DIGEST:
         return encode_value(value)
-    encoded = encode_value(value) if _fits(value) else b""
-    if 0 < len(encoded) <= MAX_MESSAGE:
-        return encoded
+    if _fits(value):
+        encoded = encode_value(value)
+        if len(encoded) <= MAX_MESSAGE:
+            return encoded
     # Too many values, or too many bytes (a long string, say): its digest instead.
     sha256, nan_like = output_digest(value)
     nan = nan_like and _holds_nan(value)
